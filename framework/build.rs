@@ -1,0 +1,14 @@
+//! Compiles the test proto (tests/proto) with protox: no system protoc is needed.
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let proto = "tests/proto/echo/v1/echo.proto";
+    println!("cargo:rerun-if-changed={proto}");
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
+    let fds = protox::compile([proto], ["tests/proto"])?;
+    std::fs::write(
+        out.join("echo_descriptor.bin"),
+        prost::Message::encode_to_vec(&fds),
+    )?;
+    tonic_prost_build::configure().compile_fds(fds)?;
+    Ok(())
+}

@@ -1,0 +1,87 @@
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use http::HeaderValue;
+use pin_project_lite::pin_project;
+use tokio::time::{Sleep, sleep};
+use tower_service::Service;
+
+use crate::error::BoxError;
+use crate::middleware::deadline::parse_grpc_timeout;
+
+/// Gives every call a deadline: the configured timeout, or the caller's shorter `grpc-timeout`.
+/// The server learns it from `grpc-timeout`; the client gives up at it too, with `DEADLINE_EXCEEDED`.
+#[derive(Clone, Debug)]
+pub struct ClientDeadline<S> {
+    inner: S,
+    timeout: Duration,
+}
+
+impl<S> ClientDeadline<S> {
+    /// Calls through `inner` last at most `timeout`.
+    pub fn new(inner: S, timeout: Duration) -> Self {
+        Self { inner, timeout }
+    }
+}
+
+impl<S, B, R> Service<http::Request<B>> for ClientDeadline<S>
+where
+    S: Service<http::Request<B>, Response = http::Response<R>>,
+    S::Error: Into<BoxError>,
+{
+    type Response = http::Response<R>;
+    type Error = BoxError;
+    type Future = DeadlineFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+        let requested = request
+            .headers()
+            .get("grpc-timeout")
+            .and_then(|v| parse_grpc_timeout(v.as_bytes()));
+        let timeout = requested.map_or(self.timeout, |t| t.min(self.timeout));
+        if let Ok(value) = HeaderValue::from_str(&format!("{}m", timeout.as_millis().max(1))) {
+            request.headers_mut().insert("grpc-timeout", value);
+        }
+        DeadlineFuture {
+            inner: self.inner.call(request),
+            sleep: sleep(timeout),
+        }
+    }
+}
+
+pin_project! {
+    /// The response future of [`ClientDeadline`].
+    pub struct DeadlineFuture<F> {
+        #[pin]
+        inner: F,
+        #[pin]
+        sleep: Sleep,
+    }
+}
+
+impl<F, R, E> Future for DeadlineFuture<F>
+where
+    F: Future<Output = Result<R, E>>,
+    E: Into<BoxError>,
+{
+    type Output = Result<R, BoxError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(result) = this.inner.poll(cx) {
+            return Poll::Ready(result.map_err(Into::into));
+        }
+        if this.sleep.poll(cx).is_ready() {
+            return Poll::Ready(Err(Box::new(tonic::Status::deadline_exceeded(
+                "the call's deadline passed before the server answered",
+            ))));
+        }
+        Poll::Pending
+    }
+}

@@ -1,0 +1,249 @@
+//! The typed configuration sections every Bia service shares.
+//!
+//! Each section is `Deserialize + Default` and rejects unknown keys, so a typo in
+//! `config.toml` fails at start instead of being ignored.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// `[app]`: the service's identity and lifecycle.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AppConfig {
+    /// The service name (`service.name` in traces, the registry key). Defaults to the binary's package name.
+    pub name: String,
+    /// The service version (`service.version`). Defaults to the binary's package version when known.
+    pub version: String,
+    /// How long in-flight calls and streams may run on after shutdown begins.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_timeout: Duration,
+    /// How long to keep serving after deregistering, so clients see the change before we stop accepting.
+    #[serde(with = "humantime_serde")]
+    pub pre_stop_delay: Duration,
+    /// Free-form metadata published with the instance in the registry.
+    pub metadata: BTreeMap<String, String>,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            version: String::new(),
+            shutdown_timeout: Duration::from_secs(10),
+            pre_stop_delay: Duration::ZERO,
+            metadata: BTreeMap::new(),
+        }
+    }
+}
+
+/// `[server]`: the gRPC and admin listeners.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// `[server.grpc]`.
+    pub grpc: GrpcServerConfig,
+    /// `[server.admin]`.
+    pub admin: AdminServerConfig,
+}
+
+/// `[server.grpc]`: the gRPC listener and its HTTP/2 settings.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct GrpcServerConfig {
+    /// The listen address.
+    pub addr: SocketAddr,
+    /// What the registry publishes; by default the bound address (for `0.0.0.0`, the host's first
+    /// non-loopback address).
+    pub advertise_addr: Option<SocketAddr>,
+    /// The largest request message accepted; a larger one answers `RESOURCE_EXHAUSTED`.
+    pub max_message_bytes: usize,
+    /// The longest a call may run: a cap on the client's `grpc-timeout`, and the deadline of calls that send none.
+    #[serde(with = "humantime_serde")]
+    pub default_timeout: Duration,
+    /// Calls served at once across all connections; more are shed with `RESOURCE_EXHAUSTED`. 0: no limit.
+    pub max_concurrent_calls: usize,
+    /// HTTP/2 streams allowed per connection (`SETTINGS_MAX_CONCURRENT_STREAMS`).
+    pub max_concurrent_streams: Option<u32>,
+    /// Interval of HTTP/2 keepalive pings to idle clients; unset disables them.
+    #[serde(with = "humantime_serde")]
+    pub keepalive_interval: Option<Duration>,
+    /// How long to wait for a keepalive ping's answer before closing the connection.
+    #[serde(with = "humantime_serde")]
+    pub keepalive_timeout: Duration,
+    /// Disable Nagle's algorithm on accepted connections.
+    pub tcp_nodelay: bool,
+}
+
+impl Default for GrpcServerConfig {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([0, 0, 0, 0], 9000)),
+            advertise_addr: None,
+            max_message_bytes: 4 * 1024 * 1024,
+            default_timeout: Duration::from_secs(30),
+            max_concurrent_calls: 0,
+            max_concurrent_streams: None,
+            keepalive_interval: Some(Duration::from_secs(60)),
+            keepalive_timeout: Duration::from_secs(20),
+            tcp_nodelay: true,
+        }
+    }
+}
+
+/// `[server.admin]`: the HTTP endpoint with `/metrics`, `/healthz` and `/readyz`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdminServerConfig {
+    /// The listen address.
+    pub addr: SocketAddr,
+    /// Whether to serve the admin endpoint at all.
+    pub enabled: bool,
+}
+
+impl Default for AdminServerConfig {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([0, 0, 0, 0], 8000)),
+            enabled: true,
+        }
+    }
+}
+
+/// `[telemetry]`: traces.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelemetryConfig {
+    /// `[telemetry.otlp]`.
+    pub otlp: OtlpConfig,
+    /// The parent-based sampler's ratio for root spans, 0.0 to 1.0.
+    pub sampler_ratio: f64,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        Self {
+            otlp: OtlpConfig::default(),
+            sampler_ratio: 1.0,
+        }
+    }
+}
+
+/// `[telemetry.otlp]`: where spans are exported (OTLP over gRPC, what Jaeger ingests on 4317).
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct OtlpConfig {
+    /// E.g. `http://127.0.0.1:4317`; unset: spans are not exported.
+    pub endpoint: Option<String>,
+    /// The timeout of one export.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+}
+
+impl Default for OtlpConfig {
+    fn default() -> Self {
+        Self {
+            endpoint: None,
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// `[log]`: the log lines the binary writes.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// A `tracing` filter such as `info` or `info,my_service=debug`; `RUST_LOG` wins when set.
+    pub level: String,
+    /// `pretty` for people, `json` for machines.
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            level: "info".to_owned(),
+            format: LogFormat::Pretty,
+        }
+    }
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object a line.
+    Json,
+}
+
+/// `[registry]`: where the instance registers and where clients discover others.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RegistryConfig {
+    /// `[registry.etcd]`; unset: no registry (static addresses).
+    pub etcd: Option<EtcdConfig>,
+}
+
+/// `[registry.etcd]`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct EtcdConfig {
+    /// E.g. `["http://127.0.0.1:2379"]`.
+    pub endpoints: Vec<String>,
+    /// The lease's time to live; a crashed instance disappears after it.
+    #[serde(with = "humantime_serde")]
+    pub ttl: Duration,
+    /// User name for etcd authentication.
+    pub username: Option<String>,
+    /// Password for etcd authentication.
+    pub password: Option<String>,
+}
+
+impl Default for EtcdConfig {
+    fn default() -> Self {
+        Self {
+            endpoints: Vec::new(),
+            ttl: Duration::from_secs(10),
+            username: None,
+            password: None,
+        }
+    }
+}
+
+/// `[clients.<name>]`: one downstream service.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClientConfig {
+    /// `http://host:port`, a list of them, or `discovery:///<service>`.
+    pub target: Target,
+    /// The deadline of each call, sent as `grpc-timeout`.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            target: Target::default(),
+            timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Where a client sends its calls: one address or several.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum Target {
+    /// Not configured.
+    #[default]
+    #[serde(skip)]
+    Unset,
+    /// One URI: `http://host:port` or `discovery:///<service>`.
+    One(String),
+    /// Several static addresses.
+    Many(Vec<String>),
+}

@@ -1,0 +1,230 @@
+//! Business errors that cross the wire as rich gRPC statuses.
+//!
+//! A [`Error`] carries what Kratos' errors carry (a code, a machine-readable reason, a message for
+//! humans and metadata), with the gRPC code primary. Converting it into a [`tonic::Status`] attaches
+//! a `google.rpc.ErrorInfo` (and a `google.rpc.BadRequest` when there are field violations), so any
+//! gRPC client in any language can read the reason; converting a status back recovers them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use tonic::Code;
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// A boxed error for the edges of a program (`main`, hooks, builders).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// A business error: gRPC code, reason, message and metadata.
+///
+/// ```
+/// let err = bia::Error::not_found("USER_NOT_FOUND", "user 42 does not exist")
+///     .with_metadata("id", "42");
+/// let status: tonic::Status = err.into();
+/// assert_eq!(status.code(), tonic::Code::NotFound);
+///
+/// let back = bia::Error::from(status);
+/// assert_eq!(back.reason(), "USER_NOT_FOUND");
+/// assert_eq!(back.metadata().get("id").map(String::as_str), Some("42"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Error {
+    code: Code,
+    reason: String,
+    message: String,
+    domain: String,
+    metadata: BTreeMap<String, String>,
+    field_violations: Vec<FieldViolation>,
+}
+
+/// One invalid request field, sent as part of a `google.rpc.BadRequest`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldViolation {
+    /// The path of the field, e.g. `email` or `user.address.city`.
+    pub field: String,
+    /// What is wrong with it and how to fix it.
+    pub description: String,
+}
+
+macro_rules! constructors {
+    ($($(#[$doc:meta])* $name:ident => $code:ident;)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $name(reason: impl Into<String>, message: impl Into<String>) -> Self {
+                Self::new(Code::$code, reason, message)
+            }
+        )*
+    };
+}
+
+impl Error {
+    /// An error with the given gRPC code, reason (`UPPER_SNAKE_CASE`) and message.
+    pub fn new(code: Code, reason: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            reason: reason.into(),
+            message: message.into(),
+            domain: String::new(),
+            metadata: BTreeMap::new(),
+            field_violations: Vec::new(),
+        }
+    }
+
+    constructors! {
+        /// `INVALID_ARGUMENT`: the request is wrong whatever the state of the system.
+        invalid_argument => InvalidArgument;
+        /// `NOT_FOUND`: the requested entity does not exist.
+        not_found => NotFound;
+        /// `ALREADY_EXISTS`: the entity a client tried to create exists already.
+        already_exists => AlreadyExists;
+        /// `FAILED_PRECONDITION`: the system is not in the state the operation needs.
+        failed_precondition => FailedPrecondition;
+        /// `PERMISSION_DENIED`: the caller may not do this.
+        permission_denied => PermissionDenied;
+        /// `UNAUTHENTICATED`: the caller did not prove who it is.
+        unauthenticated => Unauthenticated;
+        /// `RESOURCE_EXHAUSTED`: a quota or limit was reached.
+        resource_exhausted => ResourceExhausted;
+        /// `UNAVAILABLE`: try again later.
+        unavailable => Unavailable;
+        /// `INTERNAL`: a bug or a broken invariant.
+        internal => Internal;
+    }
+
+    /// Adds one metadata entry (sent in the `ErrorInfo`).
+    pub fn with_metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.metadata.insert(key.into(), value.into());
+        self
+    }
+
+    /// Sets the `ErrorInfo` domain (usually the service's name).
+    pub fn with_domain(mut self, domain: impl Into<String>) -> Self {
+        self.domain = domain.into();
+        self
+    }
+
+    /// Adds a field violation (sent as `google.rpc.BadRequest`).
+    pub fn with_field_violation(
+        mut self,
+        field: impl Into<String>,
+        description: impl Into<String>,
+    ) -> Self {
+        self.field_violations.push(FieldViolation {
+            field: field.into(),
+            description: description.into(),
+        });
+        self
+    }
+
+    /// The gRPC code.
+    pub fn code(&self) -> Code {
+        self.code
+    }
+
+    /// The machine-readable reason, e.g. `USER_NOT_FOUND`.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+
+    /// The human-readable message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The `ErrorInfo` domain.
+    pub fn domain(&self) -> &str {
+        &self.domain
+    }
+
+    /// The metadata entries.
+    pub fn metadata(&self) -> &BTreeMap<String, String> {
+        &self.metadata
+    }
+
+    /// The field violations.
+    pub fn field_violations(&self) -> &[FieldViolation] {
+        &self.field_violations
+    }
+
+    /// Whether this error has the given reason, as Kratos' generated `IsXxx` helpers ask.
+    pub fn is(&self, reason: &str) -> bool {
+        self.reason == reason
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.code)?;
+        if !self.reason.is_empty() {
+            write!(f, " ({})", self.reason)?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<Error> for tonic::Status {
+    fn from(err: Error) -> Self {
+        let mut details = ErrorDetails::new();
+        if !err.reason.is_empty() {
+            let metadata: std::collections::HashMap<String, String> =
+                err.metadata.into_iter().collect();
+            details.set_error_info(err.reason, err.domain, metadata);
+        }
+        for violation in err.field_violations {
+            details.add_bad_request_violation(violation.field, violation.description);
+        }
+        tonic::Status::with_error_details(err.code, err.message, details)
+    }
+}
+
+impl From<tonic::Status> for Error {
+    fn from(status: tonic::Status) -> Self {
+        let details = status.get_error_details();
+        let mut err = Error::new(status.code(), "", status.message());
+        if let Some(info) = details.error_info() {
+            err.reason = info.reason.clone();
+            err.domain = info.domain.clone();
+            err.metadata = info
+                .metadata
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+        }
+        if let Some(bad_request) = details.bad_request() {
+            err.field_violations = bad_request
+                .field_violations
+                .iter()
+                .map(|v| FieldViolation {
+                    field: v.field.clone(),
+                    description: v.description.clone(),
+                })
+                .collect();
+        }
+        err
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_through_status_with_details() {
+        let err = Error::invalid_argument("INVALID_USER", "the user is invalid")
+            .with_domain("user-service")
+            .with_field_violation("email", "must contain @");
+        let status = tonic::Status::from(err.clone());
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert_eq!(status.message(), "the user is invalid");
+        assert_eq!(Error::from(status), err);
+    }
+
+    #[test]
+    fn a_plain_status_has_no_reason() {
+        let err = Error::from(tonic::Status::unavailable("down"));
+        assert_eq!(err.code(), Code::Unavailable);
+        assert_eq!(err.reason(), "");
+        assert_eq!(err.to_string(), "Unavailable: down");
+    }
+}

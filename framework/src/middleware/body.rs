@@ -1,0 +1,148 @@
+//! A response body that tells an observer how the call ended.
+//!
+//! A gRPC call's status is in the trailers when the body ends, or in the headers of a
+//! trailers-only response; a body dropped before its end is a call the client cancelled (or, while
+//! a panic unwinds, one that failed). Metrics, tracing and access logs all need that one moment.
+
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use bytes::Buf;
+use http_body::{Body, Frame, SizeHint};
+use pin_project_lite::pin_project;
+use tonic::Code;
+
+use super::status::code_in;
+
+/// Told once how a call ended, and of every data chunk before that (implemented by Bia's layers).
+pub trait CallObserver {
+    /// A chunk of response data went out.
+    fn on_data(&mut self, _chunk: &[u8]) {}
+    /// The call ended with `code`.
+    fn finish(self, code: Code);
+}
+
+pin_project! {
+    /// Wraps a response body and reports the call's end to an observer.
+    pub struct ObservedBody<B, O: CallObserver> {
+        #[pin]
+        inner: B,
+        observer: Option<O>,
+    }
+
+    impl<B, O: CallObserver> PinnedDrop for ObservedBody<B, O> {
+        fn drop(this: Pin<&mut Self>) {
+            if let Some(observer) = this.project().observer.take() {
+                observer.finish(dropped_code());
+            }
+        }
+    }
+}
+
+/// The status of a call whose body went away before its end: INTERNAL while a panic unwinds
+/// or recovery drops what panicked, else the client cancelled.
+pub(crate) fn dropped_code() -> Code {
+    if std::thread::panicking() {
+        return Code::Internal;
+    }
+    DROPPING_AS
+        .with(std::cell::Cell::get)
+        .unwrap_or(Code::Cancelled)
+}
+
+thread_local! {
+    static DROPPING_AS: std::cell::Cell<Option<Code>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `drop` so that the layers inside record the call they drop as `code` rather than
+/// CANCELLED: recovery drops what panicked (INTERNAL) and the server's cut drops what outlived
+/// the drain (UNAVAILABLE) after the fact, when no panic unwinds and no client went away.
+pub(crate) fn drop_as(code: Code, drop: impl FnOnce()) {
+    DROPPING_AS.with(|flag| flag.set(Some(code)));
+    drop();
+    DROPPING_AS.with(|flag| flag.set(None));
+}
+
+/// [`drop_as`] INTERNAL.
+pub(crate) fn drop_panicked(drop: impl FnOnce()) {
+    drop_as(Code::Internal, drop);
+}
+
+impl<B, O: CallObserver> ObservedBody<B, O> {
+    /// Observes the body of `response`; a trailers-only response is reported at once.
+    pub(crate) fn observe(response: http::Response<B>, observer: O) -> http::Response<Self> {
+        let (parts, inner) = response.into_parts();
+        let observer = match code_in(&parts.headers) {
+            Some(code) => {
+                observer.finish(code);
+                None
+            }
+            None if parts.status != http::StatusCode::OK => {
+                observer.finish(http_status_code(parts.status));
+                None
+            }
+            None => Some(observer),
+        };
+        http::Response::from_parts(parts, Self { inner, observer })
+    }
+}
+
+/// The gRPC code for a non-200 HTTP answer, as gRPC's HTTP mapping defines it.
+fn http_status_code(status: http::StatusCode) -> Code {
+    match status.as_u16() {
+        400 => Code::Internal,
+        401 => Code::Unauthenticated,
+        403 => Code::PermissionDenied,
+        404 => Code::Unimplemented,
+        429 | 502..=504 => Code::Unavailable,
+        _ => Code::Unknown,
+    }
+}
+
+impl<B, O> Body for ObservedBody<B, O>
+where
+    B: Body,
+    O: CallObserver,
+{
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let this = self.project();
+        let frame = ready!(this.inner.poll_frame(cx));
+        match &frame {
+            Some(Ok(frame)) => {
+                if let Some(trailers) = frame.trailers_ref() {
+                    if let Some(observer) = this.observer.take() {
+                        observer.finish(code_in(trailers).unwrap_or(Code::Unknown));
+                    }
+                } else if let (Some(data), Some(observer)) = (frame.data_ref(), this.observer) {
+                    observer.on_data(data.chunk());
+                }
+            }
+            Some(Err(_)) => {
+                if let Some(observer) = this.observer.take() {
+                    observer.finish(Code::Internal);
+                }
+            }
+            None => {
+                // A gRPC body that ends without trailers has no status: grpc calls that UNKNOWN.
+                if let Some(observer) = this.observer.take() {
+                    observer.finish(Code::Unknown);
+                }
+            }
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}

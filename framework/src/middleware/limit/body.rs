@@ -1,0 +1,79 @@
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use bytes::Buf;
+use http_body::{Body, Frame, SizeHint};
+use pin_project_lite::pin_project;
+
+use crate::error::BoxError;
+use crate::middleware::frame::FrameScanner;
+
+pin_project! {
+    /// A request body that fails with `RESOURCE_EXHAUSTED` as soon as a message's length prefix
+    /// exceeds the limit, before the payload is buffered.
+    pub struct LimitedBody<B> {
+        #[pin]
+        inner: B,
+        scanner: FrameScanner,
+        max: usize,
+        failed: bool,
+    }
+}
+
+impl<B> LimitedBody<B> {
+    pub(crate) fn new(inner: B, max: usize) -> Self {
+        Self {
+            inner,
+            scanner: FrameScanner::default(),
+            max,
+            failed: false,
+        }
+    }
+}
+
+impl<B> Body for LimitedBody<B>
+where
+    B: Body,
+    B::Error: Into<BoxError>,
+{
+    type Data = B::Data;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let this = self.project();
+        if *this.failed {
+            return Poll::Ready(None);
+        }
+        let frame = match ready!(this.inner.poll_frame(cx)) {
+            None => return Poll::Ready(None),
+            Some(Err(e)) => return Poll::Ready(Some(Err(e.into()))),
+            Some(Ok(frame)) => frame,
+        };
+        if let Some(data) = frame.data_ref() {
+            let max = *this.max;
+            let checked = this.scanner.feed(data.chunk(), |len| {
+                if len as usize > max { Err(len) } else { Ok(()) }
+            });
+            if let Err(len) = checked {
+                *this.failed = true;
+                let status = tonic::Status::resource_exhausted(format!(
+                    "request message of {len} bytes is larger than the server's limit of {max} bytes \
+                     (server.grpc.max_message_bytes)"
+                ));
+                return Poll::Ready(Some(Err(Box::new(status))));
+            }
+        }
+        Poll::Ready(Some(Ok(frame)))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.failed || self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}

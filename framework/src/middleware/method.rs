@@ -1,0 +1,177 @@
+//! What a server knows of the methods it serves, and the typed call information handlers read.
+//!
+//! The table is built once from the registered services' descriptors, so every layer can label a
+//! call with a bounded method name: paths the server does not serve fall under `_OTHER`.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use prost::Message;
+use prost_types::FileDescriptorSet;
+
+/// The shape of a method, from its descriptor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RpcKind {
+    /// One request, one response.
+    Unary,
+    /// One request, a stream of responses.
+    ServerStreaming,
+    /// A stream of requests, one response.
+    ClientStreaming,
+    /// Streams both ways.
+    BidiStreaming,
+    /// Not a method this server declares.
+    Unknown,
+}
+
+impl RpcKind {
+    /// Whether either side streams.
+    pub fn is_streaming(self) -> bool {
+        matches!(
+            self,
+            RpcKind::ServerStreaming | RpcKind::ClientStreaming | RpcKind::BidiStreaming
+        )
+    }
+}
+
+/// One method a server serves.
+#[derive(Debug)]
+pub struct MethodInfo {
+    /// `package.Service/Method`: the span name and the `rpc_method` label.
+    pub name: &'static str,
+    /// `package.Service`.
+    pub service: &'static str,
+    /// `Method`.
+    pub method: &'static str,
+    /// Its streaming shape.
+    pub kind: RpcKind,
+    pub(crate) index: usize,
+}
+
+/// The name under which calls to paths a server does not serve are counted.
+pub const OTHER_METHOD: &str = "_OTHER";
+
+/// Every method of a server, by path.
+#[derive(Debug)]
+pub struct MethodTable {
+    by_path: HashMap<&'static str, &'static MethodInfo>,
+    methods: Vec<&'static MethodInfo>,
+}
+
+impl MethodTable {
+    /// Builds the table from encoded `FileDescriptorSet`s, keeping the services in `served`.
+    ///
+    /// Entries live as long as the process: a server's methods are fixed for its whole life, and
+    /// `&'static` lets every call carry its method without reference counting.
+    pub fn new<'a>(
+        descriptor_sets: &[&[u8]],
+        served: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Self, prost::DecodeError> {
+        let served: Vec<&str> = served.into_iter().collect();
+        let mut table = Self {
+            by_path: HashMap::new(),
+            methods: Vec::new(),
+        };
+        table.push(OTHER_METHOD, "", "", RpcKind::Unknown);
+        for bytes in descriptor_sets {
+            let set = FileDescriptorSet::decode(*bytes)?;
+            for file in &set.file {
+                let package = file.package();
+                for service in &file.service {
+                    let full = if package.is_empty() {
+                        service.name().to_owned()
+                    } else {
+                        format!("{package}.{}", service.name())
+                    };
+                    if !served.contains(&full.as_str()) {
+                        continue;
+                    }
+                    for method in &service.method {
+                        let kind = match (method.client_streaming(), method.server_streaming()) {
+                            (false, false) => RpcKind::Unary,
+                            (false, true) => RpcKind::ServerStreaming,
+                            (true, false) => RpcKind::ClientStreaming,
+                            (true, true) => RpcKind::BidiStreaming,
+                        };
+                        let name = format!("{full}/{}", method.name());
+                        if table.by_path.contains_key(format!("/{name}").as_str()) {
+                            continue;
+                        }
+                        table.push(&name, &full, method.name(), kind);
+                    }
+                }
+            }
+        }
+        Ok(table)
+    }
+
+    fn push(&mut self, name: &str, service: &str, method: &str, kind: RpcKind) {
+        let leak = |s: &str| -> &'static str { Box::leak(s.to_owned().into_boxed_str()) };
+        let info: &'static MethodInfo = Box::leak(Box::new(MethodInfo {
+            name: leak(name),
+            service: leak(service),
+            method: leak(method),
+            kind,
+            index: self.methods.len(),
+        }));
+        if kind != RpcKind::Unknown {
+            self.by_path.insert(leak(&format!("/{name}")), info);
+        }
+        self.methods.push(info);
+    }
+
+    /// The method served at `path`, or the `_OTHER` entry.
+    pub fn lookup(&self, path: &str) -> &'static MethodInfo {
+        self.by_path.get(path).copied().unwrap_or(self.methods[0])
+    }
+
+    /// Every entry, `_OTHER` first.
+    pub fn methods(&self) -> &[&'static MethodInfo] {
+        &self.methods
+    }
+}
+
+/// Typed information about the call being served, in the request's extensions.
+///
+/// ```ignore
+/// async fn get_user(&self, request: tonic::Request<GetUserRequest>) -> Result<..., tonic::Status> {
+///     let call = request.extensions().get::<bia::CallInfo>().expect("served by bia");
+///     tracing::info!(method = call.method.name, peer = ?call.peer, "serving");
+/// }
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct CallInfo {
+    /// The method.
+    pub method: &'static MethodInfo,
+    /// The client's address.
+    pub peer: Option<SocketAddr>,
+    /// The address the call arrived at.
+    pub local: Option<SocketAddr>,
+    /// When the call arrived.
+    pub start: Instant,
+}
+
+/// The call's deadline (the client's `grpc-timeout` capped by the server's default), in the
+/// request's extensions when the deadline layer runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Deadline(pub Instant);
+
+/// The method of a request: from its [`CallInfo`], else `_OTHER` (a layer used outside a Bia server).
+pub(crate) fn method_of<B>(request: &http::Request<B>) -> &'static MethodInfo {
+    match request.extensions().get::<CallInfo>() {
+        Some(info) => info.method,
+        None => other_method(),
+    }
+}
+
+pub(crate) fn other_method() -> &'static MethodInfo {
+    static OTHER: MethodInfo = MethodInfo {
+        name: OTHER_METHOD,
+        service: "",
+        method: "",
+        kind: RpcKind::Unknown,
+        index: 0,
+    };
+    &OTHER
+}

@@ -1,0 +1,64 @@
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use bytes::Buf;
+use http_body::{Body, Frame, SizeHint};
+use metrics::Counter;
+use pin_project_lite::pin_project;
+
+use crate::middleware::frame::FrameScanner;
+
+pin_project! {
+    /// A request body that counts the gRPC messages of a streaming call as they arrive.
+    pub struct CountedBody<B> {
+        #[pin]
+        inner: B,
+        counter: Option<(FrameScanner, Counter)>,
+    }
+}
+
+impl<B> CountedBody<B> {
+    pub(crate) fn counting(inner: B, counter: Counter) -> Self {
+        Self {
+            inner,
+            counter: Some((FrameScanner::default(), counter)),
+        }
+    }
+
+    pub(crate) fn passthrough(inner: B) -> Self {
+        Self {
+            inner,
+            counter: None,
+        }
+    }
+}
+
+impl<B: Body> Body for CountedBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let this = self.project();
+        let frame = ready!(this.inner.poll_frame(cx));
+        if let (Some(Ok(frame)), Some((scanner, counter))) = (&frame, this.counter)
+            && let Some(data) = frame.data_ref()
+        {
+            let _ = scanner.feed(data.chunk(), |_| {
+                counter.increment(1);
+                Ok::<_, ()>(())
+            });
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}

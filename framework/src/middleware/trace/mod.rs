@@ -1,0 +1,142 @@
+//! Tracing: one OpenTelemetry SERVER span per call, parented by the caller's `traceparent`.
+//!
+//! The span is named `package.Service/Method` and carries the attributes of the OpenTelemetry RPC
+//! conventions (`rpc.system.name`, `rpc.method`, `rpc.response.status_code`, `error.type`,
+//! `server.address`, `server.port`, `network.peer.address`). It ends when the response body ends,
+//! so a stream's span lasts as long as the stream. The handler runs inside the span's context
+//! (so calls it makes through `bia::client` are its children) and inside a `tracing` span
+//! `rpc` whose `trace_id` and `span_id` fields appear on every log line written meanwhile.
+
+mod future;
+mod layer;
+
+use std::borrow::Cow;
+use std::task::{Context as TaskContext, Poll};
+
+use opentelemetry::trace::{SpanBuilder, SpanKind, Status, TraceContextExt, Tracer};
+use opentelemetry::{Context, KeyValue};
+use tonic::Code;
+use tower_service::Service;
+
+pub use future::TraceFuture;
+pub use layer::TraceLayer;
+
+use super::body::CallObserver;
+use super::method::{CallInfo, method_of};
+use super::status::code_name;
+use crate::telemetry::Telemetry;
+use crate::telemetry::propagation;
+
+/// The tracing middleware; see the [module docs](self).
+#[derive(Clone, Debug)]
+pub struct Trace<S> {
+    inner: S,
+    telemetry: Telemetry,
+}
+
+impl<S> Trace<S> {
+    /// Wraps `inner`, creating spans with `telemetry`'s tracer.
+    pub fn new(inner: S, telemetry: Telemetry) -> Self {
+        Self { inner, telemetry }
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for Trace<S>
+where
+    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
+{
+    type Response = http::Response<super::body::ObservedBody<ResBody, SpanEnd>>;
+    type Error = S::Error;
+    type Future = TraceFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
+        let method = method_of(&request);
+        let parent = propagation::extract(self.telemetry.propagator(), request.headers());
+        let mut attributes = Vec::with_capacity(9);
+        attributes.push(KeyValue::new("rpc.system.name", "grpc"));
+        attributes.push(KeyValue::new("rpc.method", method.name));
+        if let Some(authority) = request.uri().authority() {
+            attributes.push(KeyValue::new("server.address", authority.host().to_owned()));
+            if let Some(port) = authority.port_u16() {
+                attributes.push(KeyValue::new("server.port", i64::from(port)));
+            }
+        }
+        if let Some(info) = request.extensions().get::<CallInfo>() {
+            if request.uri().authority().is_none()
+                && let Some(local) = info.local
+            {
+                attributes.push(KeyValue::new("server.address", local.ip().to_string()));
+                attributes.push(KeyValue::new("server.port", i64::from(local.port())));
+            }
+            if let Some(peer) = info.peer {
+                attributes.push(KeyValue::new("network.peer.address", peer.ip().to_string()));
+                attributes.push(KeyValue::new("network.peer.port", i64::from(peer.port())));
+            }
+        }
+        if self.telemetry.semconv_dup() {
+            attributes.push(KeyValue::new("rpc.system", "grpc"));
+            attributes.push(KeyValue::new("rpc.service", method.service));
+        }
+        let builder = SpanBuilder::from_name(Cow::Borrowed(method.name))
+            .with_kind(SpanKind::Server)
+            .with_attributes(attributes);
+        let span = self.telemetry.tracer().build_with_context(builder, &parent);
+        let cx = parent.with_span(span);
+        let log_span = log_span(&cx, method.name);
+        let future = {
+            let _attached = cx.clone().attach();
+            let _entered = log_span.enter();
+            self.inner.call(request)
+        };
+        TraceFuture::new(future, cx, log_span, self.telemetry.semconv_dup())
+    }
+}
+
+/// The `tracing` span every log line of the call is written in.
+pub(crate) fn log_span(cx: &Context, method: &'static str) -> tracing::Span {
+    let span_context = cx.span().span_context().clone();
+    tracing::info_span!(
+        target: "bia::call",
+        "rpc",
+        rpc.method = method,
+        trace_id = %span_context.trace_id(),
+        span_id = %span_context.span_id(),
+    )
+}
+
+/// Ends the call's span with its status when the response ends.
+#[derive(Debug)]
+pub struct SpanEnd {
+    cx: Context,
+    semconv_dup: bool,
+}
+
+impl SpanEnd {
+    pub(crate) fn new(cx: Context, semconv_dup: bool) -> Self {
+        Self { cx, semconv_dup }
+    }
+}
+
+impl CallObserver for SpanEnd {
+    fn finish(self, code: Code) {
+        end_span(&self.cx, code, self.semconv_dup);
+    }
+}
+
+/// Records the status on the context's span and ends it.
+pub(crate) fn end_span(cx: &Context, code: Code, semconv_dup: bool) {
+    let span = cx.span();
+    span.set_attribute(KeyValue::new("rpc.response.status_code", code_name(code)));
+    if semconv_dup {
+        span.set_attribute(KeyValue::new("rpc.grpc.status_code", code as i64));
+    }
+    if code != Code::Ok {
+        span.set_attribute(KeyValue::new("error.type", code_name(code)));
+        span.set_status(Status::error(code_name(code)));
+    }
+    span.end();
+}

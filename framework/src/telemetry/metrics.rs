@@ -1,0 +1,315 @@
+//! The Prometheus side of telemetry: a recorder an App owns, and pre-registered RPC instruments.
+//!
+//! Instruments are registered once per method (and per status code on first use), so recording a
+//! call touches a few atomics: no label formatting, no map lookup on the server's hot path.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+
+use metrics::{Counter, Gauge, Histogram, Key, KeyName, Label, Level, Metadata, Recorder, Unit};
+use metrics_exporter_prometheus::{
+    Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
+};
+use tonic::Code;
+
+use crate::middleware::status::{CODE_COUNT, code_index, code_name};
+
+/// Histogram buckets for call durations, in seconds (5 ms to 10 s).
+pub(crate) const DURATION_BUCKETS: [f64; 14] = [
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+];
+
+static METADATA: Metadata<'static> = Metadata::new("bia", Level::INFO, Some("bia"));
+
+/// Which end of a call an instrument measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Side {
+    Server,
+    Client,
+}
+
+impl Side {
+    fn duration(self) -> &'static str {
+        match self {
+            Side::Server => "rpc_server_call_duration_seconds",
+            Side::Client => "rpc_client_call_duration_seconds",
+        }
+    }
+    fn active(self) -> &'static str {
+        match self {
+            Side::Server => "rpc_server_active_calls",
+            Side::Client => "rpc_client_active_calls",
+        }
+    }
+    fn sent(self) -> &'static str {
+        match self {
+            Side::Server => "rpc_server_stream_messages_sent_total",
+            Side::Client => "rpc_client_stream_messages_sent_total",
+        }
+    }
+    fn received(self) -> &'static str {
+        match self {
+            Side::Server => "rpc_server_stream_messages_received_total",
+            Side::Client => "rpc_client_stream_messages_received_total",
+        }
+    }
+}
+
+/// One App's metrics: its own Prometheus recorder and the instruments registered on it.
+#[derive(Clone)]
+pub struct MetricsRegistry {
+    inner: Arc<RegistryInner>,
+}
+
+struct RegistryInner {
+    recorder: PrometheusRecorder,
+    handle: PrometheusHandle,
+    process: metrics_process::Collector,
+    client_calls: RwLock<HashMap<Box<str>, Arc<CallMetrics>>>,
+    panics: Mutex<HashMap<&'static str, Counter>>,
+}
+
+impl std::fmt::Debug for MetricsRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsRegistry").finish_non_exhaustive()
+    }
+}
+
+impl MetricsRegistry {
+    /// A registry whose families are described (HELP, TYPE) and carry `bia_build_info`.
+    pub(crate) fn new(service_version: &str) -> Self {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets_for_metric(
+                Matcher::Suffix("_duration_seconds".into()),
+                &DURATION_BUCKETS,
+            )
+            .expect("the bucket list is not empty")
+            .build_recorder();
+        let handle = recorder.handle();
+        let process = metrics_process::Collector::default();
+        metrics::with_local_recorder(&recorder, || process.describe());
+        describe(&recorder);
+        let registry = Self {
+            inner: Arc::new(RegistryInner {
+                recorder,
+                handle,
+                process,
+                client_calls: RwLock::new(HashMap::new()),
+                panics: Mutex::new(HashMap::new()),
+            }),
+        };
+        let build_info = Key::from_parts(
+            "bia_build_info",
+            vec![
+                Label::new("version", env!("CARGO_PKG_VERSION")),
+                Label::new("service_version", service_version.to_owned()),
+            ],
+        );
+        registry
+            .inner
+            .recorder
+            .register_gauge(&build_info, &METADATA)
+            .set(1.0);
+        registry
+    }
+
+    /// The Prometheus text exposition (format 0.0.4) of everything recorded, with fresh process figures.
+    pub fn render(&self) -> String {
+        metrics::with_local_recorder(&self.inner.recorder, || self.inner.process.collect());
+        self.inner.handle.render()
+    }
+
+    /// Drains histogram samples into their buckets; run periodically so memory stays bounded.
+    pub(crate) fn run_upkeep(&self) {
+        self.inner.handle.run_upkeep();
+    }
+
+    /// The recorder, for a service's own metrics: `metrics::with_local_recorder(registry.recorder(), ..)`.
+    pub fn recorder(&self) -> &PrometheusRecorder {
+        &self.inner.recorder
+    }
+
+    pub(crate) fn call_metrics(&self, side: Side, method: &'static str) -> CallMetrics {
+        CallMetrics::new(self.clone(), side, method)
+    }
+
+    /// Client instruments for a method path, registered on first use.
+    pub(crate) fn client_call(&self, path: &str) -> Arc<CallMetrics> {
+        if let Some(found) = self
+            .inner
+            .client_calls
+            .read()
+            .ok()
+            .and_then(|m| m.get(path).cloned())
+        {
+            return found;
+        }
+        let mut calls = self
+            .inner
+            .client_calls
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        calls
+            .entry(path.into())
+            .or_insert_with(|| {
+                let name: &'static str = Box::leak(path.trim_start_matches('/').into());
+                Arc::new(CallMetrics::new(self.clone(), Side::Client, name))
+            })
+            .clone()
+    }
+
+    /// Counts a panic caught in a handler.
+    pub(crate) fn count_panic(&self, method: &'static str) {
+        let mut panics = self.inner.panics.lock().unwrap_or_else(|p| p.into_inner());
+        panics
+            .entry(method)
+            .or_insert_with(|| {
+                let key = Key::from_parts(
+                    "bia_server_panics_total",
+                    vec![Label::new("rpc_method", method)],
+                );
+                self.inner.recorder.register_counter(&key, &METADATA)
+            })
+            .increment(1);
+    }
+}
+
+fn describe(recorder: &PrometheusRecorder) {
+    let histogram = |name: &'static str, help: &'static str| {
+        recorder.describe_histogram(
+            KeyName::from_const_str(name),
+            Some(Unit::Seconds),
+            help.into(),
+        )
+    };
+    let gauge = |name: &'static str, help: &'static str| {
+        recorder.describe_gauge(KeyName::from_const_str(name), None, help.into())
+    };
+    let counter = |name: &'static str, help: &'static str| {
+        recorder.describe_counter(KeyName::from_const_str(name), None, help.into())
+    };
+    histogram(
+        "rpc_server_call_duration_seconds",
+        "Duration of gRPC calls served, from the request's arrival to the response's end.",
+    );
+    histogram(
+        "rpc_client_call_duration_seconds",
+        "Duration of outgoing gRPC calls, from the request to the response's end.",
+    );
+    gauge("rpc_server_active_calls", "gRPC calls being served now.");
+    gauge(
+        "rpc_client_active_calls",
+        "Outgoing gRPC calls in flight now.",
+    );
+    counter(
+        "rpc_server_stream_messages_sent_total",
+        "Messages the server sent on streaming calls.",
+    );
+    counter(
+        "rpc_server_stream_messages_received_total",
+        "Messages the server received on streaming calls.",
+    );
+    counter(
+        "rpc_client_stream_messages_sent_total",
+        "Messages the client sent on streaming calls.",
+    );
+    counter(
+        "rpc_client_stream_messages_received_total",
+        "Messages the client received on streaming calls.",
+    );
+    counter(
+        "bia_server_panics_total",
+        "Panics caught in gRPC handlers and answered INTERNAL.",
+    );
+    gauge(
+        "bia_build_info",
+        "Build information: the bia framework's and the service's versions.",
+    );
+}
+
+/// The instruments of one method on one side of a call.
+pub(crate) struct CallMetrics {
+    registry: MetricsRegistry,
+    side: Side,
+    method: &'static str,
+    durations: [OnceLock<Histogram>; CODE_COUNT],
+    pub(crate) active: Gauge,
+    pub(crate) sent: Counter,
+    pub(crate) received: Counter,
+}
+
+impl CallMetrics {
+    fn new(registry: MetricsRegistry, side: Side, method: &'static str) -> Self {
+        let recorder = &registry.inner.recorder;
+        let by_method =
+            |name: &'static str| Key::from_parts(name, vec![Label::new("rpc_method", method)]);
+        let active = recorder.register_gauge(&by_method(side.active()), &METADATA);
+        let sent = recorder.register_counter(&by_method(side.sent()), &METADATA);
+        let received = recorder.register_counter(&by_method(side.received()), &METADATA);
+        Self {
+            registry,
+            side,
+            method,
+            durations: std::array::from_fn(|_| OnceLock::new()),
+            active,
+            sent,
+            received,
+        }
+    }
+
+    /// Records a finished call's duration under its status.
+    pub(crate) fn record(&self, code: Code, seconds: f64) {
+        self.durations[code_index(code)]
+            .get_or_init(|| {
+                let key = Key::from_parts(
+                    self.side.duration(),
+                    vec![
+                        Label::new("rpc_system_name", "grpc"),
+                        Label::new("rpc_method", self.method),
+                        Label::new("rpc_response_status_code", code_name(code)),
+                    ],
+                );
+                self.registry
+                    .inner
+                    .recorder
+                    .register_histogram(&key, &METADATA)
+            })
+            .record(seconds);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_described_histograms_with_buckets() {
+        let registry = MetricsRegistry::new("1.2.3");
+        let call = registry.call_metrics(Side::Server, "echo.v1.Echo/Say");
+        call.record(Code::Ok, 0.003);
+        call.record(Code::NotFound, 0.2);
+        call.active.increment(1.0);
+        let text = registry.render();
+        assert!(
+            text.contains("# TYPE rpc_server_call_duration_seconds histogram"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# HELP rpc_server_call_duration_seconds"),
+            "{text}"
+        );
+        assert!(text.contains(
+            "rpc_server_call_duration_seconds_bucket{rpc_system_name=\"grpc\",rpc_method=\"echo.v1.Echo/Say\",rpc_response_status_code=\"OK\",le=\"0.005\"} 1"
+        ), "{text}");
+        assert!(
+            text.contains("rpc_response_status_code=\"NOT_FOUND\""),
+            "{text}"
+        );
+        assert!(
+            text.contains("rpc_server_active_calls{rpc_method=\"echo.v1.Echo/Say\"} 1"),
+            "{text}"
+        );
+        assert!(text.contains("bia_build_info{version="), "{text}");
+        assert!(text.contains("process_resident_memory_bytes"), "{text}");
+    }
+}

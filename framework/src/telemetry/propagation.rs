@@ -1,0 +1,89 @@
+//! W3C Trace Context (`traceparent`) and Baggage (`baggage`) over HTTP headers / gRPC metadata.
+
+use http::HeaderMap;
+use http::header::{HeaderName, HeaderValue};
+use opentelemetry::Context;
+use opentelemetry::propagation::{
+    Extractor, Injector, TextMapCompositePropagator, TextMapPropagator,
+};
+use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+
+/// The propagators every Bia service speaks: W3C trace context and baggage.
+pub(crate) fn propagator() -> TextMapCompositePropagator {
+    TextMapCompositePropagator::new(vec![
+        Box::new(TraceContextPropagator::new()),
+        Box::new(BaggagePropagator::new()),
+    ])
+}
+
+/// Reads a remote parent (and baggage) from incoming headers.
+pub(crate) fn extract(propagator: &TextMapCompositePropagator, headers: &HeaderMap) -> Context {
+    propagator.extract(&HeaderExtractor(headers))
+}
+
+/// Writes the context's span and baggage into outgoing headers.
+pub(crate) fn inject(
+    propagator: &TextMapCompositePropagator,
+    cx: &Context,
+    headers: &mut HeaderMap,
+) {
+    propagator.inject_context(cx, &mut HeaderInjector(headers));
+}
+
+struct HeaderExtractor<'a>(&'a HeaderMap);
+
+impl Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(HeaderName::as_str).collect()
+    }
+}
+
+struct HeaderInjector<'a>(&'a mut HeaderMap);
+
+impl Injector for HeaderInjector<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(key.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            self.0.insert(name, value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry::trace::{
+        SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
+    };
+
+    use super::*;
+
+    #[test]
+    fn a_context_survives_inject_then_extract() {
+        let propagator = propagator();
+        let span = SpanContext::new(
+            TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap(),
+            SpanId::from_hex("00f067aa0ba902b7").unwrap(),
+            TraceFlags::SAMPLED,
+            true,
+            TraceState::default(),
+        );
+        let cx = Context::new().with_remote_span_context(span);
+        let mut headers = HeaderMap::new();
+        inject(&propagator, &cx, &mut headers);
+        assert_eq!(
+            headers["traceparent"],
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        );
+        let back = extract(&propagator, &headers);
+        assert_eq!(
+            back.span().span_context().trace_id(),
+            cx.span().span_context().trace_id()
+        );
+    }
+}

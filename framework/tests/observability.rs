@@ -1,0 +1,292 @@
+//! Every RPC kind through a real server: responses, Prometheus metrics and OTLP spans.
+
+mod support;
+
+use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
+use support::collector::Collector;
+use support::echo::{self, CountRequest, EchoClient, SayRequest};
+use tokio_stream::StreamExt;
+use tonic::Code;
+
+fn say(message: &str) -> SayRequest {
+    SayRequest {
+        message: message.into(),
+        padding: Vec::new(),
+    }
+}
+
+async fn traced_app(name: &str) -> (bia::RunningApp, Collector) {
+    let (running, collector, _) = traced_app_with_endpoint(name).await;
+    (running, collector)
+}
+
+async fn traced_app_with_endpoint(name: &str) -> (bia::RunningApp, Collector, String) {
+    let (collector, endpoint) = Collector::start().await;
+    let config = bia::testing::config_with(
+        name,
+        &format!("[telemetry.otlp]\nendpoint = \"{endpoint}\"\n"),
+    );
+    let running = bia::testing::start(echo::app(&config)).await.unwrap();
+    (running, collector, endpoint)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_rpc_kind_answers_and_is_measured_and_traced() {
+    let (running, collector) = traced_app("echo-kinds").await;
+    let mut client = EchoClient::new(running.channel().await.unwrap());
+
+    // Unary: OK and NOT_FOUND.
+    let reply = client.say(say("hi")).await.unwrap().into_inner();
+    assert_eq!(reply.message, "hi");
+    let err = client.say(say("missing")).await.unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+    assert_eq!(bia::Error::from(err).reason(), "THING_NOT_FOUND");
+
+    // Server streaming: three replies, then a trailers-only error.
+    let stream = client
+        .count(CountRequest {
+            message: "n".into(),
+            count: 3,
+            delay_ms: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let replies: Vec<_> = stream.map(|r| r.unwrap().message).collect().await;
+    assert_eq!(replies, ["n 0", "n 1", "n 2"]);
+    let err = client
+        .count(CountRequest {
+            message: "missing".into(),
+            count: 1,
+            delay_ms: 0,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+
+    // Client streaming.
+    let reply = client
+        .collect(tokio_stream::iter(vec![say("a"), say("b"), say("c")]))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(reply.message, "a b c");
+
+    // Bidi: echoes, and an error status read from the trailers after two good messages.
+    let replies: Vec<_> = client
+        .chat(tokio_stream::iter(vec![say("x"), say("y")]))
+        .await
+        .unwrap()
+        .into_inner()
+        .map(|r| r.unwrap().message)
+        .collect()
+        .await;
+    assert_eq!(replies, ["x", "y"]);
+    let mut stream = client
+        .chat(tokio_stream::iter(vec![say("x"), say("missing")]))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(stream.next().await.unwrap().unwrap().message, "x");
+    assert_eq!(
+        stream.next().await.unwrap().unwrap_err().code(),
+        Code::NotFound
+    );
+
+    // An unknown method is UNIMPLEMENTED and counted under _OTHER.
+    let mut raw = tonic::client::Grpc::new(running.channel().await.unwrap());
+    raw.ready().await.unwrap();
+    let err = raw
+        .unary::<_, echo::SayResponse, _>(
+            tonic::Request::new(say("?")),
+            http::uri::PathAndQuery::from_static("/echo.v1.Echo/Nope"),
+            tonic_prost::ProstCodec::default(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unimplemented);
+
+    // Metrics, with the contracted names and labels.
+    let (status, text) = bia::testing::get(&running.admin_url("/metrics"))
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    for (method, code, count) in [
+        ("echo.v1.Echo/Say", "OK", 1),
+        ("echo.v1.Echo/Say", "NOT_FOUND", 1),
+        ("echo.v1.Echo/Count", "OK", 1),
+        ("echo.v1.Echo/Count", "NOT_FOUND", 1),
+        ("echo.v1.Echo/Collect", "OK", 1),
+        ("echo.v1.Echo/Chat", "OK", 1),
+        ("echo.v1.Echo/Chat", "NOT_FOUND", 1),
+        ("_OTHER", "UNIMPLEMENTED", 1),
+    ] {
+        let line = format!(
+            "rpc_server_call_duration_seconds_count{{rpc_system_name=\"grpc\",rpc_method=\"{method}\",rpc_response_status_code=\"{code}\"}} {count}"
+        );
+        assert!(text.contains(&line), "missing `{line}` in:\n{text}");
+    }
+    assert!(text.contains("rpc_server_call_duration_seconds_bucket{rpc_system_name=\"grpc\",rpc_method=\"echo.v1.Echo/Say\",rpc_response_status_code=\"OK\",le=\"0.005\"}"));
+    assert!(
+        text.contains("rpc_server_active_calls{rpc_method=\"echo.v1.Echo/Say\"} 0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("rpc_server_stream_messages_sent_total{rpc_method=\"echo.v1.Echo/Count\"} 3"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "rpc_server_stream_messages_received_total{rpc_method=\"echo.v1.Echo/Collect\"} 3"
+        ),
+        "{text}"
+    );
+    assert_promtool_clean(&text);
+
+    running.stop().await.unwrap();
+
+    // Spans, exported over OTLP with the contracted names, kinds and attributes.
+    let spans = collector.spans();
+    let ok = collector
+        .span_named("echo.v1.Echo/Say", SpanKind::Server)
+        .expect("a SERVER span for Say");
+    assert_eq!(ok.service, "echo-kinds");
+    assert_eq!(ok.attr("rpc.system.name"), Some("grpc"));
+    assert_eq!(ok.attr("rpc.method"), Some("echo.v1.Echo/Say"));
+    assert_eq!(ok.attr("server.address"), Some("127.0.0.1"));
+    assert_eq!(ok.attr("network.peer.address"), Some("127.0.0.1"));
+    assert!(ok.attr("server.port").is_some());
+    let failed: Vec<_> = spans
+        .iter()
+        .filter(|s| s.attr("rpc.response.status_code") == Some("NOT_FOUND"))
+        .collect();
+    assert_eq!(failed.len(), 3, "{spans:#?}");
+    for span in failed {
+        assert_eq!(span.attr("error.type"), Some("NOT_FOUND"));
+        assert_eq!(span.status_code, 2, "span status is ERROR");
+    }
+    for name in [
+        "echo.v1.Echo/Count",
+        "echo.v1.Echo/Collect",
+        "echo.v1.Echo/Chat",
+    ] {
+        let span = collector.span_named(name, SpanKind::Server).expect(name);
+        assert!(span.attr("rpc.response.status_code").is_some(), "{span:?}");
+    }
+}
+
+/// The checks promtool makes that matter here: one HELP and TYPE per family, before its samples.
+fn assert_promtool_clean(text: &str) {
+    use std::collections::HashSet;
+    let mut help = HashSet::new();
+    let mut types = HashSet::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            let name = rest.split(' ').next().unwrap();
+            assert!(help.insert(name.to_owned()), "duplicate HELP for {name}");
+        } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let mut parts = rest.split(' ');
+            let name = parts.next().unwrap();
+            let kind = parts.next().unwrap();
+            assert!(types.insert(name.to_owned()), "duplicate TYPE for {name}");
+            assert!(help.contains(name), "{name} has no HELP");
+            if kind == "counter" {
+                assert!(
+                    name.ends_with("_total"),
+                    "counter {name} must end in _total"
+                );
+            }
+            assert_ne!(kind, "summary", "{name} must be a histogram, not a summary");
+        } else if !line.is_empty() {
+            let name = line.split(['{', ' ']).next().unwrap();
+            let family = ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|s| name.strip_suffix(s).filter(|f| types.contains(*f)))
+                .unwrap_or(name);
+            assert!(types.contains(family), "sample {name} before its TYPE");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incoming_traceparent_parents_the_server_span() {
+    let (running, collector) = traced_app("echo-parent").await;
+    let mut client = EchoClient::new(running.channel().await.unwrap());
+    let mut request = tonic::Request::new(say("hi"));
+    request.metadata_mut().insert(
+        "traceparent",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+            .parse()
+            .unwrap(),
+    );
+    client.say(request).await.unwrap();
+    running.stop().await.unwrap();
+    let span = collector
+        .span_named("echo.v1.Echo/Say", SpanKind::Server)
+        .expect("a SERVER span");
+    assert_eq!(hex(&span.trace_id), "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert_eq!(hex(&span.parent_span_id), "00f067aa0ba902b7");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bia_client_call_parents_the_server_span_and_is_measured() {
+    let (running, collector, client_endpoint) = traced_app_with_endpoint("echo-server").await;
+    // A second App's telemetry for the caller: its own service.name and counts, exporting to
+    // the same collector, as two services would to one Jaeger.
+    let caller_config = bia::testing::config_with(
+        "echo-caller",
+        &format!(
+            "[telemetry.otlp]\nendpoint = \"{client_endpoint}\"\n[clients.echo]\ntarget = \"http://{}\"\ntimeout = \"3s\"\n",
+            running.grpc_addr()
+        ),
+    );
+    let telemetry = bia::Telemetry::new(&caller_config).unwrap();
+    let channel = bia::client::Channel::from_config(&caller_config, "echo", &telemetry).unwrap();
+    let mut client = EchoClient::new(channel);
+    assert_eq!(
+        client
+            .say(say("via bia"))
+            .await
+            .unwrap()
+            .into_inner()
+            .message,
+        "via bia"
+    );
+    let err = client.say(say("missing")).await.unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+
+    let metrics = telemetry.metrics().render();
+    assert!(metrics.contains("rpc_client_call_duration_seconds_count{rpc_system_name=\"grpc\",rpc_method=\"echo.v1.Echo/Say\",rpc_response_status_code=\"OK\"} 1"), "{metrics}");
+    assert!(
+        metrics.contains("rpc_response_status_code=\"NOT_FOUND\""),
+        "{metrics}"
+    );
+    let server_metrics = running.telemetry().metrics().render();
+    assert!(
+        !server_metrics.contains("rpc_client_call_duration_seconds_count"),
+        "the server App counts no client calls"
+    );
+
+    telemetry
+        .flush(std::time::Duration::from_secs(5))
+        .await
+        .unwrap();
+    running.stop().await.unwrap();
+    let spans = collector.spans();
+    let client_span = spans
+        .iter()
+        .find(|s| s.kind == SpanKind::Client && s.attr("rpc.response.status_code") == Some("OK"))
+        .expect("a CLIENT span");
+    assert_eq!(client_span.service, "echo-caller");
+    assert_eq!(client_span.name, "echo.v1.Echo/Say");
+    let server_span = spans
+        .iter()
+        .find(|s| s.kind == SpanKind::Server && s.trace_id == client_span.trace_id)
+        .expect("the SERVER span in the same trace");
+    assert_eq!(server_span.service, "echo-server");
+    assert_eq!(server_span.parent_span_id, client_span.span_id);
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

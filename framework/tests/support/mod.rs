@@ -1,0 +1,22 @@
+//! Test support shared by the integration tests: the echo service and an OTLP collector.
+#![allow(dead_code, unreachable_pub)]
+
+pub mod collector;
+pub mod echo;
+
+use std::time::Duration;
+
+/// Polls `check` until it returns `Some`, for up to five seconds.
+pub async fn eventually<T>(mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "condition not met within 5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
