@@ -27,7 +27,11 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// assert_eq!(back.metadata().get("id").map(String::as_str), Some("42"));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Error {
+pub struct Error(Box<Inner>);
+
+/// Boxed, as tonic boxes `Status`, so `Result<T, bia::Error>` stays small.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Inner {
     code: Code,
     reason: String,
     message: String,
@@ -59,14 +63,14 @@ macro_rules! constructors {
 impl Error {
     /// An error with the given gRPC code, reason (`UPPER_SNAKE_CASE`) and message.
     pub fn new(code: Code, reason: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
+        Self(Box::new(Inner {
             code,
             reason: reason.into(),
             message: message.into(),
             domain: String::new(),
             metadata: BTreeMap::new(),
             field_violations: Vec::new(),
-        }
+        }))
     }
 
     constructors! {
@@ -92,13 +96,13 @@ impl Error {
 
     /// Adds one metadata entry (sent in the `ErrorInfo`).
     pub fn with_metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.metadata.insert(key.into(), value.into());
+        self.0.metadata.insert(key.into(), value.into());
         self
     }
 
     /// Sets the `ErrorInfo` domain (usually the service's name).
     pub fn with_domain(mut self, domain: impl Into<String>) -> Self {
-        self.domain = domain.into();
+        self.0.domain = domain.into();
         self
     }
 
@@ -108,7 +112,7 @@ impl Error {
         field: impl Into<String>,
         description: impl Into<String>,
     ) -> Self {
-        self.field_violations.push(FieldViolation {
+        self.0.field_violations.push(FieldViolation {
             field: field.into(),
             description: description.into(),
         });
@@ -117,47 +121,47 @@ impl Error {
 
     /// The gRPC code.
     pub fn code(&self) -> Code {
-        self.code
+        self.0.code
     }
 
     /// The machine-readable reason, e.g. `USER_NOT_FOUND`.
     pub fn reason(&self) -> &str {
-        &self.reason
+        &self.0.reason
     }
 
     /// The human-readable message.
     pub fn message(&self) -> &str {
-        &self.message
+        &self.0.message
     }
 
     /// The `ErrorInfo` domain.
     pub fn domain(&self) -> &str {
-        &self.domain
+        &self.0.domain
     }
 
     /// The metadata entries.
     pub fn metadata(&self) -> &BTreeMap<String, String> {
-        &self.metadata
+        &self.0.metadata
     }
 
     /// The field violations.
     pub fn field_violations(&self) -> &[FieldViolation] {
-        &self.field_violations
+        &self.0.field_violations
     }
 
     /// Whether this error has the given reason, as Kratos' generated `IsXxx` helpers ask.
     pub fn is(&self, reason: &str) -> bool {
-        self.reason == reason
+        self.0.reason == reason
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}", self.code)?;
-        if !self.reason.is_empty() {
-            write!(f, " ({})", self.reason)?;
+        write!(f, "{:?}", self.0.code)?;
+        if !self.0.reason.is_empty() {
+            write!(f, " ({})", self.0.reason)?;
         }
-        write!(f, ": {}", self.message)
+        write!(f, ": {}", self.0.message)
     }
 }
 
@@ -165,6 +169,7 @@ impl std::error::Error for Error {}
 
 impl From<Error> for tonic::Status {
     fn from(err: Error) -> Self {
+        let err = *err.0;
         let mut details = ErrorDetails::new();
         if !err.reason.is_empty() {
             let metadata: std::collections::HashMap<String, String> =
@@ -183,16 +188,16 @@ impl From<tonic::Status> for Error {
         let details = status.get_error_details();
         let mut err = Error::new(status.code(), "", status.message());
         if let Some(info) = details.error_info() {
-            err.reason = info.reason.clone();
-            err.domain = info.domain.clone();
-            err.metadata = info
+            err.0.reason = info.reason.clone();
+            err.0.domain = info.domain.clone();
+            err.0.metadata = info
                 .metadata
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
         }
         if let Some(bad_request) = details.bad_request() {
-            err.field_violations = bad_request
+            err.0.field_violations = bad_request
                 .field_violations
                 .iter()
                 .map(|v| FieldViolation {

@@ -57,7 +57,17 @@ impl Config {
     /// environment. `default_name` is the service name unless configured: pass
     /// `env!("CARGO_PKG_NAME")`.
     pub fn load(default_name: &str) -> Result<Self, ConfigError> {
-        let mut builder = Self::builder(default_name);
+        Self::load_with_defaults(default_name, "")
+    }
+
+    /// [`Config::load`] with the service's own defaults (TOML, usually
+    /// `include_str!("../config/config.toml")`) between the built-in defaults and the file, so
+    /// the binary runs with its own ports from any working directory.
+    pub fn load_with_defaults(
+        default_name: &str,
+        defaults_toml: &str,
+    ) -> Result<Self, ConfigError> {
+        let mut builder = Self::builder(default_name).defaults(defaults_toml);
         match config_path_from_args(std::env::args())? {
             Some(path) => builder = builder.file(path),
             None if Path::new(DEFAULT_CONFIG_FILE).exists() => {
@@ -118,6 +128,14 @@ pub struct ConfigBuilder {
 }
 
 impl ConfigBuilder {
+    /// Adds embedded TOML defaults (a service's own `config/config.toml`, compiled in).
+    pub fn defaults(mut self, toml: &str) -> Self {
+        if !toml.trim().is_empty() {
+            self.figment = self.figment.merge(Toml::string(toml));
+        }
+        self
+    }
+
     /// Adds a TOML file; it must exist.
     pub fn file(mut self, path: impl Into<PathBuf>) -> Self {
         let path = path.into();

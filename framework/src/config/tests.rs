@@ -149,3 +149,21 @@ fn config_path_comes_from_either_flag_form() {
     assert_eq!(config_path_from_args(args(&["bin"])).unwrap(), None);
     assert!(config_path_from_args(args(&["bin", "--config"])).is_err());
 }
+
+#[test]
+fn embedded_defaults_sit_below_the_file_and_the_environment() {
+    Jail::expect_with(|jail| {
+        jail.create_dir("config")?;
+        jail.create_file(
+            "config/config.toml",
+            "[server.admin]\naddr = \"127.0.0.1:8100\"\n",
+        )?;
+        jail.set_env("BIA_APP__SHUTDOWN_TIMEOUT", "1s");
+        let embedded = "[server.grpc]\naddr = \"0.0.0.0:9001\"\n[server.admin]\naddr = \"0.0.0.0:8001\"\n[app]\nshutdown_timeout = \"4s\"\n";
+        let config = Config::load_with_defaults("svc", embedded).expect("loads");
+        assert_eq!(config.server.grpc.addr.port(), 9001);
+        assert_eq!(config.server.admin.addr.to_string(), "127.0.0.1:8100");
+        assert_eq!(config.app.shutdown_timeout, Duration::from_secs(1));
+        Ok(())
+    });
+}

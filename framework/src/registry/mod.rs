@@ -7,9 +7,15 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::BoxError;
+
+#[cfg(feature = "etcd")]
+pub mod etcd;
 
 /// One running instance of a service, as a registry publishes it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,4 +60,62 @@ impl Registrar for NoRegistry {
     fn deregister<'a>(&'a self, _: &'a ServiceInstance) -> BoxFuture<'a, Result<(), BoxError>> {
         Box::pin(async { Ok(()) })
     }
+}
+
+/// The instances of a service, as they change: each item is the whole current set.
+pub type InstanceStream = BoxStream<'static, Result<Vec<ServiceInstance>, BoxError>>;
+
+/// Finds the instances of a service and follows their changes.
+///
+/// An implementation keeps trying when its backend is unreachable: it may yield an error (the
+/// client then keeps its last known instances) and carries on with fresh sets once it recovers.
+pub trait Discovery: Send + Sync + 'static {
+    /// Follows the instances of `service`.
+    fn watch(&self, service: &str) -> InstanceStream;
+}
+
+/// Discovery over a fixed list of addresses (`http://host:port`).
+#[derive(Clone, Debug, Default)]
+pub struct StaticDiscovery {
+    endpoints: Vec<String>,
+}
+
+impl StaticDiscovery {
+    /// A discovery that always answers `endpoints`.
+    pub fn new(endpoints: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        Self {
+            endpoints: endpoints.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl Discovery for StaticDiscovery {
+    fn watch(&self, service: &str) -> InstanceStream {
+        let instances = self
+            .endpoints
+            .iter()
+            .map(|endpoint| ServiceInstance {
+                id: endpoint.clone(),
+                name: service.to_owned(),
+                version: String::new(),
+                endpoints: vec![endpoint.clone()],
+                metadata: BTreeMap::new(),
+            })
+            .collect();
+        // One set, then no end: a static list never changes.
+        Box::pin(
+            futures_util::stream::once(async move { Ok(instances) })
+                .chain(futures_util::stream::pending()),
+        )
+    }
+}
+
+/// The registry key of an instance: `/bia/services/<name>/<id>`.
+pub fn instance_key(name: &str, id: &str) -> String {
+    format!("{}{id}", service_prefix(name))
+}
+
+/// The registry prefix of a service's instances: `/bia/services/<name>/`.
+pub fn service_prefix(name: &str) -> String {
+    format!("/bia/services/{name}/")
 }

@@ -1,0 +1,164 @@
+//! `bia proto add`: a .proto skeleton with a CRUD service, its package taken from its folders.
+
+use std::path::{Component, Path};
+
+use heck::{ToSnakeCase, ToUpperCamelCase};
+
+use crate::args::ProtoAddArgs;
+use crate::errors::{Error, Result};
+use crate::ident::is_proto_ident;
+use crate::render;
+use crate::staging::temp_file;
+
+/// The skeleton, under `templates/`.
+const SKELETON: &str = "proto/skeleton.proto.tmpl";
+
+/// Runs `bia proto add`.
+pub fn run(args: &ProtoAddArgs) -> Result<()> {
+    let path = &args.path;
+    if path.extension().is_none_or(|ext| ext != "proto") {
+        return Err(Error::Unsupported(format!(
+            "{} does not end in .proto; name the file like `proto/catalog/v1/catalog.proto`",
+            path.display()
+        )));
+    }
+    if path.symlink_metadata().is_ok() {
+        return Err(Error::FileExists {
+            path: path.clone(),
+            hint: "bia proto add never overwrites a file; choose another name or delete it first"
+                .to_owned(),
+        });
+    }
+    let package = package_of(path)?;
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
+    let resource = stem.to_upper_camel_case();
+    if !is_proto_ident(&resource) || resource.is_empty() {
+        return Err(Error::Unsupported(format!(
+            "cannot make a message name from the file name `{stem}`; use letters, digits and `_`"
+        )));
+    }
+    let service = format!("{resource}Service");
+    let context = minijinja::context! {
+        package => package.clone(),
+        service => service.clone(),
+        resource => resource.clone(),
+        resources => plural(&resource),
+        resource_field => resource.to_snake_case(),
+        resources_field => plural(&resource).to_snake_case(),
+    };
+    let source = render::builtin_file(SKELETON).expect("the skeleton is embedded");
+    let text = render::render_str(SKELETON, source, &context)?;
+
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(parent).map_err(|e| Error::io("create folder", parent, e))?;
+    let file = temp_file(parent, None)?;
+    std::fs::write(file.path(), text.as_bytes()).map_err(|e| Error::io("write", path, e))?;
+    file.persist_noclobber(path)
+        .map_err(|e| match e.error.kind() {
+            std::io::ErrorKind::AlreadyExists => Error::FileExists {
+                path: path.clone(),
+                hint: "bia proto add never overwrites a file".to_owned(),
+            },
+            _ => Error::io("write", path, e.error),
+        })?;
+    println!(
+        "Created {} (package {package}, service {service})",
+        path.display()
+    );
+    println!("Next: bia proto server {}", path.display());
+    Ok(())
+}
+
+/// The package from the folders below the proto root: the last `proto/` or `api/` folder in the
+/// path, else the whole relative path (`proto/catalog/v1/x.proto` -> `catalog.v1`).
+pub(crate) fn package_of(path: &Path) -> Result<String> {
+    let folders: Vec<&str> = match path.parent() {
+        Some(parent) => parent
+            .components()
+            .filter_map(|c| match c {
+                Component::Normal(name) => Some(name.to_str().unwrap_or("\u{0}")),
+                _ => None,
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    let start = folders
+        .iter()
+        .rposition(|f| *f == "proto" || *f == "api")
+        .map(|i| i + 1);
+    let parts = match start {
+        Some(start) => &folders[start..],
+        None if path.is_absolute() => {
+            return Err(Error::Unsupported(format!(
+                "cannot tell the package of {}: put it under a `proto/` or `api/` folder \
+                 (e.g. proto/catalog/v1/catalog.proto for package catalog.v1)",
+                path.display()
+            )));
+        }
+        None => &folders[..],
+    };
+    if parts.is_empty() {
+        return Err(Error::Unsupported(format!(
+            "{} has no folders below the proto root to make a package from; \
+             use a path like proto/catalog/v1/catalog.proto (package catalog.v1)",
+            path.display()
+        )));
+    }
+    if let Some(bad) = parts.iter().find(|p| !is_proto_ident(p)) {
+        return Err(Error::Unsupported(format!(
+            "the folder `{bad}` cannot be part of a proto package; \
+             use letters, digits and `_` (e.g. proto/catalog/v1/catalog.proto)"
+        )));
+    }
+    Ok(parts.join("."))
+}
+
+/// A simple English plural for names (`Book` -> `Books`, `Category` -> `Categories`).
+fn plural(word: &str) -> String {
+    let vowel_before_y =
+        word.len() > 1 && word[..word.len() - 1].ends_with(['a', 'e', 'i', 'o', 'u']);
+    if word.ends_with('y') && !vowel_before_y {
+        format!("{}ies", &word[..word.len() - 1])
+    } else if word.ends_with(['s', 'x', 'z']) || word.ends_with("ch") || word.ends_with("sh") {
+        format!("{word}es")
+    } else {
+        format!("{word}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packages_from_folders() {
+        assert_eq!(
+            package_of(Path::new("proto/catalog/v1/catalog.proto")).unwrap(),
+            "catalog.v1"
+        );
+        assert_eq!(
+            package_of(Path::new("api/catalog/v1/catalog.proto")).unwrap(),
+            "catalog.v1"
+        );
+        assert_eq!(
+            package_of(Path::new("svc/api/catalog/v1/catalog.proto")).unwrap(),
+            "catalog.v1"
+        );
+        assert_eq!(
+            package_of(Path::new("catalog/v1/catalog.proto")).unwrap(),
+            "catalog.v1"
+        );
+        assert!(package_of(Path::new("proto/catalog.proto")).is_err());
+        assert!(package_of(Path::new("proto/my-api/v1/x.proto")).is_err());
+        assert_eq!(plural("Category"), "Categories");
+        assert_eq!(plural("Address"), "Addresses");
+        assert_eq!(plural("Key"), "Keys");
+        assert_eq!(plural("Book"), "Books");
+    }
+}

@@ -1,0 +1,9 @@
+//! Integration tests of the `bia` binary: every command, and every kind of bad input.
+
+mod support;
+
+mod help;
+mod new;
+mod new_errors;
+mod proto_add;
+mod proto_server;

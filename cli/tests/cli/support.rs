@@ -1,0 +1,106 @@
+//! Running the `bia` binary in temporary folders.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// What a run of `bia` did.
+#[derive(Debug)]
+pub(crate) struct Output {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+impl Output {
+    /// Asserts success and returns stdout.
+    #[track_caller]
+    pub(crate) fn ok(&self) -> &str {
+        assert_eq!(
+            self.code, 0,
+            "bia failed:\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        &self.stdout
+    }
+
+    /// Asserts failure with `code` and an `error: ` line, and returns stderr.
+    #[track_caller]
+    pub(crate) fn fails(&self, code: i32) -> &str {
+        assert_eq!(
+            self.code, code,
+            "expected exit code {code}:\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        assert!(
+            self.stderr.starts_with("error: "),
+            "stderr: {}",
+            self.stderr
+        );
+        &self.stderr
+    }
+}
+
+/// Runs `bia args...` in `dir`.
+pub(crate) fn bia(dir: &Path, args: &[&str]) -> Output {
+    let output = Command::new(env!("CARGO_BIN_EXE_bia"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("bia runs");
+    Output {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// `cli/tests/fixtures`.
+pub(crate) fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// A fresh temporary folder.
+pub(crate) fn temp() -> tempfile::TempDir {
+    tempfile::tempdir().expect("a temporary folder")
+}
+
+/// Reads a file to a string.
+#[track_caller]
+pub(crate) fn read(path: impl AsRef<Path>) -> String {
+    let path = path.as_ref();
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+/// Every file under `dir` with its contents, by relative path.
+pub(crate) fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    walk(dir, dir, &mut files);
+    files
+}
+
+fn walk(root: &Path, dir: &Path, files: &mut BTreeMap<String, Vec<u8>>) {
+    for entry in std::fs::read_dir(dir).expect("read folder") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            walk(root, &path, files);
+        } else {
+            let rel = path
+                .strip_prefix(root)
+                .expect("under root")
+                .display()
+                .to_string();
+            files.insert(rel, std::fs::read(&path).expect("read file"));
+        }
+    }
+}
+
+/// The names in `dir`.
+pub(crate) fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("read folder")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
