@@ -94,8 +94,23 @@ if [ "$quick" -eq 0 ]; then
     cargo clippy --workspace --all-targets -- -D warnings
 fi
 
+# The registry tests need a real etcd, and etcd-client's build needs protoc: install both from
+# Debian when missing (the default build needs neither).
+ensure_pkg etcd etcd-server
+ensure_pkg protoc protobuf-compiler
+# Debian's package may start its own etcd on the default ports; the tests start theirs on free
+# loopback ports with temporary data dirs and never use that one.
+
+if [ "$quick" -eq 0 ]; then
+    step "cargo clippy -p bia --features etcd --all-targets -- -D warnings"
+    cargo clippy -p bia --features etcd --all-targets -- -D warnings
+fi
+
 step "cargo test --workspace"
 cargo test --workspace
+
+step "cargo test -p bia --features etcd --test discovery (a real etcd on loopback)"
+cargo test -p bia --features etcd --test discovery
 
 if [ -f cli/tests/e2e.rs ]; then
     step "BIA_E2E=1 cargo test -p bia-cli --test e2e -- --test-threads=1"

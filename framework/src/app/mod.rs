@@ -121,6 +121,10 @@ impl App {
         sets.push(tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET);
         let table = MethodTable::new(&sets, names.iter().copied())
             .map_err(|e| format!("invalid file descriptor set: {e}"))?;
+        let registrar = match builder.registrar {
+            Some(registrar) => registrar,
+            None => configured_registrar(&builder.config)?,
+        };
         Ok(Self {
             config: builder.config,
             telemetry,
@@ -129,7 +133,7 @@ impl App {
             layers: builder.layers,
             health,
             services: builder.services,
-            registrar: builder.registrar.unwrap_or_else(|| Arc::new(NoRegistry)),
+            registrar,
             hooks: Hooks {
                 before_start: builder.before_start,
                 after_start: builder.after_start,
@@ -182,6 +186,23 @@ async fn set_health(health: &HealthReporter, services: &[&'static str], status: 
     health.set_service_status("", status).await;
     for name in services {
         health.set_service_status(*name, status).await;
+    }
+}
+
+/// The registrar `[registry]` asks for: etcd when configured, else none.
+fn configured_registrar(config: &Config) -> Result<Arc<dyn Registrar>, BoxError> {
+    match &config.registry.etcd {
+        #[cfg(feature = "etcd")]
+        Some(etcd) => Ok(Arc::new(crate::registry::etcd::EtcdRegistry::new(
+            etcd.clone(),
+        ))),
+        #[cfg(not(feature = "etcd"))]
+        Some(_) => Err(
+            "registry.etcd is set, but bia was built without its `etcd` feature: \
+                        enable it with bia = { features = [\"etcd\"] }"
+                .into(),
+        ),
+        None => Ok(Arc::new(NoRegistry)),
     }
 }
 

@@ -160,11 +160,13 @@ impl App {
             &mut errors,
         )
         .await;
-        if !errors.errors().is_empty() {
+        let failed_start = !errors.errors().is_empty();
+        if failed_start {
             // A failed start still stops in order: nothing keeps serving half-started.
             self.shutdown.cancel();
+        } else {
+            readiness.set(true);
         }
-        readiness.set(true);
         tracing::info!(
             service = %self.config.app.name,
             instance = %instance.id,
@@ -241,6 +243,16 @@ impl App {
             errors.into_result()
         });
 
+        if failed_start {
+            // Report why the start failed, with anything the orderly stop reported too.
+            return match lifecycle.await {
+                Ok(Err(errors)) => Err(errors),
+                Ok(Ok(())) => Err(AppError::single("the App stopped during its start")),
+                Err(e) => Err(AppError::single(format!(
+                    "the App's lifecycle task failed: {e}"
+                ))),
+            };
+        }
         Ok(RunningApp {
             grpc_addr,
             admin_addr,

@@ -3,8 +3,13 @@
 //! # Order
 //!
 //! ```text
-//! trace (CLIENT span, inject traceparent) -> metrics -> deadline (grpc-timeout) -> tonic channel
+//! trace (CLIENT span, inject traceparent) -> metrics -> deadline (grpc-timeout)
+//!   -> retry (opt-in, idempotent methods) -> breaker (adaptive throttling)
+//!   -> balancer (p2c by in-flight calls; failed connections ejected, the call sent elsewhere)
 //! ```
+//!
+//! Targets: `http://host:port`, a list of them, or `discovery:///<service>` (instances found in
+//! the registry configured under `[registry]`).
 //!
 //! ```no_run
 //! # async fn demo(config: bia::Config) -> Result<(), bia::BoxError> {
@@ -14,26 +19,34 @@
 //! # Ok(()) }
 //! ```
 
+mod balance;
+mod breaker;
 mod deadline;
 mod metrics;
+mod replay;
+mod retry;
 mod trace;
 
 use std::task::{Context, Poll};
-use std::time::Duration;
+
+use std::sync::Arc;
 
 use tonic::body::Body as GrpcBody;
-use tonic::transport::Endpoint;
 use tower_service::Service;
 
+pub use balance::Balancer;
+pub use breaker::Breaker;
 pub use deadline::ClientDeadline;
 pub use metrics::ClientMetrics;
+pub use retry::Retry;
 pub use trace::ClientTrace;
 
 use crate::config::{ClientConfig, Config, Target};
 use crate::error::BoxError;
+use crate::registry::Discovery;
 use crate::telemetry::Telemetry;
 
-type Stack = ClientTrace<ClientMetrics<ClientDeadline<tonic::transport::Channel>>>;
+type Stack = ClientTrace<ClientMetrics<ClientDeadline<Retry<Breaker<Balancer>>>>>;
 
 /// A channel to a downstream service with Bia's client layers; cheap to clone, connects lazily.
 #[derive(Clone, Debug)]
@@ -42,59 +55,80 @@ pub struct Channel {
 }
 
 impl Channel {
-    /// The channel for `clients.<name>` in `config`, recording on `telemetry`.
+    /// The channel for `clients.<name>` in `config`, recording on `telemetry`. A
+    /// `discovery:///` target uses the registry configured under `[registry]`. Call it inside a
+    /// Tokio runtime.
     pub fn from_config(
         config: &Config,
         name: &str,
         telemetry: &Telemetry,
     ) -> Result<Self, BoxError> {
         let client = config.client(name)?;
-        Self::new(&client, telemetry).map_err(|e| format!("clients.{name}: {e}").into())
-    }
-
-    /// A channel for one downstream's settings.
-    pub fn new(config: &ClientConfig, telemetry: &Telemetry) -> Result<Self, BoxError> {
-        let channel = match &config.target {
-            Target::Unset => return Err("no target configured".into()),
-            Target::One(uri) => endpoint(uri)?.connect_lazy(),
-            Target::Many(uris) => {
-                let endpoints = uris
-                    .iter()
-                    .map(|u| endpoint(u))
-                    .collect::<Result<Vec<_>, _>>()?;
-                tonic::transport::Channel::balance_list(endpoints.into_iter())
+        let discovery = match &client.target {
+            Target::One(uri) if uri.starts_with(DISCOVERY_SCHEME) => {
+                Some(registry_discovery(config)?)
             }
+            _ => None,
         };
-        Ok(Self::over(channel, config.timeout, telemetry))
+        Self::new(&client, discovery, telemetry).map_err(|e| format!("clients.{name}: {e}").into())
     }
 
-    /// Wraps an existing tonic channel in Bia's client layers.
-    pub fn over(
-        channel: tonic::transport::Channel,
-        timeout: Duration,
+    /// A channel for one downstream's settings; `discovery` resolves `discovery:///` targets.
+    pub fn new(
+        config: &ClientConfig,
+        discovery: Option<Arc<dyn Discovery>>,
         telemetry: &Telemetry,
-    ) -> Self {
-        let deadline = ClientDeadline::new(channel, timeout);
+    ) -> Result<Self, BoxError> {
+        let balancer = match &config.target {
+            Target::Unset => return Err("no target configured".into()),
+            Target::One(uri) => match uri.strip_prefix(DISCOVERY_SCHEME) {
+                Some(service) => {
+                    let discovery = discovery.ok_or_else(|| {
+                        format!("target {uri:?} needs a registry: set registry.etcd.endpoints")
+                    })?;
+                    if service.is_empty() {
+                        return Err(format!(
+                            "target {uri:?} names no service: use discovery:///<service>"
+                        )
+                        .into());
+                    }
+                    Balancer::discover(discovery, service)
+                }
+                None => Balancer::fixed(std::slice::from_ref(uri))?,
+            },
+            Target::Many(uris) => Balancer::fixed(uris)?,
+        };
+        let breaker = Breaker::new(balancer, config.breaker.clone());
+        let retry = Retry::new(breaker, retry::RetryPolicy::new(&config.retry)?);
+        let deadline = ClientDeadline::new(retry, config.timeout);
         let metrics = ClientMetrics::new(deadline, telemetry.metrics().clone());
-        Self {
+        Ok(Self {
             inner: ClientTrace::new(metrics, telemetry.clone()),
-        }
+        })
     }
 }
 
-fn endpoint(uri: &str) -> Result<Endpoint, BoxError> {
-    if uri.starts_with("discovery:///") {
-        return Err(format!(
-            "target {uri:?} needs service discovery: build with the `etcd` feature and set \
-             registry.etcd.endpoints"
-        )
-        .into());
+const DISCOVERY_SCHEME: &str = "discovery:///";
+
+/// The discovery of the registry in `config`.
+fn registry_discovery(config: &Config) -> Result<Arc<dyn Discovery>, BoxError> {
+    match &config.registry.etcd {
+        #[cfg(feature = "etcd")]
+        Some(etcd) => Ok(Arc::new(crate::registry::etcd::EtcdRegistry::new(
+            etcd.clone(),
+        ))),
+        #[cfg(not(feature = "etcd"))]
+        Some(_) => Err(
+            "registry.etcd is set, but bia was built without its `etcd` feature: \
+                        enable it with bia = { features = [\"etcd\"] }"
+                .into(),
+        ),
+        None => Err(
+            "a discovery:/// target needs a registry: set registry.etcd.endpoints \
+                     (env BIA_REGISTRY__ETCD__ENDPOINTS='[\"http://127.0.0.1:2379\"]')"
+                .into(),
+        ),
     }
-    Endpoint::from_shared(uri.to_owned())
-        .map(|e| e.tcp_nodelay(true))
-        .map_err(|e| {
-            format!("target {uri:?} is not a valid URI (expected http://host:port): {e}").into()
-        })
 }
 
 impl Service<http::Request<GrpcBody>> for Channel {

@@ -27,8 +27,9 @@ use serde::de::DeserializeOwned;
 
 pub use error::ConfigError;
 pub use sections::{
-    AdminServerConfig, AppConfig, ClientConfig, EtcdConfig, GrpcServerConfig, LogConfig, LogFormat,
-    OtlpConfig, RegistryConfig, ServerConfig, Target, TelemetryConfig,
+    AdminServerConfig, AppConfig, BreakerConfig, ClientConfig, EtcdConfig, GrpcServerConfig,
+    LogConfig, LogFormat, OtlpConfig, RegistryConfig, RetryConfig, ServerConfig, Target,
+    TelemetryConfig,
 };
 
 /// The file read when no `--config PATH` is given (relative to the working directory).

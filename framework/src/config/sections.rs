@@ -223,6 +223,10 @@ pub struct ClientConfig {
     /// The deadline of each call, sent as `grpc-timeout`.
     #[serde(with = "humantime_serde")]
     pub timeout: Duration,
+    /// `[clients.<name>.retry]`: off unless methods are listed.
+    pub retry: RetryConfig,
+    /// `[clients.<name>.breaker]`: adaptive throttling, on by default.
+    pub breaker: BreakerConfig,
 }
 
 impl Default for ClientConfig {
@@ -230,6 +234,68 @@ impl Default for ClientConfig {
         Self {
             target: Target::default(),
             timeout: Duration::from_secs(2),
+            retry: RetryConfig::default(),
+            breaker: BreakerConfig::default(),
+        }
+    }
+}
+
+/// Retries of idempotent calls that failed without a response.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetryConfig {
+    /// The idempotent methods that may be retried (`package.Service/Method`, or `*` for all).
+    /// Empty: no retries.
+    pub methods: Vec<String>,
+    /// Attempts in all, the first included.
+    pub max_attempts: u32,
+    /// The status codes retried (as gRPC names them).
+    pub codes: Vec<String>,
+    /// The first backoff; it doubles each attempt, with jitter.
+    #[serde(with = "humantime_serde")]
+    pub backoff: Duration,
+    /// The longest backoff.
+    #[serde(with = "humantime_serde")]
+    pub max_backoff: Duration,
+    /// Retries allowed on top of calls, as a fraction of them (the retry budget).
+    pub budget_ratio: f32,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        Self {
+            methods: Vec::new(),
+            max_attempts: 3,
+            codes: vec!["UNAVAILABLE".to_owned()],
+            backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_secs(1),
+            budget_ratio: 0.2,
+        }
+    }
+}
+
+/// Client-side adaptive throttling (Google SRE), as Kratos and go-zero do.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct BreakerConfig {
+    /// Whether calls may be rejected locally when the backend fails.
+    pub enabled: bool,
+    /// How many requests per accepted one the backend may see before rejection starts (K).
+    pub k: f64,
+    /// The window over which requests and accepts are counted.
+    #[serde(with = "humantime_serde")]
+    pub window: Duration,
+    /// Below this many requests in the window nothing is rejected.
+    pub min_requests: u64,
+}
+
+impl Default for BreakerConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            k: 1.5,
+            window: Duration::from_secs(10),
+            min_requests: 20,
         }
     }
 }

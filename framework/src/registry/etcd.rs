@@ -52,6 +52,8 @@ struct Keeper {
 
 const RETRY_MIN: Duration = Duration::from_millis(200);
 const RETRY_MAX: Duration = Duration::from_secs(5);
+/// Attempts of a first registration (about 3 s in all).
+const REGISTER_ATTEMPTS: u32 = 5;
 
 impl EtcdRegistry {
     /// A registry on the etcd cluster of `config`; connects when first used.
@@ -181,8 +183,33 @@ impl Registrar for EtcdRegistry {
         instance: &'a ServiceInstance,
     ) -> BoxFuture<'a, Result<(), BoxError>> {
         Box::pin(async move {
-            let mut client = self.connect().await?;
-            let id = put_instance(&mut client, instance, self.inner.config.ttl).await?;
+            // A fresh etcd answers before it has elected itself leader; a brief retry rides
+            // that out instead of failing the App's start.
+            let mut backoff = RETRY_MIN;
+            let mut attempt = 1;
+            let (client, id) = loop {
+                let outcome = async {
+                    let mut client = self.connect().await?;
+                    let id = put_instance(&mut client, instance, self.inner.config.ttl).await?;
+                    Ok::<_, BoxError>((client, id))
+                }
+                .await;
+                match outcome {
+                    Ok(registered) => break registered,
+                    Err(e) if attempt >= REGISTER_ATTEMPTS => {
+                        return Err(format!(
+                            "cannot register in etcd after {attempt} attempts: {e}"
+                        )
+                        .into());
+                    }
+                    Err(e) => {
+                        tracing::debug!(error = %e, "etcd registration failed; retrying");
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(RETRY_MAX);
+                        attempt += 1;
+                    }
+                }
+            };
             let lease = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(id));
             let stop = CancellationToken::new();
             let task = tokio::spawn(keep(

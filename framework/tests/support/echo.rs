@@ -21,12 +21,33 @@ pub struct EchoService;
 
 type ResponseStream = Pin<Box<dyn Stream<Item = Result<SayResponse, Status>> + Send>>;
 
+static FLAKY: std::sync::Mutex<std::collections::BTreeMap<String, u32>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
 async fn react(message: &str) -> Result<(), Status> {
     if message == "panic" {
         panic!("asked to panic");
     }
     if message == "missing" {
         return Err(bia::Error::not_found("THING_NOT_FOUND", "no such thing").into());
+    }
+    if message == "unavailable" {
+        return Err(Status::unavailable("asked to be unavailable"));
+    }
+    // "flaky:<key>:<n>": the first n calls with this key answer UNAVAILABLE.
+    if let Some(rest) = message.strip_prefix("flaky:") {
+        let (key, n) = rest
+            .rsplit_once(':')
+            .ok_or_else(|| Status::invalid_argument("flaky:<key>:<n>"))?;
+        let n: u32 = n
+            .parse()
+            .map_err(|_| Status::invalid_argument("flaky:<key>:<n>"))?;
+        let mut seen = FLAKY.lock().unwrap();
+        let count = seen.entry(key.to_owned()).or_default();
+        *count += 1;
+        if *count <= n {
+            return Err(Status::unavailable(format!("flaky call {count} of {n}")));
+        }
     }
     if let Some(ms) = message.strip_prefix("slow:") {
         let ms: u64 = ms
@@ -40,10 +61,21 @@ async fn react(message: &str) -> Result<(), Status> {
 #[tonic::async_trait]
 impl Echo for EchoService {
     async fn say(&self, request: Request<SayRequest>) -> Result<Response<SayResponse>, Status> {
+        let served_by = request
+            .extensions()
+            .get::<bia::CallInfo>()
+            .and_then(|call| call.local)
+            .map(|addr| addr.to_string());
         let message = request.into_inner().message;
         tracing::info!(%message, "saying");
         react(&message).await?;
-        Ok(Response::new(SayResponse { message }))
+        let mut response = Response::new(SayResponse { message });
+        if let Some(addr) = served_by {
+            response
+                .metadata_mut()
+                .insert("x-served-by", addr.parse().unwrap());
+        }
+        Ok(response)
     }
 
     type CountStream = ResponseStream;

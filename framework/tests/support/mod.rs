@@ -3,6 +3,8 @@
 
 pub mod collector;
 pub mod echo;
+#[cfg(feature = "etcd")]
+pub mod etcd;
 
 use std::time::Duration;
 
@@ -18,5 +20,24 @@ pub async fn eventually<T>(mut check: impl FnMut() -> Option<T>) -> T {
             "condition not met within 5 s"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Awaits `check` until it returns true, for up to `limit`.
+pub async fn eventually_async<F, Fut>(limit: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if check().await {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "condition not met within {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

@@ -1,0 +1,323 @@
+//! Power-of-two-choices balancing by in-flight load over discovered endpoints.
+//!
+//! Each call picks two endpoints at random and takes the one with fewer calls in flight (a
+//! stream counts until its response ends), the real load signal that tower's default balancer
+//! lacks. An endpoint whose connection fails is ejected at once, for a backoff that doubles with
+//! each failure, and the call, which never left the client, is sent to another endpoint:
+//! tonic's reconnecting channel reports ready and fails only when called, so a failure is the
+//! first sign. When discovery is unreachable the balancer keeps its last known endpoints.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
+use tokio::sync::watch;
+use tonic::body::Body as GrpcBody;
+use tonic::transport::Endpoint as TonicEndpoint;
+use tower::ServiceExt;
+use tower_service::Service;
+
+use super::replay::Replay;
+use crate::error::BoxError;
+use crate::registry::Discovery;
+
+/// How long a call waits for discovery to name a first endpoint.
+const FIRST_ENDPOINTS_WAIT: Duration = Duration::from_secs(5);
+const EJECT_MIN: Duration = Duration::from_millis(500);
+const EJECT_MAX: Duration = Duration::from_secs(30);
+
+/// One backend.
+pub(crate) struct Endpoint {
+    uri: String,
+    channel: tonic::transport::Channel,
+    in_flight: AtomicUsize,
+    failures: AtomicU32,
+    /// Milliseconds since the balancer's epoch before which this endpoint is skipped.
+    ejected_until: AtomicU64,
+}
+
+impl Endpoint {
+    fn new(uri: &str) -> Result<Self, BoxError> {
+        let channel = TonicEndpoint::from_shared(uri.to_owned())
+            .map_err(|e| {
+                format!("endpoint {uri:?} is not a valid URI (expected http://host:port): {e}")
+            })?
+            .tcp_nodelay(true)
+            .connect_timeout(Duration::from_secs(2))
+            .connect_lazy();
+        Ok(Self {
+            uri: uri.to_owned(),
+            channel,
+            in_flight: AtomicUsize::new(0),
+            failures: AtomicU32::new(0),
+            ejected_until: AtomicU64::new(0),
+        })
+    }
+}
+
+type EndpointSet = Arc<Vec<Arc<Endpoint>>>;
+
+/// Balances calls over a changing set of endpoints.
+#[derive(Clone)]
+pub struct Balancer {
+    endpoints: watch::Receiver<EndpointSet>,
+    epoch: Instant,
+    _follow: Option<Arc<AbortOnDrop>>,
+}
+
+impl std::fmt::Debug for Balancer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let uris: Vec<String> = self
+            .endpoints
+            .borrow()
+            .iter()
+            .map(|e| e.uri.clone())
+            .collect();
+        f.debug_struct("Balancer")
+            .field("endpoints", &uris)
+            .finish()
+    }
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl Balancer {
+    /// A balancer over fixed addresses.
+    pub fn fixed(uris: &[String]) -> Result<Self, BoxError> {
+        let set: Vec<Arc<Endpoint>> = uris
+            .iter()
+            .map(|u| Endpoint::new(u).map(Arc::new))
+            .collect::<Result<_, _>>()?;
+        let (_, endpoints) = watch::channel(Arc::new(set));
+        Ok(Self {
+            endpoints,
+            epoch: Instant::now(),
+            _follow: None,
+        })
+    }
+
+    /// A balancer over the instances `discovery` finds for `service`. Must be called inside a
+    /// Tokio runtime (it follows the discovery on a task).
+    pub fn discover(discovery: Arc<dyn Discovery>, service: &str) -> Self {
+        let (tx, endpoints) = watch::channel::<EndpointSet>(Arc::new(Vec::new()));
+        let mut updates = discovery.watch(service);
+        let service = service.to_owned();
+        let task = tokio::spawn(async move {
+            while let Some(update) = updates.next().await {
+                match update {
+                    Ok(instances) => {
+                        let current = tx.borrow().clone();
+                        let by_uri: HashMap<&str, &Arc<Endpoint>> =
+                            current.iter().map(|e| (e.uri.as_str(), e)).collect();
+                        let mut next = Vec::new();
+                        for uri in instances.iter().flat_map(|i| i.endpoints.iter()) {
+                            if let Some(existing) = by_uri.get(uri.as_str()) {
+                                next.push(Arc::clone(existing));
+                            } else {
+                                match Endpoint::new(uri) {
+                                    Ok(endpoint) => next.push(Arc::new(endpoint)),
+                                    Err(e) => {
+                                        tracing::warn!(%service, error = %e, "ignoring an endpoint")
+                                    }
+                                }
+                            }
+                        }
+                        tracing::debug!(%service, endpoints = next.len(), "discovered");
+                        if tx.send(Arc::new(next)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(%service, error = %e, "discovery failed; keeping the last known endpoints");
+                    }
+                }
+            }
+        });
+        Self {
+            endpoints,
+            epoch: Instant::now(),
+            _follow: Some(Arc::new(AbortOnDrop(task))),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Two random choices among the endpoints not ejected (all of them if every one is), the
+    /// less loaded wins; `avoid` lists endpoints this call already failed on.
+    fn pick(&self, set: &[Arc<Endpoint>], avoid: &[usize]) -> Option<Arc<Endpoint>> {
+        let now = self.now_ms();
+        let usable = |e: &&Arc<Endpoint>| !avoid.contains(&(Arc::as_ptr(e) as usize));
+        let healthy: Vec<&Arc<Endpoint>> = set
+            .iter()
+            .filter(usable)
+            .filter(|e| e.ejected_until.load(Ordering::Relaxed) <= now)
+            .collect();
+        let candidates = if healthy.is_empty() {
+            set.iter().filter(usable).collect()
+        } else {
+            healthy
+        };
+        match candidates.len() {
+            0 => None,
+            1 => Some(Arc::clone(candidates[0])),
+            n => {
+                let a = rand::random_range(0..n);
+                let mut b = rand::random_range(0..n - 1);
+                if b >= a {
+                    b += 1;
+                }
+                let (a, b) = (candidates[a], candidates[b]);
+                let pick =
+                    if a.in_flight.load(Ordering::Relaxed) <= b.in_flight.load(Ordering::Relaxed) {
+                        a
+                    } else {
+                        b
+                    };
+                Some(Arc::clone(pick))
+            }
+        }
+    }
+
+    fn eject(&self, endpoint: &Endpoint) {
+        let failures = endpoint.failures.fetch_add(1, Ordering::Relaxed).min(10);
+        let backoff = (EJECT_MIN * 2u32.pow(failures)).min(EJECT_MAX);
+        let until = self.now_ms() + u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX);
+        endpoint.ejected_until.store(until, Ordering::Relaxed);
+        tracing::warn!(endpoint = %endpoint.uri, ?backoff, "connection failed; endpoint ejected");
+    }
+
+    async fn endpoints(&self) -> Result<EndpointSet, BoxError> {
+        let mut receiver = self.endpoints.clone();
+        let found = tokio::time::timeout(
+            FIRST_ENDPOINTS_WAIT,
+            receiver.wait_for(|set| !set.is_empty()),
+        )
+        .await;
+        match found {
+            Ok(Ok(set)) => Ok(set.clone()),
+            _ => Err(Box::new(tonic::Status::unavailable(
+                "no endpoint is known for this service yet (is it registered?)",
+            ))),
+        }
+    }
+}
+
+impl Service<http::Request<GrpcBody>> for Balancer {
+    type Response = http::Response<GrpcBody>;
+    type Error = BoxError;
+    type Future = BoxFuture<'static, Result<Self::Response, BoxError>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<GrpcBody>) -> Self::Future {
+        let balancer = self.clone();
+        Box::pin(async move {
+            let set = balancer.endpoints().await?;
+            let mut replay = Replay::new(request);
+            let mut failed: Vec<usize> = Vec::new();
+            loop {
+                let Some(endpoint) = balancer.pick(&set, &failed) else {
+                    return Err(Box::new(tonic::Status::unavailable(format!(
+                        "every endpoint of {} failed to connect",
+                        replay.path()
+                    ))) as BoxError);
+                };
+                let Some(request) = replay.request() else {
+                    return Err("a streaming request cannot be sent twice".into());
+                };
+                endpoint.in_flight.fetch_add(1, Ordering::Relaxed);
+                let guard = InFlight(Arc::clone(&endpoint));
+                match endpoint.channel.clone().oneshot(request).await {
+                    Ok(response) => {
+                        endpoint.failures.store(0, Ordering::Relaxed);
+                        return Ok(response.map(|body| {
+                            GrpcBody::new(GuardedBody {
+                                body,
+                                _guard: guard,
+                            })
+                        }));
+                    }
+                    Err(e) if never_left(&e) => {
+                        drop(guard);
+                        balancer.eject(&endpoint);
+                        if !replay.replayable() {
+                            return Err(e.into());
+                        }
+                        failed.push(Arc::as_ptr(&endpoint) as usize);
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        })
+    }
+}
+
+/// Whether a call failed before any of it reached a server: the connection could not be made.
+fn never_left(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(error);
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind::*;
+            if matches!(
+                io.kind(),
+                ConnectionRefused | AddrNotAvailable | HostUnreachable | NetworkUnreachable
+            ) {
+                return true;
+            }
+        }
+        let text = e.to_string();
+        if text.contains("tcp connect error") || text.contains("error trying to connect") {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
+/// Counts a call in flight on its endpoint until its response ends.
+struct InFlight(Arc<Endpoint>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+struct GuardedBody {
+    body: GrpcBody,
+    _guard: InFlight,
+}
+
+impl http_body::Body for GuardedBody {
+    type Data = bytes::Bytes;
+    type Error = tonic::Status;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<bytes::Bytes>, tonic::Status>>> {
+        std::pin::Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}

@@ -1,0 +1,158 @@
+//! Retries of idempotent calls, opt-in per method, with backoff and a retry budget.
+//!
+//! Only methods listed in `clients.<name>.retry.methods` are retried, only for the configured
+//! codes, and only when no response began: an error before any response, or a trailers-only
+//! answer. A streaming request (whose body cannot be replayed) is never retried. The budget lets
+//! retries add at most `budget_ratio` of the calls (plus a few a second), so retries cannot
+//! multiply the load on a struggling backend.
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use tonic::Code;
+use tonic::body::Body as GrpcBody;
+use tower::ServiceExt;
+use tower::retry::budget::{Budget, TpsBudget};
+use tower_service::Service;
+
+use super::replay::Replay;
+use crate::config::RetryConfig;
+use crate::error::BoxError;
+use crate::middleware::status::{CODE_COUNT, code_in, code_index, code_name};
+
+/// What is retried and how.
+pub(crate) struct RetryPolicy {
+    all_methods: bool,
+    methods: Vec<String>,
+    max_attempts: u32,
+    codes: [bool; CODE_COUNT],
+    backoff: Duration,
+    max_backoff: Duration,
+    budget: TpsBudget,
+}
+
+impl RetryPolicy {
+    pub(crate) fn new(config: &RetryConfig) -> Result<Self, BoxError> {
+        let mut codes = [false; CODE_COUNT];
+        for name in &config.codes {
+            let index = (0..CODE_COUNT)
+                .find(|&i| code_name(Code::from_i32(i as i32)) == name.to_ascii_uppercase())
+                .ok_or_else(|| {
+                    format!("retry.codes: {name:?} is not a gRPC status name (e.g. UNAVAILABLE)")
+                })?;
+            codes[index] = true;
+        }
+        Ok(Self {
+            all_methods: config.methods.iter().any(|m| m == "*"),
+            methods: config
+                .methods
+                .iter()
+                .map(|m| format!("/{}", m.trim_start_matches('/')))
+                .collect(),
+            max_attempts: config.max_attempts.max(1),
+            codes,
+            backoff: config.backoff,
+            max_backoff: config.max_backoff,
+            budget: TpsBudget::new(
+                Duration::from_secs(10),
+                10,
+                config.budget_ratio.clamp(0.0, 1000.0),
+            ),
+        })
+    }
+
+    fn applies(&self, path: &str) -> bool {
+        self.max_attempts > 1 && (self.all_methods || self.methods.iter().any(|m| m == path))
+    }
+
+    fn retryable(&self, code: Code) -> bool {
+        self.codes[code_index(code)]
+    }
+
+    /// Backoff before attempt `attempt` (2, 3, ...): doubling, with full jitter.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let ceiling = self
+            .backoff
+            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(2)))
+            .min(self.max_backoff);
+        ceiling.mul_f64(rand::random::<f64>())
+    }
+}
+
+/// The retry middleware; see the [module docs](self).
+#[derive(Clone)]
+pub struct Retry<S> {
+    inner: S,
+    policy: Arc<RetryPolicy>,
+}
+
+impl<S: std::fmt::Debug> std::fmt::Debug for Retry<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Retry")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S> Retry<S> {
+    pub(crate) fn new(inner: S, policy: RetryPolicy) -> Self {
+        Self {
+            inner,
+            policy: Arc::new(policy),
+        }
+    }
+}
+
+impl<S, R> Service<http::Request<GrpcBody>> for Retry<S>
+where
+    S: Service<http::Request<GrpcBody>, Response = http::Response<R>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    R: Send + 'static,
+{
+    type Response = http::Response<R>;
+    type Error = BoxError;
+    type Future = BoxFuture<'static, Result<http::Response<R>, BoxError>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, request: http::Request<GrpcBody>) -> Self::Future {
+        let policy = self.policy.clone();
+        policy.budget.deposit();
+        if !policy.applies(request.uri().path()) {
+            let future = self.inner.call(request);
+            return Box::pin(async move { future.await.map_err(Into::into) });
+        }
+        let inner = self.inner.clone();
+        Box::pin(async move {
+            let mut replay = Replay::new(request);
+            let mut attempt = 1;
+            loop {
+                let request = replay
+                    .request()
+                    .ok_or_else(|| BoxError::from("a streaming request cannot be sent twice"))?;
+                let result = inner.clone().oneshot(request).await.map_err(Into::into);
+                let code = match &result {
+                    Ok(response) => code_in(response.headers()),
+                    Err(e) => Some(
+                        e.downcast_ref::<tonic::Status>()
+                            .map_or(Code::Unavailable, tonic::Status::code),
+                    ),
+                };
+                let again = code.is_some_and(|c| policy.retryable(c))
+                    && attempt < policy.max_attempts
+                    && replay.replayable()
+                    && policy.budget.withdraw();
+                if !again {
+                    return result;
+                }
+                attempt += 1;
+                tokio::time::sleep(policy.backoff(attempt)).await;
+            }
+        })
+    }
+}

@@ -1,0 +1,143 @@
+//! bia's client against a real server: retries, the circuit breaker, several static targets.
+
+mod support;
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use support::echo::{self, EchoClient, SayRequest};
+use tonic::Code;
+
+fn say(message: &str) -> SayRequest {
+    SayRequest {
+        message: message.into(),
+        padding: Vec::new(),
+    }
+}
+
+async fn client_for(target: &str, extra: &str) -> EchoClient<bia::client::Channel> {
+    let config = bia::testing::config_with(
+        "caller",
+        &format!("[clients.echo]\ntarget = {target}\n{extra}"),
+    );
+    let telemetry = bia::Telemetry::new(&config).unwrap();
+    EchoClient::new(bia::client::Channel::from_config(&config, "echo", &telemetry).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listed_idempotent_methods_are_retried_and_others_are_not() {
+    let running = bia::testing::start(echo::app(&bia::testing::config("retry-svc")))
+        .await
+        .unwrap();
+    let target = format!("\"http://{}\"", running.grpc_addr());
+    let retry = "[clients.echo.retry]\nmethods = [\"echo.v1.Echo/Say\"]\nmax_attempts = 3\nbackoff = \"5ms\"\n";
+    let mut client = client_for(&target, retry).await;
+    // Two UNAVAILABLE answers, then success: within three attempts.
+    let reply = client
+        .say(say("flaky:retry-a:2"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(reply.message, "flaky:retry-a:2");
+    // Three failures exhaust three attempts.
+    let err = client.say(say("flaky:retry-b:3")).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable);
+    // Other codes are not retried.
+    assert_eq!(
+        client.say(say("missing")).await.unwrap_err().code(),
+        Code::NotFound
+    );
+
+    // Without the method listed, nothing is retried.
+    let mut plain = client_for(&target, "").await;
+    assert_eq!(
+        plain.say(say("flaky:retry-c:1")).await.unwrap_err().code(),
+        Code::Unavailable
+    );
+    running.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_breaker_opens_under_a_failing_backend_and_closes_when_it_recovers() {
+    let running = bia::testing::start(echo::app(&bia::testing::config("breaker-svc")))
+        .await
+        .unwrap();
+    let target = format!("\"http://{}\"", running.grpc_addr());
+    // K = 2: once the backend answers again, the share let through roughly doubles each window
+    // (rejected calls count as requests, as the SRE book says), so recovery takes a few windows.
+    let breaker = "[clients.echo.breaker]\nwindow = \"500ms\"\nk = 2.0\nmin_requests = 10\n";
+    let mut client = client_for(&target, breaker).await;
+
+    let mut rejected_locally = 0;
+    for _ in 0..200 {
+        let err = client.say(say("unavailable")).await.unwrap_err();
+        assert_eq!(err.code(), Code::Unavailable);
+        if err.message().contains("circuit breaker") {
+            rejected_locally += 1;
+        }
+    }
+    assert!(
+        rejected_locally > 100,
+        "the breaker opened: {rejected_locally} of 200 rejected locally"
+    );
+
+    // The backend recovers: within a few windows calls flow again, and then none is rejected.
+    let started = Instant::now();
+    let mut last_rejection = None;
+    while started.elapsed() < Duration::from_secs(6) {
+        match client.say(say("fine")).await {
+            Ok(_) => {}
+            Err(err) => {
+                assert!(err.message().contains("circuit breaker"), "{err:?}");
+                last_rejection = Some(started.elapsed());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let closed_after = last_rejection.unwrap_or_default();
+    assert!(
+        closed_after < Duration::from_secs(5),
+        "still rejecting after {closed_after:?}"
+    );
+    running.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_of_targets_is_balanced_and_a_dead_one_is_skipped() {
+    let a = bia::testing::start(echo::app(&bia::testing::config("list-a")))
+        .await
+        .unwrap();
+    let b = bia::testing::start(echo::app(&bia::testing::config("list-b")))
+        .await
+        .unwrap();
+    // A third address where nothing listens: its calls never leave and go elsewhere.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let target = format!(
+        "[\"http://{}\", \"http://{}\", \"http://{dead}\"]",
+        a.grpc_addr(),
+        b.grpc_addr()
+    );
+    let mut client = client_for(&target, "").await;
+    let mut served = HashSet::new();
+    for _ in 0..40 {
+        let response = client
+            .say(say("hi"))
+            .await
+            .expect("no call fails: the dead target is skipped");
+        served.insert(
+            response
+                .metadata()
+                .get("x-served-by")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    assert_eq!(served.len(), 2, "{served:?}");
+    a.stop().await.unwrap();
+    b.stop().await.unwrap();
+}
