@@ -39,7 +39,9 @@ type Replies = Pin<Box<dyn Stream<Item = Result<SayResponse, Status>> + Send>>;
 #[tonic::async_trait]
 impl Echo for Fast {
     async fn say(&self, request: Request<SayRequest>) -> Result<Response<SayResponse>, Status> {
-        Ok(Response::new(SayResponse { message: request.into_inner().message }))
+        Ok(Response::new(SayResponse {
+            message: request.into_inner().message,
+        }))
     }
 
     type CountStream = Replies;
@@ -47,10 +49,15 @@ impl Echo for Fast {
     async fn count(&self, request: Request<CountRequest>) -> Result<Response<Replies>, Status> {
         let CountRequest { message, count, .. } = request.into_inner();
         let reply = SayResponse { message };
-        Ok(Response::new(Box::pin(tokio_stream::iter((0..count).map(move |_| Ok(reply.clone()))))))
+        Ok(Response::new(Box::pin(tokio_stream::iter(
+            (0..count).map(move |_| Ok(reply.clone())),
+        ))))
     }
 
-    async fn collect(&self, _: Request<Streaming<SayRequest>>) -> Result<Response<SayResponse>, Status> {
+    async fn collect(
+        &self,
+        _: Request<Streaming<SayRequest>>,
+    ) -> Result<Response<SayResponse>, Status> {
         Err(Status::unimplemented("not measured"))
     }
 
@@ -69,15 +76,37 @@ struct Options {
 }
 
 fn options() -> Options {
-    let mut options = Options { seconds: 5, concurrency: 64, rounds: 3, markdown: false };
+    let mut options = Options {
+        seconds: 5,
+        concurrency: 64,
+        rounds: 3,
+        markdown: false,
+    };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--seconds" => options.seconds = args.next().and_then(|v| v.parse().ok()).expect("--seconds N"),
-            "--concurrency" => options.concurrency = args.next().and_then(|v| v.parse().ok()).expect("--concurrency N"),
-            "--rounds" => options.rounds = args.next().and_then(|v| v.parse().ok()).expect("--rounds N"),
+            "--seconds" => {
+                options.seconds = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .expect("--seconds N")
+            }
+            "--concurrency" => {
+                options.concurrency = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .expect("--concurrency N")
+            }
+            "--rounds" => {
+                options.rounds = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .expect("--rounds N")
+            }
             "--markdown" => options.markdown = true,
-            other => panic!("unknown argument {other}: use --seconds N, --concurrency N, --rounds N, --markdown"),
+            other => panic!(
+                "unknown argument {other}: use --seconds N, --concurrency N, --rounds N, --markdown"
+            ),
         }
     }
     options
@@ -85,21 +114,35 @@ fn options() -> Options {
 
 /// Starts a server on its own one-thread runtime; returns its address and the runtime.
 fn serve_bare() -> (std::net::SocketAddr, tokio::runtime::Runtime) {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
     let addr = listener.local_addr().unwrap();
     runtime.spawn(async move {
         tonic::transport::Server::builder()
             .add_service(EchoServer::new(Fast))
-            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)))
+            .serve_with_incoming(
+                tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+            )
             .await
             .unwrap();
     });
     (addr, runtime)
 }
 
-fn serve_bia() -> (std::net::SocketAddr, tokio::runtime::Runtime, bia::RunningApp) {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+fn serve_bia() -> (
+    std::net::SocketAddr,
+    tokio::runtime::Runtime,
+    bia::RunningApp,
+) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let config = bia::testing::config("loadtest");
     let running = runtime.block_on(async {
         let app = bia::App::builder(&config)
@@ -152,7 +195,13 @@ async fn unary(addr: std::net::SocketAddr, options: &Options) -> Unary {
             let mut latencies = Vec::with_capacity(100_000);
             while Instant::now() < deadline {
                 let started = Instant::now();
-                client.say(SayRequest { message: "ping".into(), padding: Vec::new() }).await.unwrap();
+                client
+                    .say(SayRequest {
+                        message: "ping".into(),
+                        padding: Vec::new(),
+                    })
+                    .await
+                    .unwrap();
                 if started > warmup {
                     latencies.push(started.elapsed().as_micros() as u64);
                     done.fetch_add(1, Ordering::Relaxed);
@@ -190,7 +239,11 @@ async fn streaming(addr: std::net::SocketAddr, options: &Options) -> f64 {
                 let mut messages = 0u64;
                 while Instant::now() < deadline {
                     let mut stream = client
-                        .count(CountRequest { message: "m".into(), count: 10_000, delay_ms: 0 })
+                        .count(CountRequest {
+                            message: "m".into(),
+                            count: 10_000,
+                            delay_ms: 0,
+                        })
                         .await
                         .unwrap()
                         .into_inner();
@@ -214,8 +267,15 @@ fn main() {
     let stop = Arc::new(AtomicBool::new(false));
     let (bare_addr, bare_runtime) = serve_bare();
     let (bia_addr, bia_runtime, _running) = serve_bia();
-    let servers = [drive(bare_runtime, stop.clone()), drive(bia_runtime, stop.clone())];
-    let client = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let servers = [
+        drive(bare_runtime, stop.clone()),
+        drive(bia_runtime, stop.clone()),
+    ];
+    let client = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     // Alternate the two servers over several rounds and keep the median of each figure, so
     // drift on a shared machine does not favour whichever ran first.
     let rounds: Vec<_> = client.block_on(async {
@@ -254,7 +314,10 @@ fn main() {
         println!("| server | unary calls/s | p50 | p99 | server-streaming messages/s |");
         println!("|---|---:|---:|---:|---:|");
     }
-    for (name, unary, stream) in [("bare tonic", &bare, bare_stream), ("bia (full stack)", &bia, bia_stream)] {
+    for (name, unary, stream) in [
+        ("bare tonic", &bare, bare_stream),
+        ("bia (full stack)", &bia, bia_stream),
+    ] {
         if options.markdown {
             println!(
                 "| {name} | {:.0} | {} µs | {} µs | {:.0} |",

@@ -171,7 +171,7 @@ impl App {
             service = %self.config.app.name,
             instance = %instance.id,
             grpc = %grpc_addr,
-            admin = ?admin_addr,
+            admin = %admin_addr.map_or_else(|| "disabled".to_owned(), |a| a.to_string()),
             "serving"
         );
 
