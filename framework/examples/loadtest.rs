@@ -167,6 +167,9 @@ fn drive(runtime: tokio::runtime::Runtime, stop: Arc<AtomicBool>) -> std::thread
     })
 }
 
+/// One round: bare and Bia unary figures, then bare and Bia streaming messages/s.
+type Round = (Unary, Unary, f64, f64);
+
 struct Unary {
     calls_per_sec: f64,
     p50_us: u64,
@@ -293,7 +296,7 @@ fn main() {
         values.sort_by(f64::total_cmp);
         values[values.len() / 2]
     };
-    let summarize = |pick: &dyn Fn(&(Unary, Unary, f64, f64)) -> &Unary| Unary {
+    let summarize = |pick: &dyn Fn(&Round) -> &Unary| Unary {
         calls_per_sec: median(rounds.iter().map(|r| pick(r).calls_per_sec).collect()),
         p50_us: median(rounds.iter().map(|r| pick(r).p50_us as f64).collect()) as u64,
         p99_us: median(rounds.iter().map(|r| pick(r).p99_us as f64).collect()) as u64,
