@@ -123,7 +123,10 @@ impl App {
             .map_err(|e| format!("invalid file descriptor set: {e}"))?;
         let registrar = match builder.registrar {
             Some(registrar) => registrar,
-            None => configured_registrar(&builder.config)?,
+            None => match crate::registry::configured(&builder.config)? {
+                Some(registry) => registry.registrar,
+                None => Arc::new(NoRegistry),
+            },
         };
         Ok(Self {
             config: builder.config,
@@ -186,23 +189,6 @@ async fn set_health(health: &HealthReporter, services: &[&'static str], status: 
     health.set_service_status("", status).await;
     for name in services {
         health.set_service_status(*name, status).await;
-    }
-}
-
-/// The registrar `[registry]` asks for: etcd when configured, else none.
-fn configured_registrar(config: &Config) -> Result<Arc<dyn Registrar>, BoxError> {
-    match &config.registry.etcd {
-        #[cfg(feature = "etcd")]
-        Some(etcd) => Ok(Arc::new(crate::registry::etcd::EtcdRegistry::new(
-            etcd.clone(),
-        ))),
-        #[cfg(not(feature = "etcd"))]
-        Some(_) => Err(
-            "registry.etcd is set, but bia was built without its `etcd` feature: \
-                        enable it with bia = { features = [\"etcd\"] }"
-                .into(),
-        ),
-        None => Ok(Arc::new(NoRegistry)),
     }
 }
 

@@ -112,17 +112,8 @@ const DISCOVERY_SCHEME: &str = "discovery:///";
 
 /// The discovery of the registry in `config`.
 fn registry_discovery(config: &Config) -> Result<Arc<dyn Discovery>, BoxError> {
-    match &config.registry.etcd {
-        #[cfg(feature = "etcd")]
-        Some(etcd) => Ok(Arc::new(crate::registry::etcd::EtcdRegistry::new(
-            etcd.clone(),
-        ))),
-        #[cfg(not(feature = "etcd"))]
-        Some(_) => Err(
-            "registry.etcd is set, but bia was built without its `etcd` feature: \
-                        enable it with bia = { features = [\"etcd\"] }"
-                .into(),
-        ),
+    match crate::registry::configured(config)? {
+        Some(registry) => Ok(registry.discovery),
         None => Err(
             "a discovery:/// target needs a registry: set registry.etcd.endpoints \
                      (env BIA_REGISTRY__ETCD__ENDPOINTS='[\"http://127.0.0.1:2379\"]')"
@@ -130,7 +121,6 @@ fn registry_discovery(config: &Config) -> Result<Arc<dyn Discovery>, BoxError> {
         ),
     }
 }
-
 impl Service<http::Request<GrpcBody>> for Channel {
     type Response = <Stack as Service<http::Request<GrpcBody>>>::Response;
     type Error = BoxError;

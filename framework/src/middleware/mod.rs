@@ -19,6 +19,7 @@
 
 pub mod access_log;
 pub mod body;
+pub mod cutoff;
 pub mod deadline;
 pub(crate) mod frame;
 mod from_fn;

@@ -119,3 +119,32 @@ pub fn instance_key(name: &str, id: &str) -> String {
 pub fn service_prefix(name: &str) -> String {
     format!("/bia/services/{name}/")
 }
+
+/// The registry `[registry]` configures, as a registrar and a discovery (one backend serves both).
+pub(crate) struct ConfiguredRegistry {
+    pub(crate) registrar: std::sync::Arc<dyn Registrar>,
+    pub(crate) discovery: std::sync::Arc<dyn Discovery>,
+}
+
+/// The backend `[registry]` asks for, or `None` when no registry is configured.
+pub(crate) fn configured(
+    config: &crate::config::Config,
+) -> Result<Option<ConfiguredRegistry>, BoxError> {
+    match &config.registry.etcd {
+        #[cfg(feature = "etcd")]
+        Some(settings) => {
+            let registry = std::sync::Arc::new(etcd::EtcdRegistry::new(settings.clone()));
+            Ok(Some(ConfiguredRegistry {
+                registrar: registry.clone(),
+                discovery: registry,
+            }))
+        }
+        #[cfg(not(feature = "etcd"))]
+        Some(_) => Err(
+            "registry.etcd is set, but bia was built without its `etcd` feature: \
+                        enable it with bia = { features = [\"etcd\"] }"
+                .into(),
+        ),
+        None => Ok(None),
+    }
+}

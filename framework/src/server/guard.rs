@@ -12,15 +12,14 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use tonic::transport::server::TcpConnectInfo;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::middleware::cutoff::CutoffBody;
 use crate::middleware::method::{CallInfo, MethodTable};
-use crate::middleware::status::status_trailers;
 
 const HEALTH_WATCH: &str = "grpc.health.v1.Health/Watch";
 
@@ -136,9 +135,15 @@ where
             this.inner.set(None);
             let cut = this.token.take();
             this.cut.set(None);
-            return Poll::Ready(
-                result.map(|response| response.map(|body| GuardBody::new(body, cut))),
-            );
+            return Poll::Ready(result.map(|response| {
+                response.map(|body| {
+                    GuardBody::new(
+                        body,
+                        cut.map(CancellationToken::cancelled_owned),
+                        cut_status,
+                    )
+                })
+            }));
         }
         if let Some(cut) = this.cut.as_mut().as_pin_mut()
             && cut.poll(cx).is_ready()
@@ -147,81 +152,11 @@ where
             crate::middleware::body::drop_as(tonic::Code::Unavailable, || this.inner.set(None));
             return Poll::Ready(Ok(cut_status()
                 .into_http::<()>()
-                .map(|()| GuardBody::empty())));
+                .map(|()| GuardBody::empty(cut_status))));
         }
         Poll::Pending
     }
 }
 
-pin_project! {
-    /// A response body that ends with `UNAVAILABLE` trailers when the server cuts it.
-    pub(crate) struct GuardBody<B> {
-        #[pin]
-        inner: Option<B>,
-        #[pin]
-        cut: Option<WaitForCancellationFutureOwned>,
-        ended: bool,
-    }
-}
-
-impl<B> GuardBody<B> {
-    fn new(inner: B, token: Option<CancellationToken>) -> Self {
-        Self {
-            inner: Some(inner),
-            cut: token.map(CancellationToken::cancelled_owned),
-            ended: false,
-        }
-    }
-
-    fn empty() -> Self {
-        Self {
-            inner: None,
-            cut: None,
-            ended: true,
-        }
-    }
-}
-
-impl<B: Body> Body for GuardBody<B> {
-    type Data = B::Data;
-    type Error = B::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        let mut this = self.project();
-        if *this.ended {
-            return Poll::Ready(None);
-        }
-        let Some(inner) = this.inner.as_mut().as_pin_mut() else {
-            *this.ended = true;
-            return Poll::Ready(None);
-        };
-        if let Poll::Ready(frame) = inner.poll_frame(cx) {
-            if frame.is_none() {
-                *this.ended = true;
-            }
-            return Poll::Ready(frame);
-        }
-        if let Some(cut) = this.cut.as_pin_mut()
-            && cut.poll(cx).is_ready()
-        {
-            *this.ended = true;
-            this.inner.set(None);
-            return Poll::Ready(Some(Ok(Frame::trailers(status_trailers(&cut_status())))));
-        }
-        Poll::Pending
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.ended || self.inner.as_ref().is_some_and(B::is_end_stream)
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        match &self.inner {
-            Some(inner) if !self.ended => inner.size_hint(),
-            _ => SizeHint::default(),
-        }
-    }
-}
+/// A response body that ends with `UNAVAILABLE` trailers when the server cuts it.
+pub(crate) type GuardBody<B> = CutoffBody<B, WaitForCancellationFutureOwned>;

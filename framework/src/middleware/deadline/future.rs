@@ -5,7 +5,9 @@ use std::task::{Context, Poll};
 use pin_project_lite::pin_project;
 use tokio::time::{Instant, Sleep, sleep_until};
 
-use super::{DeadlineBody, exceeded};
+use super::DeadlineBody;
+
+use super::exceeded;
 
 pin_project! {
     /// The response future of [`Deadline`](super::Deadline).
@@ -38,15 +40,15 @@ where
         let this = self.project();
         if let Poll::Ready(result) = this.inner.poll(cx) {
             let stream_deadline = *this.stream_deadline;
-            return Poll::Ready(
-                result
-                    .map(|response| response.map(|body| DeadlineBody::new(body, stream_deadline))),
-            );
+            return Poll::Ready(result.map(|response| {
+                response
+                    .map(|body| DeadlineBody::new(body, stream_deadline.map(sleep_until), exceeded))
+            }));
         }
         if this.sleep.poll(cx).is_ready() {
             return Poll::Ready(Ok(exceeded()
                 .into_http::<()>()
-                .map(|()| DeadlineBody::empty())));
+                .map(|()| DeadlineBody::empty(exceeded))));
         }
         Poll::Pending
     }

@@ -6,7 +6,6 @@
 //! with `DEADLINE_EXCEEDED` trailers. Handlers read the deadline as [`Deadline`] from the
 //! request's extensions.
 
-mod body;
 mod future;
 mod layer;
 mod parse;
@@ -17,7 +16,6 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tower_service::Service;
 
-pub use body::DeadlineBody;
 pub use future::DeadlineFuture;
 pub use layer::DeadlineLayer;
 pub use parse::parse_grpc_timeout;
@@ -67,6 +65,9 @@ where
         DeadlineFuture::new(self.inner.call(request), fire_at, stream_deadline)
     }
 }
+
+/// A response body that ends a stream with `DEADLINE_EXCEEDED` at its deadline.
+pub type DeadlineBody<B> = crate::middleware::cutoff::CutoffBody<B, tokio::time::Sleep>;
 
 /// How much earlier than tonic's own grpc-timeout timer ours fires.
 const TONIC_TIMER_MARGIN: Duration = Duration::from_millis(3);
