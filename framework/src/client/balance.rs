@@ -22,6 +22,7 @@ use tower::ServiceExt;
 use tower_service::Service;
 
 use super::replay::Replay;
+use super::trace::ClientSpan;
 use crate::error::BoxError;
 use crate::registry::Discovery;
 
@@ -56,6 +57,24 @@ impl Endpoint {
             failures: AtomicU32::new(0),
             ejected_until: AtomicU64::new(0),
         })
+    }
+}
+
+impl Endpoint {
+    /// Names this endpoint on a CLIENT span (`server.address`, `server.port`).
+    fn describe(&self, cx: &opentelemetry::Context) {
+        use opentelemetry::KeyValue;
+        use opentelemetry::trace::TraceContextExt;
+        let Ok(uri) = self.uri.parse::<http::Uri>() else {
+            return;
+        };
+        let span = cx.span();
+        if let Some(host) = uri.host() {
+            span.set_attribute(KeyValue::new("server.address", host.to_owned()));
+        }
+        if let Some(port) = uri.port_u16() {
+            span.set_attribute(KeyValue::new("server.port", i64::from(port)));
+        }
     }
 }
 
@@ -239,6 +258,9 @@ impl Service<http::Request<GrpcBody>> for Balancer {
                 let Some(request) = replay.request() else {
                     return Err("a streaming request cannot be sent twice".into());
                 };
+                if let Some(span) = request.extensions().get::<ClientSpan>() {
+                    endpoint.describe(&span.0);
+                }
                 endpoint.in_flight.fetch_add(1, Ordering::Relaxed);
                 let guard = InFlight(Arc::clone(&endpoint));
                 match endpoint.channel.clone().oneshot(request).await {

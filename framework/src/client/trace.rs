@@ -14,6 +14,10 @@ use crate::middleware::body::{ObservedBody, dropped_code};
 use crate::middleware::trace::{SpanEnd, end_span};
 use crate::telemetry::{Telemetry, propagation};
 
+/// The CLIENT span of a call, in the request's extensions for the layers below.
+#[derive(Clone, Debug)]
+pub(crate) struct ClientSpan(pub(crate) Context);
+
 /// Opens a CLIENT span per call, child of the current context (the server call being handled,
 /// when there is one), and sends it on as `traceparent`.
 #[derive(Clone, Debug)]
@@ -67,6 +71,9 @@ where
         let span = self.telemetry.tracer().build_with_context(builder, &parent);
         let cx = parent.with_span(span);
         propagation::inject(self.telemetry.propagator(), &cx, request.headers_mut());
+        // tonic adds the target's address below these layers; the balancer records the endpoint
+        // it picks on this span.
+        request.extensions_mut().insert(ClientSpan(cx.clone()));
         ClientTraceFuture {
             inner: self.inner.call(request),
             cx: Some(cx),
@@ -107,7 +114,7 @@ where
         Poll::Ready(match result {
             Ok(response) => Ok(ObservedBody::observe(
                 response,
-                SpanEnd::new(cx, *this.semconv_dup),
+                SpanEnd::new(cx, None, *this.semconv_dup),
             )),
             Err(e) => {
                 let e = e.into();

@@ -58,17 +58,21 @@ impl Config {
     /// environment. `default_name` is the service name unless configured: pass
     /// `env!("CARGO_PKG_NAME")`.
     pub fn load(default_name: &str) -> Result<Self, ConfigError> {
-        Self::load_with_defaults(default_name, "")
+        Self::load_with_defaults(default_name, "", "")
     }
 
-    /// [`Config::load`] with the service's own defaults (TOML, usually
+    /// [`Config::load`] with the service's version (`app.version` unless configured: pass
+    /// `env!("CARGO_PKG_VERSION")`) and its own defaults (TOML, usually
     /// `include_str!("../config/config.toml")`) between the built-in defaults and the file, so
     /// the binary runs with its own ports from any working directory.
     pub fn load_with_defaults(
         default_name: &str,
+        default_version: &str,
         defaults_toml: &str,
     ) -> Result<Self, ConfigError> {
-        let mut builder = Self::builder(default_name).defaults(defaults_toml);
+        let mut builder = Self::builder(default_name)
+            .default_version(default_version)
+            .defaults(defaults_toml);
         match config_path_from_args(std::env::args())? {
             Some(path) => builder = builder.file(path),
             None if Path::new(DEFAULT_CONFIG_FILE).exists() => {
@@ -83,6 +87,7 @@ impl Config {
     pub fn builder(default_name: &str) -> ConfigBuilder {
         ConfigBuilder {
             default_name: default_name.to_owned(),
+            default_version: String::new(),
             files: Vec::new(),
             figment: Figment::new(),
             env: true,
@@ -123,12 +128,19 @@ impl Config {
 #[derive(Debug)]
 pub struct ConfigBuilder {
     default_name: String,
+    default_version: String,
     files: Vec<PathBuf>,
     figment: Figment,
     env: bool,
 }
 
 impl ConfigBuilder {
+    /// The service version unless configured (`app.version`), e.g. `env!("CARGO_PKG_VERSION")`.
+    pub fn default_version(mut self, version: &str) -> Self {
+        self.default_version = version.to_owned();
+        self
+    }
+
     /// Adds embedded TOML defaults (a service's own `config/config.toml`, compiled in).
     pub fn defaults(mut self, toml: &str) -> Self {
         if !toml.trim().is_empty() {
@@ -177,6 +189,7 @@ impl ConfigBuilder {
         let defaults = Figment::new()
             .merge(Serialized::default("app", AppConfig::default()))
             .merge(Serialized::default("app.name", &self.default_name))
+            .merge(Serialized::default("app.version", &self.default_version))
             .merge(Serialized::default("server", ServerConfig::default()))
             .merge(Serialized::default("telemetry", TelemetryConfig::default()))
             .merge(Serialized::default("log", LogConfig::default()))

@@ -160,7 +160,8 @@ fn embedded_defaults_sit_below_the_file_and_the_environment() {
         )?;
         jail.set_env("BIA_APP__SHUTDOWN_TIMEOUT", "1s");
         let embedded = "[server.grpc]\naddr = \"0.0.0.0:9001\"\n[server.admin]\naddr = \"0.0.0.0:8001\"\n[app]\nshutdown_timeout = \"4s\"\n";
-        let config = Config::load_with_defaults("svc", embedded).expect("loads");
+        let config = Config::load_with_defaults("svc", "1.2.3", embedded).expect("loads");
+        assert_eq!(config.app.version, "1.2.3");
         assert_eq!(config.server.grpc.addr.port(), 9001);
         assert_eq!(config.server.admin.addr.to_string(), "127.0.0.1:8100");
         assert_eq!(config.app.shutdown_timeout, Duration::from_secs(1));

@@ -20,6 +20,11 @@ pub trait CallObserver {
     fn on_data(&mut self, _chunk: &[u8]) {}
     /// The call ended with `code`.
     fn finish(self, code: Code);
+    /// Runs one poll of the response body; the trace layer runs it inside the call's context,
+    /// so work a streaming handler does while its stream is polled is part of the call.
+    fn scoped<R>(&self, poll: impl FnOnce() -> R) -> R {
+        poll()
+    }
 }
 
 pin_project! {
@@ -112,7 +117,11 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let this = self.project();
-        let frame = ready!(this.inner.poll_frame(cx));
+        let inner = this.inner;
+        let frame = match this.observer.as_ref() {
+            Some(observer) => ready!(observer.scoped(|| inner.poll_frame(cx))),
+            None => ready!(inner.poll_frame(cx)),
+        };
         match &frame {
             Some(Ok(frame)) => {
                 if let Some(trailers) = frame.trailers_ref() {

@@ -41,18 +41,6 @@ impl Side {
             Side::Client => "rpc_client_active_calls",
         }
     }
-    fn sent(self) -> &'static str {
-        match self {
-            Side::Server => "rpc_server_stream_messages_sent_total",
-            Side::Client => "rpc_client_stream_messages_sent_total",
-        }
-    }
-    fn received(self) -> &'static str {
-        match self {
-            Side::Server => "rpc_server_stream_messages_received_total",
-            Side::Client => "rpc_client_stream_messages_received_total",
-        }
-    }
 }
 
 /// One App's metrics: its own Prometheus recorder and the instruments registered on it.
@@ -129,8 +117,9 @@ impl MetricsRegistry {
         &self.inner.recorder
     }
 
-    pub(crate) fn call_metrics(&self, side: Side, method: &'static str) -> CallMetrics {
-        CallMetrics::new(self.clone(), side, method)
+    /// Server instruments for one method; streaming methods also count their messages.
+    pub(crate) fn server_call(&self, method: &'static str, streaming: bool) -> CallMetrics {
+        CallMetrics::new(self.clone(), Side::Server, method, streaming)
     }
 
     /// Client instruments for a method path, registered on first use.
@@ -153,7 +142,8 @@ impl MetricsRegistry {
             .entry(path.into())
             .or_insert_with(|| {
                 let name: &'static str = Box::leak(path.trim_start_matches('/').into());
-                Arc::new(CallMetrics::new(self.clone(), Side::Client, name))
+                // A client does not know a method's kind, so it counts no stream messages.
+                Arc::new(CallMetrics::new(self.clone(), Side::Client, name, false))
             })
             .clone()
     }
@@ -210,14 +200,6 @@ fn describe(recorder: &PrometheusRecorder) {
         "Messages the server received on streaming calls.",
     );
     counter(
-        "rpc_client_stream_messages_sent_total",
-        "Messages the client sent on streaming calls.",
-    );
-    counter(
-        "rpc_client_stream_messages_received_total",
-        "Messages the client received on streaming calls.",
-    );
-    counter(
         "bia_server_panics_total",
         "Panics caught in gRPC handlers and answered INTERNAL.",
     );
@@ -239,13 +221,26 @@ pub(crate) struct CallMetrics {
 }
 
 impl CallMetrics {
-    fn new(registry: MetricsRegistry, side: Side, method: &'static str) -> Self {
+    fn new(registry: MetricsRegistry, side: Side, method: &'static str, streaming: bool) -> Self {
         let recorder = &registry.inner.recorder;
         let by_method =
             |name: &'static str| Key::from_parts(name, vec![Label::new("rpc_method", method)]);
         let active = recorder.register_gauge(&by_method(side.active()), &METADATA);
-        let sent = recorder.register_counter(&by_method(side.sent()), &METADATA);
-        let received = recorder.register_counter(&by_method(side.received()), &METADATA);
+        // Only streaming methods get message counters: a unary method's would stay 0 forever.
+        let (sent, received) = if streaming {
+            (
+                recorder.register_counter(
+                    &by_method("rpc_server_stream_messages_sent_total"),
+                    &METADATA,
+                ),
+                recorder.register_counter(
+                    &by_method("rpc_server_stream_messages_received_total"),
+                    &METADATA,
+                ),
+            )
+        } else {
+            (Counter::noop(), Counter::noop())
+        };
         Self {
             registry,
             side,
@@ -285,7 +280,7 @@ mod tests {
     #[test]
     fn renders_described_histograms_with_buckets() {
         let registry = MetricsRegistry::new("1.2.3");
-        let call = registry.call_metrics(Side::Server, "echo.v1.Echo/Say");
+        let call = registry.server_call("echo.v1.Echo/Say", false);
         call.record(Code::Ok, 0.003);
         call.record(Code::NotFound, 0.2);
         call.active.increment(1.0);

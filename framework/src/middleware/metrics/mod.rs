@@ -26,7 +26,7 @@ use super::body::{CallObserver, ObservedBody, dropped_code};
 use super::frame::FrameScanner;
 use super::method::method_of;
 use crate::telemetry::MetricsRegistry;
-use crate::telemetry::metrics::{CallMetrics, Side};
+use crate::telemetry::metrics::CallMetrics;
 
 /// The server's instruments, one set per method it serves (index = the method's table index).
 pub(crate) struct ServerMetrics {
@@ -39,7 +39,7 @@ impl ServerMetrics {
             methods: table
                 .methods()
                 .iter()
-                .map(|m| registry.call_metrics(Side::Server, m.name))
+                .map(|m| registry.server_call(m.name, m.kind.is_streaming()))
                 .collect(),
         }
     }

@@ -58,7 +58,7 @@ where
         Poll::Ready(match result {
             Ok(response) => Ok(ObservedBody::observe(
                 response,
-                SpanEnd::new(cx, *this.semconv_dup),
+                SpanEnd::new(cx, Some(this.log_span.clone()), *this.semconv_dup),
             )),
             Err(e) => {
                 end_span(&cx, Code::Internal, *this.semconv_dup);

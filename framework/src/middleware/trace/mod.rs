@@ -112,18 +112,31 @@ pub(crate) fn log_span(cx: &Context, method: &'static str) -> tracing::Span {
 #[derive(Debug)]
 pub struct SpanEnd {
     cx: Context,
+    log_span: Option<tracing::Span>,
     semconv_dup: bool,
 }
 
 impl SpanEnd {
-    pub(crate) fn new(cx: Context, semconv_dup: bool) -> Self {
-        Self { cx, semconv_dup }
+    pub(crate) fn new(cx: Context, log_span: Option<tracing::Span>, semconv_dup: bool) -> Self {
+        Self {
+            cx,
+            log_span,
+            semconv_dup,
+        }
     }
 }
 
 impl CallObserver for SpanEnd {
     fn finish(self, code: Code) {
         end_span(&self.cx, code, self.semconv_dup);
+    }
+
+    fn scoped<R>(&self, poll: impl FnOnce() -> R) -> R {
+        let _attached = self.cx.clone().attach();
+        match &self.log_span {
+            Some(span) => span.in_scope(poll),
+            None => poll(),
+        }
     }
 }
 

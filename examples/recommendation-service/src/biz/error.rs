@@ -1,0 +1,94 @@
+//! What can go wrong, and how each failure crosses the wire.
+
+use std::fmt;
+
+/// The `google.rpc.ErrorInfo` domain of this service's errors.
+pub const DOMAIN: &str = "recommendation-service";
+
+/// A failure of a recommendation operation.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request or an event is invalid: INVALID_ARGUMENT with a `google.rpc.BadRequest`.
+    #[error("invalid request: {}", Violations(.0))]
+    Invalid(Vec<FieldViolation>),
+    /// The user service knows no such user: NOT_FOUND with reason `USER_NOT_FOUND`.
+    #[error("user {0:?} not found")]
+    UserNotFound(String),
+    /// The user service could not answer: UNAVAILABLE, worth retrying later.
+    #[error("cannot check the user: the user service failed ({0})")]
+    UserServiceUnavailable(String),
+}
+
+/// One invalid request field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldViolation {
+    /// The field's name in the request, e.g. `item_id`.
+    pub field: &'static str,
+    /// What is wrong with it.
+    pub description: String,
+}
+
+impl FieldViolation {
+    /// A violation of `field`.
+    pub fn new(field: &'static str, description: impl Into<String>) -> Self {
+        Self {
+            field,
+            description: description.into(),
+        }
+    }
+}
+
+struct Violations<'a>(&'a [FieldViolation]);
+
+impl fmt::Display for Violations<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, v) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{} {}", v.field, v.description)?;
+        }
+        Ok(())
+    }
+}
+
+impl Error {
+    /// An invalid request with one violation.
+    pub fn invalid(field: &'static str, description: impl Into<String>) -> Self {
+        Self::Invalid(vec![FieldViolation::new(field, description)])
+    }
+
+    /// The machine-readable reason sent in `google.rpc.ErrorInfo`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Invalid(_) => "INVALID_RECOMMENDATION_REQUEST",
+            Self::UserNotFound(_) => "USER_NOT_FOUND",
+            Self::UserServiceUnavailable(_) => "USER_SERVICE_UNAVAILABLE",
+        }
+    }
+}
+
+impl From<Error> for bia::Error {
+    fn from(err: Error) -> Self {
+        let reason = err.reason();
+        let message = err.to_string();
+        let converted = match err {
+            Error::Invalid(violations) => violations
+                .into_iter()
+                .fold(bia::Error::invalid_argument(reason, message), |e, v| {
+                    e.with_field_violation(v.field, v.description)
+                }),
+            Error::UserNotFound(id) => {
+                bia::Error::not_found(reason, message).with_metadata("user_id", id)
+            }
+            Error::UserServiceUnavailable(_) => bia::Error::unavailable(reason, message),
+        };
+        converted.with_domain(DOMAIN)
+    }
+}
+
+impl From<Error> for tonic::Status {
+    fn from(err: Error) -> Self {
+        bia::Error::from(err).into()
+    }
+}

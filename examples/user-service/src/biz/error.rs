@@ -1,0 +1,110 @@
+//! What can go wrong, and how each failure crosses the wire.
+
+use std::fmt;
+
+/// The `google.rpc.ErrorInfo` domain of this service's errors.
+pub const DOMAIN: &str = "user-service";
+
+/// A failure of a user operation.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request is invalid: INVALID_ARGUMENT with a `google.rpc.BadRequest`.
+    #[error("invalid request: {}", Violations(.0))]
+    Invalid(Vec<FieldViolation>),
+    /// Another user has this email: ALREADY_EXISTS.
+    #[error("a user with email {0:?} already exists")]
+    EmailTaken(String),
+    /// No user has this id: NOT_FOUND with reason `USER_NOT_FOUND`.
+    #[error("user {0:?} not found")]
+    NotFound(String),
+    /// The page token is not one this service issued: INVALID_ARGUMENT.
+    #[error("the page token is not valid: pass the next_page_token of a previous ListUsers answer")]
+    InvalidPageToken,
+    /// The storage failed: INTERNAL (details are logged, not sent).
+    #[error("the user store failed")]
+    Storage(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// One invalid request field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldViolation {
+    /// The field's name in the request, e.g. `email`.
+    pub field: &'static str,
+    /// What is wrong with it.
+    pub description: String,
+}
+
+impl FieldViolation {
+    /// A violation of `field`.
+    pub fn new(field: &'static str, description: impl Into<String>) -> Self {
+        Self {
+            field,
+            description: description.into(),
+        }
+    }
+}
+
+struct Violations<'a>(&'a [FieldViolation]);
+
+impl fmt::Display for Violations<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, v) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{} {}", v.field, v.description)?;
+        }
+        Ok(())
+    }
+}
+
+impl Error {
+    /// A storage failure.
+    pub fn storage(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Storage(source.into())
+    }
+
+    /// The machine-readable reason sent in `google.rpc.ErrorInfo`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Invalid(_) => "INVALID_USER_REQUEST",
+            Self::EmailTaken(_) => "EMAIL_ALREADY_EXISTS",
+            Self::NotFound(_) => "USER_NOT_FOUND",
+            Self::InvalidPageToken => "INVALID_PAGE_TOKEN",
+            Self::Storage(_) => "STORAGE_FAILURE",
+        }
+    }
+}
+
+impl From<Error> for bia::Error {
+    fn from(err: Error) -> Self {
+        let reason = err.reason();
+        let message = err.to_string();
+        let converted = match err {
+            Error::Invalid(violations) => violations
+                .into_iter()
+                .fold(bia::Error::invalid_argument(reason, message), |e, v| {
+                    e.with_field_violation(v.field, v.description)
+                }),
+            Error::EmailTaken(email) => {
+                bia::Error::already_exists(reason, message).with_metadata("email", email)
+            }
+            Error::NotFound(id) => bia::Error::not_found(reason, message).with_metadata("id", id),
+            Error::InvalidPageToken => bia::Error::invalid_argument(reason, message)
+                .with_field_violation("page_token", "not a token this service issued"),
+            Error::Storage(source) => {
+                // The cause stays in the log (with the call's trace_id); the client learns only
+                // that the call failed.
+                tracing::error!(error = %source, "the user store failed");
+                bia::Error::internal(reason, message)
+            }
+        };
+        converted.with_domain(DOMAIN)
+    }
+}
+
+impl From<Error> for tonic::Status {
+    fn from(err: Error) -> Self {
+        bia::Error::from(err).into()
+    }
+}

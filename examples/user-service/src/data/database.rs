@@ -1,0 +1,138 @@
+//! Opening the SQLite database: WAL mode, embedded migrations, safe concurrent first starts.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::Deserialize;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::{Connection, SqliteConnection};
+
+/// The migrations in `migrations/`, compiled into the binary.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// `[database]`.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// A SQLite URL, e.g. `sqlite://data/users.db?mode=rwc` (relative to the working directory);
+    /// with `mode=rwc` the file and its folder are created when missing.
+    pub url: String,
+    /// The most connections the pool opens.
+    pub max_connections: u32,
+    /// How long a statement waits for another connection's (or process's) write lock.
+    #[serde(with = "humantime_serde")]
+    pub busy_timeout: Duration,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://data/users.db?mode=rwc".to_owned(),
+            max_connections: 8,
+            busy_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// An open, migrated database; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Database {
+    pool: SqlitePool,
+}
+
+/// Opening a database failed: the URL, the file, or a migration.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot open the database {url:?} (set database.url or BIA_DATABASE__URL)")]
+pub struct OpenError {
+    url: String,
+    #[source]
+    source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl Database {
+    /// Opens the database at `config.url` in WAL mode (so several instances on one host can share
+    /// the file), creating the file's folder if needed, and applies pending migrations.
+    pub async fn connect(config: &DatabaseConfig) -> Result<Self, OpenError> {
+        let fail = |source: Box<dyn std::error::Error + Send + Sync>| OpenError {
+            url: config.url.clone(),
+            source,
+        };
+        let options = SqliteConnectOptions::from_str(&config.url)
+            .map_err(|e| fail(e.into()))?
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(config.busy_timeout);
+        // SQLite creates the file with mode=rwc, but not the folder it lives in.
+        if let Some(folder) = options.get_filename().parent()
+            && !folder.as_os_str().is_empty()
+            && options.get_filename() != std::path::Path::new(":memory:")
+        {
+            std::fs::create_dir_all(folder).map_err(|e| fail(e.into()))?;
+        }
+        migrate(&options).await.map_err(fail)?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(config.max_connections.max(1))
+            .connect_with(options)
+            .await
+            .map_err(|e| fail(e.into()))?;
+        Ok(Self { pool })
+    }
+
+    /// The connection pool.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Closes every connection (checkpointing the WAL into the database file).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Applies the migrations inside one `BEGIN IMMEDIATE` transaction: SQLite has no advisory locks,
+/// so this write lock is what keeps two instances starting at once on a new file from both
+/// applying them. The second waits (up to the busy timeout), then finds nothing left to do.
+async fn migrate(
+    options: &SqliteConnectOptions,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match try_migrate(options).await {
+            Ok(()) => return Ok(()),
+            // Switching a new file to WAL needs an exclusive lock that the busy timeout does not
+            // wait for; another instance doing the same at this moment makes it fail once.
+            Err(e) if attempt < 5 && is_busy(&*e) => {
+                tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+async fn try_migrate(
+    options: &SqliteConnectOptions,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let mut conn = SqliteConnection::connect_with(options).await?;
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+    MIGRATOR.run(&mut *tx).await?;
+    tx.commit().await?;
+    conn.close().await?;
+    Ok(())
+}
+
+fn is_busy(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if let Some(sqlx::Error::Database(db)) = e.downcast_ref::<sqlx::Error>() {
+            // SQLITE_BUSY (5) and its extended codes.
+            if db
+                .code()
+                .is_some_and(|c| c.parse::<i32>().is_ok_and(|c| c & 0xff == 5))
+            {
+                return true;
+            }
+        }
+        current = e.source();
+    }
+    false
+}

@@ -1,0 +1,6 @@
+//! gRPC handlers: one file per proto service, each implementing the trait tonic generates.
+//! Handlers turn requests into calls to [`crate::biz`] and its answers into responses.
+
+mod user_service;
+
+pub use user_service::UserService;
