@@ -2,8 +2,8 @@
 
 mod support;
 
-use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
-use support::collector::Collector;
+use bia::testing::otlp::Collector;
+use bia::testing::otlp::SpanKind;
 use support::echo::{self, CountRequest, EchoClient, SayRequest};
 use tokio_stream::StreamExt;
 use tonic::Code;

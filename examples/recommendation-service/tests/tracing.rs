@@ -3,9 +3,9 @@
 
 mod support;
 
-use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
+use bia::testing::otlp::SpanKind;
+use bia::testing::otlp::{Collector, ReceivedSpan};
 use recommendation_service::pb::recommendation::v1::{EventKind, StreamRecommendationsRequest};
-use support::collector::{Collector, ReceivedSpan};
 use support::{Services, event, metrics};
 
 const STREAM: &str = "recommendation.v1.RecommendationService/StreamRecommendations";

@@ -1,7 +1,6 @@
-//! Test support shared by the integration tests: the echo service and an OTLP collector.
+//! Test support shared by the integration tests: the echo service (the OTLP collector is bia::testing::otlp).
 #![allow(dead_code, unreachable_pub)]
 
-pub mod collector;
 pub mod echo;
 #[cfg(feature = "etcd")]
 pub mod etcd;

@@ -1,7 +1,5 @@
-//! Test support: both example services on loopback, and an OTLP collector.
+//! Test support: both example services on loopback (the OTLP collector is bia::testing::otlp).
 #![allow(dead_code, unreachable_pub)]
-
-pub mod collector;
 
 use std::time::Duration;
 

@@ -1,4 +1,18 @@
-//! An in-process OTLP trace collector, built from the official opentelemetry-proto definitions.
+//! An in-process OTLP trace collector for tests, built from the official opentelemetry-proto
+//! definitions: point an App's `telemetry.otlp.endpoint` at it and assert on the spans it
+//! receives, as Jaeger would receive them.
+//!
+//! ```no_run
+//! # async fn demo() {
+//! let (collector, endpoint) = bia::testing::otlp::Collector::start().await;
+//! let config = bia::testing::config_with(
+//!     "my-service",
+//!     &format!("[telemetry.otlp]\nendpoint = \"{endpoint}\"\n"),
+//! );
+//! // ... start an App with `config`, call it, stop it (stopping flushes the spans) ...
+//! let spans = collector.spans();
+//! # }
+//! ```
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -11,28 +25,38 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
-use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
+pub use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use tonic::{Request, Response, Status};
 
 /// One received span, flattened for assertions.
 #[derive(Clone, Debug)]
 pub struct ReceivedSpan {
+    /// `service.name` of the resource that sent it.
     pub service: String,
+    /// The span name, e.g. `user.v1.UserService/GetUser`.
     pub name: String,
+    /// SERVER, CLIENT, ...
     pub kind: SpanKind,
+    /// 16 bytes.
     pub trace_id: Vec<u8>,
+    /// 8 bytes.
     pub span_id: Vec<u8>,
+    /// 8 bytes, or empty for a root span.
     pub parent_span_id: Vec<u8>,
+    /// Attributes, their values rendered as text.
     pub attributes: HashMap<String, String>,
+    /// The span status code: 0 unset, 1 ok, 2 error.
     pub status_code: i32,
 }
 
 impl ReceivedSpan {
+    /// The value of attribute `key`, as text.
     pub fn attr(&self, key: &str) -> Option<&str> {
         self.attributes.get(key).map(String::as_str)
     }
 }
 
+/// The collector: a tonic OTLP TraceService on loopback that keeps every span it receives.
 #[derive(Clone, Default)]
 pub struct Collector {
     spans: Arc<Mutex<Vec<ReceivedSpan>>>,
@@ -44,23 +68,27 @@ impl Collector {
         let collector = Self::default();
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
             .await
-            .unwrap();
-        let addr = listener.local_addr().unwrap();
+            .expect("binds a loopback port");
+        let addr = listener
+            .local_addr()
+            .expect("a bound listener has an address");
         let service = TraceServiceServer::new(collector.clone());
         tokio::spawn(async move {
             tonic::transport::Server::builder()
                 .add_service(service)
                 .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener))
                 .await
-                .unwrap();
+                .expect("the test collector serves");
         });
         (collector, format!("http://{addr}"))
     }
 
+    /// Every span received so far.
     pub fn spans(&self) -> Vec<ReceivedSpan> {
-        self.spans.lock().unwrap().clone()
+        self.spans.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// The first span received with this name and kind.
     pub fn span_named(&self, name: &str, kind: SpanKind) -> Option<ReceivedSpan> {
         self.spans()
             .into_iter()
@@ -84,7 +112,7 @@ impl TraceService for Collector {
         &self,
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        let mut spans = self.spans.lock().unwrap();
+        let mut spans = self.spans.lock().unwrap_or_else(|p| p.into_inner());
         for resource_spans in request.into_inner().resource_spans {
             let service = resource_spans
                 .resource

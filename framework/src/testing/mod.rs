@@ -9,6 +9,8 @@
 //! # Ok(()) }
 //! ```
 
+pub mod otlp;
+
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Empty};
