@@ -167,8 +167,9 @@ fn drive(runtime: tokio::runtime::Runtime, stop: Arc<AtomicBool>) -> std::thread
     })
 }
 
-/// One round: bare and Bia unary figures, then bare and Bia streaming messages/s.
-type Round = (Unary, Unary, f64, f64);
+/// One round: bare and Bia unary figures, bare and Bia streaming messages/s, then unary
+/// through Bia's client against the Bia server.
+type Round = (Unary, Unary, f64, f64, Unary);
 
 struct Unary {
     calls_per_sec: f64,
@@ -187,6 +188,34 @@ async fn unary(addr: std::net::SocketAddr, options: &Options) -> Unary {
             .unwrap();
         clients.push(EchoClient::new(channel));
     }
+    unary_with(clients, options).await
+}
+
+/// Unary load through Bia's client stack (trace, metrics, deadline, retry, breaker, balancer),
+/// one `bia::client::Channel` per connection, as the stock client above uses.
+async fn unary_bia_client(addr: std::net::SocketAddr, options: &Options) -> Unary {
+    let config = bia::testing::config_with(
+        "loadtest-client",
+        &format!("[clients.echo]\ntarget = \"http://{addr}\"\ntimeout = \"10s\"\n"),
+    );
+    let telemetry = bia::Telemetry::new(&config).unwrap();
+    let clients = (0..4)
+        .map(|_| {
+            EchoClient::new(bia::client::Channel::from_config(&config, "echo", &telemetry).unwrap())
+        })
+        .collect();
+    unary_with(clients, options).await
+}
+
+async fn unary_with<T>(clients: Vec<EchoClient<T>>, options: &Options) -> Unary
+where
+    T: tonic::client::GrpcService<tonic::body::Body> + Clone + Send + 'static,
+    T::Future: Send,
+    T::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    T::ResponseBody: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    <T::ResponseBody as http_body::Body>::Error:
+        Into<Box<dyn std::error::Error + Send + Sync>> + Send,
+{
     let deadline = Instant::now() + Duration::from_secs(options.seconds);
     let warmup = Instant::now() + Duration::from_millis(500);
     let done = Arc::new(AtomicU64::new(0));
@@ -288,7 +317,8 @@ fn main() {
             let bia_unary = unary(bia_addr, &options).await;
             let bare_stream = streaming(bare_addr, &options).await;
             let bia_stream = streaming(bia_addr, &options).await;
-            rounds.push((bare_unary, bia_unary, bare_stream, bia_stream));
+            let bia_client = unary_bia_client(bia_addr, &options).await;
+            rounds.push((bare_unary, bia_unary, bare_stream, bia_stream, bia_client));
         }
         rounds
     });
@@ -306,12 +336,13 @@ fn main() {
         summarize(&|r| &r.1),
         median(rounds.iter().map(|r| r.2).collect()),
         median(rounds.iter().map(|r| r.3).collect()),
+        summarize(&|r| &r.4),
     );
     stop.store(true, Ordering::Relaxed);
     for server in servers {
         let _ = server.join();
     }
-    let (bare, bia, bare_stream, bia_stream) = results;
+    let (bare, bia, bare_stream, bia_stream, bia_client) = results;
     let ratio = |a: f64, b: f64| 100.0 * b / a;
     if options.markdown {
         println!("| server | unary calls/s | p50 | p99 | server-streaming messages/s |");
@@ -332,6 +363,17 @@ fn main() {
                 unary.calls_per_sec, unary.p50_us, unary.p99_us, stream
             );
         }
+    }
+    if options.markdown {
+        println!(
+            "| bia server, bia client (full client stack) | {:.0} | {} µs | {} µs | |",
+            bia_client.calls_per_sec, bia_client.p50_us, bia_client.p99_us
+        );
+    } else {
+        println!(
+            "{:18} unary {:>9.0} calls/s  p50 {:>5} µs  p99 {:>5} µs",
+            "bia + bia client", bia_client.calls_per_sec, bia_client.p50_us, bia_client.p99_us
+        );
     }
     println!(
         "\nbia / bare tonic: unary throughput {:.0}%, streaming throughput {:.0}% (medians of {} rounds, {} s a scenario, {} calls in flight)",

@@ -61,20 +61,7 @@ fn a_missing_include_folder() {
 
 #[test]
 fn a_syntax_error_names_file_line_column_and_text() {
-    let dir = temp();
-    let fixtures = fixtures();
-    let out = bia(
-        &fixtures,
-        &[
-            "new",
-            "svc",
-            "--proto",
-            "bad/syntax.proto",
-            "--output",
-            dir.path().to_str().unwrap(),
-        ],
-    );
-    let stderr = out.fails(1);
+    let stderr = new_from_bad_proto("bad/syntax.proto");
     assert!(
         stderr.contains("error: bad/syntax.proto:7:3: expected ';'"),
         "{stderr}"
@@ -85,47 +72,21 @@ fn a_syntax_error_names_file_line_column_and_text() {
         "the source line: {stderr}"
     );
     assert!(stderr.contains("hint: "), "{stderr}");
-    assert!(entries(dir.path()).is_empty());
 }
 
 #[test]
 fn an_unresolved_import() {
-    let dir = temp();
-    let out = bia(
-        &fixtures(),
-        &[
-            "new",
-            "svc",
-            "--proto",
-            "bad/missing_import.proto",
-            "--output",
-            dir.path().to_str().unwrap(),
-        ],
-    );
-    let stderr = out.fails(1);
+    let stderr = new_from_bad_proto("bad/missing_import.proto");
     assert!(
         stderr.contains("bad/missing_import.proto:5:1: import 'nowhere/v1/gone.proto' not found"),
         "{stderr}"
     );
     assert!(stderr.contains("-I DIR"), "says how to fix it: {stderr}");
-    assert!(entries(dir.path()).is_empty());
 }
 
 #[test]
 fn an_undefined_type() {
-    let dir = temp();
-    let out = bia(
-        &fixtures(),
-        &[
-            "new",
-            "svc",
-            "--proto",
-            "bad/undefined.proto",
-            "--output",
-            dir.path().to_str().unwrap(),
-        ],
-    );
-    let stderr = out.fails(1);
+    let stderr = new_from_bad_proto("bad/undefined.proto");
     assert!(stderr.contains("bad/undefined.proto:6:"), "{stderr}");
     assert!(stderr.contains("NotDefined"), "{stderr}");
 }
@@ -150,7 +111,6 @@ fn a_wrapper_type_as_a_whole_request_is_refused_with_a_fix() {
         "{stderr}"
     );
     assert!(stderr.contains("wrap the value in a message"), "{stderr}");
-    assert!(entries(dir.path()).is_empty());
 }
 
 #[test]
@@ -192,4 +152,27 @@ fn a_failing_template_leaves_nothing_behind() {
     let stderr = out.fails(1);
     assert!(stderr.contains("template z.txt.tmpl: line 1"), "{stderr}");
     assert!(entries(&out_dir).is_empty(), "{:?}", entries(&out_dir));
+}
+
+/// Runs `bia new svc --proto <proto>` (from the fixtures) into an empty folder, checks that it
+/// fails with exit code 1 and writes nothing, and returns what it said.
+fn new_from_bad_proto(proto: &str) -> String {
+    let dir = temp();
+    let out = bia(
+        &fixtures(),
+        &[
+            "new",
+            "svc",
+            "--proto",
+            proto,
+            "--output",
+            dir.path().to_str().unwrap(),
+        ],
+    );
+    let stderr = out.fails(1);
+    assert!(
+        entries(dir.path()).is_empty(),
+        "nothing is written: {stderr}"
+    );
+    stderr.to_owned()
 }

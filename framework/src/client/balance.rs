@@ -39,6 +39,8 @@ pub(crate) struct Endpoint {
     failures: AtomicU32,
     /// Milliseconds since the balancer's epoch before which this endpoint is skipped.
     ejected_until: AtomicU64,
+    /// `server.address` and `server.port` for CLIENT spans, made once.
+    span_attributes: Vec<opentelemetry::KeyValue>,
 }
 
 impl Endpoint {
@@ -50,7 +52,19 @@ impl Endpoint {
             .tcp_nodelay(true)
             .connect_timeout(Duration::from_secs(2))
             .connect_lazy();
+        let parsed: http::Uri = uri.parse().map_err(|e| format!("endpoint {uri:?}: {e}"))?;
+        let mut span_attributes = Vec::with_capacity(2);
+        if let Some(host) = parsed.host() {
+            span_attributes.push(opentelemetry::KeyValue::new(
+                "server.address",
+                host.to_owned(),
+            ));
+        }
+        if let Some(port) = parsed.port_u16() {
+            span_attributes.push(opentelemetry::KeyValue::new("server.port", i64::from(port)));
+        }
         Ok(Self {
+            span_attributes,
             uri: uri.to_owned(),
             channel,
             in_flight: AtomicUsize::new(0),
@@ -63,18 +77,9 @@ impl Endpoint {
 impl Endpoint {
     /// Names this endpoint on a CLIENT span (`server.address`, `server.port`).
     fn describe(&self, cx: &opentelemetry::Context) {
-        use opentelemetry::KeyValue;
         use opentelemetry::trace::TraceContextExt;
-        let Ok(uri) = self.uri.parse::<http::Uri>() else {
-            return;
-        };
-        let span = cx.span();
-        if let Some(host) = uri.host() {
-            span.set_attribute(KeyValue::new("server.address", host.to_owned()));
-        }
-        if let Some(port) = uri.port_u16() {
-            span.set_attribute(KeyValue::new("server.port", i64::from(port)));
-        }
+        cx.span()
+            .set_attributes(self.span_attributes.iter().cloned());
     }
 }
 
@@ -174,30 +179,27 @@ impl Balancer {
     }
 
     /// Two random choices among the endpoints not ejected (all of them if every one is), the
-    /// less loaded wins; `avoid` lists endpoints this call already failed on.
+    /// less loaded wins; `avoid` lists endpoints this call already failed on. Allocates nothing:
+    /// this runs on every call.
     fn pick(&self, set: &[Arc<Endpoint>], avoid: &[usize]) -> Option<Arc<Endpoint>> {
         let now = self.now_ms();
         let usable = |e: &&Arc<Endpoint>| !avoid.contains(&(Arc::as_ptr(e) as usize));
-        let healthy: Vec<&Arc<Endpoint>> = set
-            .iter()
-            .filter(usable)
-            .filter(|e| e.ejected_until.load(Ordering::Relaxed) <= now)
-            .collect();
-        let candidates = if healthy.is_empty() {
-            set.iter().filter(usable).collect()
-        } else {
-            healthy
-        };
-        match candidates.len() {
+        let healthy =
+            |e: &&Arc<Endpoint>| usable(e) && e.ejected_until.load(Ordering::Relaxed) <= now;
+        let only_healthy = set.iter().any(|e| healthy(&e));
+        let candidate = |e: &&Arc<Endpoint>| if only_healthy { healthy(e) } else { usable(e) };
+        let count = set.iter().filter(candidate).count();
+        let nth = |i: usize| set.iter().filter(candidate).nth(i);
+        match count {
             0 => None,
-            1 => Some(Arc::clone(candidates[0])),
+            1 => nth(0).cloned(),
             n => {
                 let a = rand::random_range(0..n);
                 let mut b = rand::random_range(0..n - 1);
                 if b >= a {
                     b += 1;
                 }
-                let (a, b) = (candidates[a], candidates[b]);
+                let (a, b) = (nth(a)?, nth(b)?);
                 let pick =
                     if a.in_flight.load(Ordering::Relaxed) <= b.in_flight.load(Ordering::Relaxed) {
                         a
@@ -218,6 +220,12 @@ impl Balancer {
     }
 
     async fn endpoints(&self) -> Result<EndpointSet, BoxError> {
+        // The common case: endpoints are known. Waiting (with a timer) is only for a client whose
+        // discovery has not answered yet.
+        let known = self.endpoints.borrow().clone();
+        if !known.is_empty() {
+            return Ok(known);
+        }
         let mut receiver = self.endpoints.clone();
         let found = tokio::time::timeout(
             FIRST_ENDPOINTS_WAIT,
@@ -234,7 +242,7 @@ impl Balancer {
 }
 
 impl Service<http::Request<GrpcBody>> for Balancer {
-    type Response = http::Response<GrpcBody>;
+    type Response = http::Response<GuardedBody>;
     type Error = BoxError;
     type Future = BoxFuture<'static, Result<Self::Response, BoxError>>;
 
@@ -247,6 +255,8 @@ impl Service<http::Request<GrpcBody>> for Balancer {
         Box::pin(async move {
             let set = balancer.endpoints().await?;
             let mut replay = Replay::new(request);
+            // Only the first attempt carries the request's extensions: keep the CLIENT span.
+            let mut span: Option<opentelemetry::Context> = None;
             let mut failed: Vec<usize> = Vec::new();
             loop {
                 let Some(endpoint) = balancer.pick(&set, &failed) else {
@@ -258,19 +268,20 @@ impl Service<http::Request<GrpcBody>> for Balancer {
                 let Some(request) = replay.request() else {
                     return Err("a streaming request cannot be sent twice".into());
                 };
-                if let Some(span) = request.extensions().get::<ClientSpan>() {
-                    endpoint.describe(&span.0);
+                if let Some(ClientSpan(cx)) = request.extensions().get::<ClientSpan>() {
+                    span = Some(cx.clone());
+                }
+                if let Some(cx) = &span {
+                    endpoint.describe(cx);
                 }
                 endpoint.in_flight.fetch_add(1, Ordering::Relaxed);
                 let guard = InFlight(Arc::clone(&endpoint));
                 match endpoint.channel.clone().oneshot(request).await {
                     Ok(response) => {
                         endpoint.failures.store(0, Ordering::Relaxed);
-                        return Ok(response.map(|body| {
-                            GrpcBody::new(GuardedBody {
-                                body,
-                                _guard: guard,
-                            })
+                        return Ok(response.map(|body| GuardedBody {
+                            body,
+                            _guard: guard,
                         }));
                     }
                     Err(e) if never_left(&e) => {
@@ -319,9 +330,16 @@ impl Drop for InFlight {
     }
 }
 
-struct GuardedBody {
+/// A response body that counts its call in flight on its endpoint until it ends.
+pub struct GuardedBody {
     body: GrpcBody,
     _guard: InFlight,
+}
+
+impl std::fmt::Debug for GuardedBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GuardedBody").finish_non_exhaustive()
+    }
 }
 
 impl http_body::Body for GuardedBody {

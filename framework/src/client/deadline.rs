@@ -17,13 +17,31 @@ use crate::middleware::deadline::parse_grpc_timeout;
 pub struct ClientDeadline<S> {
     inner: S,
     timeout: Duration,
+    /// `grpc-timeout` for `timeout`, made once: most calls send exactly this.
+    header: HeaderValue,
 }
 
 impl<S> ClientDeadline<S> {
     /// Calls through `inner` last at most `timeout`.
     pub fn new(inner: S, timeout: Duration) -> Self {
-        Self { inner, timeout }
+        Self {
+            inner,
+            timeout,
+            header: grpc_timeout(timeout),
+        }
     }
+}
+
+/// The `grpc-timeout` value for `timeout`, in whole milliseconds (at least 1).
+fn grpc_timeout(timeout: Duration) -> HeaderValue {
+    // At most 8 digits: beyond 99,999,999 ms (27 hours) use seconds.
+    let ms = timeout.as_millis().max(1);
+    let text = if ms <= 99_999_999 {
+        format!("{ms}m")
+    } else {
+        format!("{}S", timeout.as_secs().min(99_999_999))
+    };
+    HeaderValue::from_str(&text).expect("digits and a unit are a valid header value")
 }
 
 impl<S, B, R> Service<http::Request<B>> for ClientDeadline<S>
@@ -44,10 +62,11 @@ where
             .headers()
             .get("grpc-timeout")
             .and_then(|v| parse_grpc_timeout(v.as_bytes()));
-        let timeout = requested.map_or(self.timeout, |t| t.min(self.timeout));
-        if let Ok(value) = HeaderValue::from_str(&format!("{}m", timeout.as_millis().max(1))) {
-            request.headers_mut().insert("grpc-timeout", value);
-        }
+        let (timeout, header) = match requested {
+            Some(shorter) if shorter < self.timeout => (shorter, grpc_timeout(shorter)),
+            _ => (self.timeout, self.header.clone()),
+        };
+        request.headers_mut().insert("grpc-timeout", header);
         DeadlineFuture {
             inner: self.inner.call(request),
             sleep: sleep(timeout),
@@ -83,5 +102,22 @@ where
             ))));
         }
         Poll::Pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_become_valid_grpc_timeout_values() {
+        assert_eq!(grpc_timeout(Duration::from_millis(250)), "250m");
+        assert_eq!(grpc_timeout(Duration::from_micros(10)), "1m");
+        assert_eq!(grpc_timeout(Duration::from_secs(200_000)), "200000S");
+        let value = grpc_timeout(Duration::from_secs(7));
+        assert_eq!(
+            parse_grpc_timeout(value.as_bytes()),
+            Some(Duration::from_secs(7))
+        );
     }
 }

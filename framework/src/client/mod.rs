@@ -34,7 +34,7 @@ use std::sync::Arc;
 use tonic::body::Body as GrpcBody;
 use tower_service::Service;
 
-pub use balance::Balancer;
+pub use balance::{Balancer, GuardedBody};
 pub use breaker::Breaker;
 pub use deadline::ClientDeadline;
 pub use metrics::ClientMetrics;

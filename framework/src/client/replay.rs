@@ -12,7 +12,43 @@ use tonic::body::Body as GrpcBody;
 /// A request split into its head and a body that may be replayed.
 pub(crate) struct Replay {
     parts: http::request::Parts,
+    /// The extensions go with the first attempt only: cloning them would copy a map per call,
+    /// and nothing below the layer that replays needs them again.
+    extensions: Option<http::Extensions>,
     body: ReplayBody,
+}
+
+/// What a body had ready at once: nothing, one chunk (kept as is, no copy), or several.
+enum Ready {
+    Empty,
+    One(Bytes),
+    Many(BytesMut),
+}
+
+impl Ready {
+    fn push(&mut self, chunk: Bytes) {
+        *self = match std::mem::replace(self, Ready::Empty) {
+            Ready::Empty => Ready::One(chunk),
+            Ready::One(first) => {
+                let mut joined = BytesMut::with_capacity(first.len() + chunk.len());
+                joined.extend_from_slice(&first);
+                joined.extend_from_slice(&chunk);
+                Ready::Many(joined)
+            }
+            Ready::Many(mut joined) => {
+                joined.extend_from_slice(&chunk);
+                Ready::Many(joined)
+            }
+        };
+    }
+
+    fn freeze(self) -> Bytes {
+        match self {
+            Ready::Empty => Bytes::new(),
+            Ready::One(bytes) => bytes,
+            Ready::Many(joined) => joined.freeze(),
+        }
+    }
 }
 
 enum ReplayBody {
@@ -25,24 +61,27 @@ enum ReplayBody {
 impl Replay {
     /// Buffers what the body has ready now; if that is all of it, the request can be replayed.
     pub(crate) fn new(request: http::Request<GrpcBody>) -> Self {
-        let (parts, mut body) = request.into_parts();
-        let mut buffered = BytesMut::new();
+        let (mut parts, mut body) = request.into_parts();
+        let extensions = Some(std::mem::take(&mut parts.extensions));
+        let mut buffered = Ready::Empty;
         loop {
             if http_body::Body::is_end_stream(&body) {
                 return Self {
                     parts,
+                    extensions,
                     body: ReplayBody::Buffered(buffered.freeze()),
                 };
             }
             match body.frame().now_or_never() {
                 Some(Some(Ok(frame))) => match frame.into_data() {
-                    Ok(data) => buffered.extend_from_slice(&data),
+                    Ok(data) => buffered.push(data),
                     // Request trailers are not part of gRPC: stop buffering, send as is.
                     Err(_) => break,
                 },
                 Some(None) => {
                     return Self {
                         parts,
+                        extensions,
                         body: ReplayBody::Buffered(buffered.freeze()),
                     };
                 }
@@ -60,6 +99,7 @@ impl Replay {
         };
         Self {
             parts,
+            extensions,
             body: ReplayBody::Streaming(Some(rest)),
         }
     }
@@ -69,7 +109,8 @@ impl Replay {
         matches!(self.body, ReplayBody::Buffered(_))
     }
 
-    /// The request for one attempt; `None` once a streaming body has been sent.
+    /// The request for one attempt; `None` once a streaming body has been sent. Only the first
+    /// attempt carries the original request's extensions.
     pub(crate) fn request(&mut self) -> Option<http::Request<GrpcBody>> {
         let body = match &mut self.body {
             ReplayBody::Buffered(bytes) => GrpcBody::new(http_body_util::Full::new(bytes.clone())),
@@ -80,7 +121,9 @@ impl Replay {
         *request.uri_mut() = self.parts.uri.clone();
         *request.version_mut() = self.parts.version;
         *request.headers_mut() = self.parts.headers.clone();
-        *request.extensions_mut() = self.parts.extensions.clone();
+        if let Some(extensions) = self.extensions.take() {
+            *request.extensions_mut() = extensions;
+        }
         Some(request)
     }
 

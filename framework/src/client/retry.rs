@@ -6,11 +6,14 @@
 //! retries add at most `budget_ratio` of the calls (plus a few a second), so retries cannot
 //! multiply the load on a struggling backend.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
+use pin_project_lite::pin_project;
 use tonic::Code;
 use tonic::body::Body as GrpcBody;
 use tower::ServiceExt;
@@ -114,7 +117,7 @@ where
 {
     type Response = http::Response<R>;
     type Error = BoxError;
-    type Future = BoxFuture<'static, Result<http::Response<R>, BoxError>>;
+    type Future = RetryFuture<S::Future, R>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
         self.inner.poll_ready(cx).map_err(Into::into)
@@ -124,35 +127,65 @@ where
         let policy = self.policy.clone();
         policy.budget.deposit();
         if !policy.applies(request.uri().path()) {
-            let future = self.inner.call(request);
-            return Box::pin(async move { future.await.map_err(Into::into) });
+            // Most methods are not retried: no buffering, no boxed future.
+            return RetryFuture::Once {
+                inner: self.inner.call(request),
+            };
         }
         let inner = self.inner.clone();
-        Box::pin(async move {
-            let mut replay = Replay::new(request);
-            let mut attempt = 1;
-            loop {
-                let request = replay
-                    .request()
-                    .ok_or_else(|| BoxError::from("a streaming request cannot be sent twice"))?;
-                let result = inner.clone().oneshot(request).await.map_err(Into::into);
-                let code = match &result {
-                    Ok(response) => code_in(response.headers()),
-                    Err(e) => Some(
-                        e.downcast_ref::<tonic::Status>()
-                            .map_or(Code::Unavailable, tonic::Status::code),
-                    ),
-                };
-                let again = code.is_some_and(|c| policy.retryable(c))
-                    && attempt < policy.max_attempts
-                    && replay.replayable()
-                    && policy.budget.withdraw();
-                if !again {
-                    return result;
+        RetryFuture::Retrying {
+            attempts: Box::pin(async move {
+                let mut replay = Replay::new(request);
+                let mut attempt = 1;
+                loop {
+                    let request = replay.request().ok_or_else(|| {
+                        BoxError::from("a streaming request cannot be sent twice")
+                    })?;
+                    let result = inner.clone().oneshot(request).await.map_err(Into::into);
+                    let code = match &result {
+                        Ok(response) => code_in(response.headers()),
+                        Err(e) => Some(
+                            e.downcast_ref::<tonic::Status>()
+                                .map_or(Code::Unavailable, tonic::Status::code),
+                        ),
+                    };
+                    let again = code.is_some_and(|c| policy.retryable(c))
+                        && attempt < policy.max_attempts
+                        && replay.replayable()
+                        && policy.budget.withdraw();
+                    if !again {
+                        return result;
+                    }
+                    attempt += 1;
+                    tokio::time::sleep(policy.backoff(attempt)).await;
                 }
-                attempt += 1;
-                tokio::time::sleep(policy.backoff(attempt)).await;
-            }
-        })
+            }),
+        }
+    }
+}
+
+pin_project! {
+    /// The response future of [`Retry`].
+    #[project = RetryProj]
+    pub enum RetryFuture<F, R> {
+        /// A method that is not retried: the call as it is.
+        Once { #[pin] inner: F },
+        /// A retried method: the attempts, with their backoff.
+        Retrying { attempts: BoxFuture<'static, Result<http::Response<R>, BoxError>> },
+    }
+}
+
+impl<F, R, E> Future for RetryFuture<F, R>
+where
+    F: Future<Output = Result<http::Response<R>, E>>,
+    E: Into<BoxError>,
+{
+    type Output = Result<http::Response<R>, BoxError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            RetryProj::Once { inner } => inner.poll(cx).map_err(Into::into),
+            RetryProj::Retrying { attempts } => attempts.as_mut().poll(cx),
+        }
     }
 }

@@ -27,6 +27,28 @@ pub trait CallObserver {
     }
 }
 
+/// An absent observer: nothing to tell (e.g. the access log with logging off).
+impl<O: CallObserver> CallObserver for Option<O> {
+    fn on_data(&mut self, chunk: &[u8]) {
+        if let Some(observer) = self {
+            observer.on_data(chunk);
+        }
+    }
+
+    fn finish(self, code: Code) {
+        if let Some(observer) = self {
+            observer.finish(code);
+        }
+    }
+
+    fn scoped<R>(&self, poll: impl FnOnce() -> R) -> R {
+        match self {
+            Some(observer) => observer.scoped(poll),
+            None => poll(),
+        }
+    }
+}
+
 pin_project! {
     /// Wraps a response body and reports the call's end to an observer.
     pub struct ObservedBody<B, O: CallObserver> {

@@ -19,7 +19,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::middleware::cutoff::CutoffBody;
-use crate::middleware::method::{CallInfo, MethodTable};
+use crate::middleware::method::{CallInfo, MethodTable, RpcKind};
 
 const HEALTH_WATCH: &str = "grpc.health.v1.Health/Watch";
 
@@ -98,7 +98,8 @@ where
         };
         GuardFuture {
             inner: Some(self.inner.call(request)),
-            token: Some(token.clone()),
+            // A unary response is complete when its handler returns: only streams need the cut.
+            token: (method.kind != RpcKind::Unary).then(|| token.clone()),
             cut: Some(token.clone().cancelled_owned()),
         }
     }

@@ -47,7 +47,7 @@ impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for AccessLog<S>
 where
     S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
 {
-    type Response = http::Response<ObservedBody<ResBody, LogLine>>;
+    type Response = http::Response<ObservedBody<ResBody, Option<LogLine>>>;
     type Error = S::Error;
     type Future = AccessLogFuture<S::Future>;
 
@@ -56,15 +56,17 @@ where
     }
 
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
-        let line = LogLine {
-            method: method_of(&request).name,
-            peer: request.extensions().get::<CallInfo>().and_then(|c| c.peer),
-            start: Instant::now(),
-            span: tracing::Span::current(),
-        };
+        // Failed calls log at WARN, so WARN off means no line at all: then skip the bookkeeping.
+        let line =
+            tracing::enabled!(target: "bia::access", tracing::Level::WARN).then(|| LogLine {
+                method: method_of(&request).name,
+                peer: request.extensions().get::<CallInfo>().and_then(|c| c.peer),
+                start: Instant::now(),
+                span: tracing::Span::current(),
+            });
         AccessLogFuture {
             inner: self.inner.call(request),
-            line: Some(line),
+            line,
         }
     }
 }
@@ -90,12 +92,12 @@ impl<F, B, E> Future for AccessLogFuture<F>
 where
     F: Future<Output = Result<http::Response<B>, E>>,
 {
-    type Output = Result<http::Response<ObservedBody<B, LogLine>>, E>;
+    type Output = Result<http::Response<ObservedBody<B, Option<LogLine>>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let result = ready!(this.inner.poll(cx));
-        let line = this.line.take().expect("polled after completion");
+        let line = this.line.take();
         Poll::Ready(match result {
             Ok(response) => Ok(ObservedBody::observe(response, line)),
             Err(e) => {

@@ -13,7 +13,7 @@ mod layer;
 use std::borrow::Cow;
 use std::task::{Context as TaskContext, Poll};
 
-use opentelemetry::trace::{SpanBuilder, SpanKind, Status, TraceContextExt, Tracer};
+use opentelemetry::trace::{Span as _, SpanBuilder, SpanKind, Status, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue};
 use tonic::Code;
 use tower_service::Service;
@@ -56,27 +56,11 @@ where
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
         let method = method_of(&request);
         let parent = propagation::extract(self.telemetry.propagator(), request.headers());
+        // Static attributes go in at the start (a sampler may read them); the addresses, which
+        // must be formatted, only when the span is recorded at all.
         let mut attributes = Vec::with_capacity(9);
         attributes.push(KeyValue::new("rpc.system.name", "grpc"));
         attributes.push(KeyValue::new("rpc.method", method.name));
-        if let Some(authority) = request.uri().authority() {
-            attributes.push(KeyValue::new("server.address", authority.host().to_owned()));
-            if let Some(port) = authority.port_u16() {
-                attributes.push(KeyValue::new("server.port", i64::from(port)));
-            }
-        }
-        if let Some(info) = request.extensions().get::<CallInfo>() {
-            if request.uri().authority().is_none()
-                && let Some(local) = info.local
-            {
-                attributes.push(KeyValue::new("server.address", local.ip().to_string()));
-                attributes.push(KeyValue::new("server.port", i64::from(local.port())));
-            }
-            if let Some(peer) = info.peer {
-                attributes.push(KeyValue::new("network.peer.address", peer.ip().to_string()));
-                attributes.push(KeyValue::new("network.peer.port", i64::from(peer.port())));
-            }
-        }
         if self.telemetry.semconv_dup() {
             attributes.push(KeyValue::new("rpc.system", "grpc"));
             attributes.push(KeyValue::new("rpc.service", method.service));
@@ -84,7 +68,10 @@ where
         let builder = SpanBuilder::from_name(Cow::Borrowed(method.name))
             .with_kind(SpanKind::Server)
             .with_attributes(attributes);
-        let span = self.telemetry.tracer().build_with_context(builder, &parent);
+        let mut span = self.telemetry.tracer().build_with_context(builder, &parent);
+        if span.is_recording() {
+            add_address_attributes(&mut span, &request);
+        }
         let cx = parent.with_span(span);
         let log_span = log_span(&cx, method.name);
         let future = {
@@ -93,6 +80,28 @@ where
             self.inner.call(request)
         };
         TraceFuture::new(future, cx, log_span, self.telemetry.semconv_dup())
+    }
+}
+
+/// `server.address`, `server.port` (from `:authority`, else the local address) and
+/// `network.peer.address`, `network.peer.port`.
+fn add_address_attributes<B>(
+    span: &mut impl opentelemetry::trace::Span,
+    request: &http::Request<B>,
+) {
+    let info = request.extensions().get::<CallInfo>();
+    if let Some(authority) = request.uri().authority() {
+        span.set_attribute(KeyValue::new("server.address", authority.host().to_owned()));
+        if let Some(port) = authority.port_u16() {
+            span.set_attribute(KeyValue::new("server.port", i64::from(port)));
+        }
+    } else if let Some(local) = info.and_then(|i| i.local) {
+        span.set_attribute(KeyValue::new("server.address", local.ip().to_string()));
+        span.set_attribute(KeyValue::new("server.port", i64::from(local.port())));
+    }
+    if let Some(peer) = info.and_then(|i| i.peer) {
+        span.set_attribute(KeyValue::new("network.peer.address", peer.ip().to_string()));
+        span.set_attribute(KeyValue::new("network.peer.port", i64::from(peer.port())));
     }
 }
 

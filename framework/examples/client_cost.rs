@@ -1,0 +1,98 @@
+//! Instructions per call, for `valgrind --tool=callgrind`: N sequential unary calls to an
+//! in-process Bia server, through the stock tonic client or through `bia::client::Channel`.
+//!
+//! ```text
+//! cargo build --release -p bia --example client_cost
+//! valgrind --tool=callgrind target/release/examples/client_cost bia 2000
+//! valgrind --tool=callgrind target/release/examples/client_cost bia 4000   # difference / 2000
+//! ```
+//!
+//! Counting instructions, not seconds, makes two builds comparable on a busy machine.
+
+#[allow(unreachable_pub)] // generated code
+mod pb {
+    tonic::include_proto!("echo.v1");
+    pub(crate) const FILE_DESCRIPTOR_SET: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/echo_descriptor.bin"));
+}
+
+use pb::echo_client::EchoClient;
+use pb::echo_server::{Echo, EchoServer};
+use pb::{CountRequest, SayRequest, SayResponse};
+use tonic::{Request, Response, Status, Streaming};
+
+struct Fast;
+
+type Replies =
+    std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<SayResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl Echo for Fast {
+    async fn say(&self, request: Request<SayRequest>) -> Result<Response<SayResponse>, Status> {
+        Ok(Response::new(SayResponse {
+            message: request.into_inner().message,
+        }))
+    }
+    type CountStream = Replies;
+    async fn count(&self, _: Request<CountRequest>) -> Result<Response<Replies>, Status> {
+        Err(Status::unimplemented("not measured"))
+    }
+    async fn collect(
+        &self,
+        _: Request<Streaming<SayRequest>>,
+    ) -> Result<Response<SayResponse>, Status> {
+        Err(Status::unimplemented("not measured"))
+    }
+    type ChatStream = Replies;
+    async fn chat(&self, _: Request<Streaming<SayRequest>>) -> Result<Response<Replies>, Status> {
+        Err(Status::unimplemented("not measured"))
+    }
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let client = args.next().unwrap_or_else(|| "bia".into());
+    let calls: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(2000);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let config = bia::testing::config_with(
+            "client-cost",
+            "[clients.echo]\ntarget = \"http://127.0.0.1:1\"\ntimeout = \"10s\"\n",
+        );
+        let app = bia::App::builder(&config)
+            .file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+            .add_service(EchoServer::new(Fast))
+            .build()
+            .unwrap();
+        let running = bia::testing::start(app).await.unwrap();
+        let request = || SayRequest {
+            message: "ping".into(),
+            padding: Vec::new(),
+        };
+        match client.as_str() {
+            "tonic" => {
+                let mut echo = EchoClient::new(running.channel().await.unwrap());
+                for _ in 0..calls {
+                    echo.say(request()).await.unwrap();
+                }
+            }
+            "bia" => {
+                let target = bia::config::ClientConfig {
+                    target: bia::config::Target::One(format!("http://{}", running.grpc_addr())),
+                    ..bia::config::ClientConfig::default()
+                };
+                let channel =
+                    bia::client::Channel::new(&target, None, running.telemetry()).unwrap();
+                let mut echo = EchoClient::new(channel);
+                for _ in 0..calls {
+                    echo.say(request()).await.unwrap();
+                }
+            }
+            other => panic!("unknown client {other}: use tonic or bia"),
+        }
+        running.stop().await.unwrap();
+    });
+}
