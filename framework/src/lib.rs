@@ -49,7 +49,7 @@ pub mod testing;
 pub use app::{App, AppBuilder, AppError, RunningApp, ShutdownHandle};
 pub use config::Config;
 pub use error::{BoxError, Error};
-pub use middleware::{CallInfo, Deadline};
+pub use middleware::{CallDeadline, CallInfo};
 pub use telemetry::Telemetry;
 
 /// Turns `main`'s result into an exit code, printing the error and its causes to stderr.

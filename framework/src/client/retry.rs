@@ -18,6 +18,7 @@ use tonic::Code;
 use tonic::body::Body as GrpcBody;
 use tower::ServiceExt;
 use tower::retry::budget::{Budget, TpsBudget};
+use tower_layer::Layer;
 use tower_service::Service;
 
 use super::replay::Replay;
@@ -99,11 +100,34 @@ impl<S: std::fmt::Debug> std::fmt::Debug for Retry<S> {
     }
 }
 
-impl<S> Retry<S> {
-    pub(crate) fn new(inner: S, policy: RetryPolicy) -> Self {
-        Self {
+/// Applies [`Retry`] with a downstream's retry settings; the services it makes share one budget.
+#[derive(Clone)]
+pub struct RetryLayer {
+    policy: Arc<RetryPolicy>,
+}
+
+impl std::fmt::Debug for RetryLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RetryLayer").finish_non_exhaustive()
+    }
+}
+
+impl RetryLayer {
+    /// Retries as `config` says; fails if it names a status that does not exist.
+    pub fn new(config: &RetryConfig) -> Result<Self, BoxError> {
+        Ok(Self {
+            policy: Arc::new(RetryPolicy::new(config)?),
+        })
+    }
+}
+
+impl<S> Layer<S> for RetryLayer {
+    type Service = Retry<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Retry {
             inner,
-            policy: Arc::new(policy),
+            policy: self.policy.clone(),
         }
     }
 }

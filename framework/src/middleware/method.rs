@@ -1,11 +1,9 @@
-//! What a server knows of the methods it serves, and the typed call information handlers read.
+//! What a server knows of the methods it serves.
 //!
 //! The table is built once from the registered services' descriptors, so every layer can label a
 //! call with a bounded method name: paths the server does not serve fall under `_OTHER`.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::time::Instant;
 
 use prost::Message;
 use prost_types::FileDescriptorSet;
@@ -46,8 +44,18 @@ pub struct MethodInfo {
     pub method: &'static str,
     /// Its streaming shape.
     pub kind: RpcKind,
+    /// Served by Bia itself (health and reflection): user layers, spans and access-log lines
+    /// leave these calls alone.
+    pub builtin: bool,
     pub(crate) index: usize,
 }
+
+/// The services every Bia server serves by itself.
+pub(crate) const BUILTIN_SERVICES: [&str; 3] = [
+    "grpc.health.v1.Health",
+    "grpc.reflection.v1.ServerReflection",
+    "grpc.reflection.v1alpha.ServerReflection",
+];
 
 /// The name under which calls to paths a server does not serve are counted.
 pub const OTHER_METHOD: &str = "_OTHER";
@@ -107,12 +115,14 @@ impl MethodTable {
     }
 
     fn push(&mut self, name: &str, service: &str, method: &str, kind: RpcKind) {
+        let builtin = BUILTIN_SERVICES.contains(&service);
         let leak = |s: &str| -> &'static str { Box::leak(s.to_owned().into_boxed_str()) };
         let info: &'static MethodInfo = Box::leak(Box::new(MethodInfo {
             name: leak(name),
             service: leak(service),
             method: leak(method),
             kind,
+            builtin,
             index: self.methods.len(),
         }));
         if kind != RpcKind::Unknown {
@@ -132,45 +142,13 @@ impl MethodTable {
     }
 }
 
-/// Typed information about the call being served, in the request's extensions.
-///
-/// ```ignore
-/// async fn get_user(&self, request: tonic::Request<GetUserRequest>) -> Result<..., tonic::Status> {
-///     let call = request.extensions().get::<bia::CallInfo>().expect("served by bia");
-///     tracing::info!(method = call.method.name, peer = ?call.peer, "serving");
-/// }
-/// ```
-#[derive(Clone, Copy, Debug)]
-pub struct CallInfo {
-    /// The method.
-    pub method: &'static MethodInfo,
-    /// The client's address.
-    pub peer: Option<SocketAddr>,
-    /// The address the call arrived at.
-    pub local: Option<SocketAddr>,
-    /// When the call arrived.
-    pub start: Instant,
-}
-
-/// The call's deadline (the client's `grpc-timeout` capped by the server's default), in the
-/// request's extensions when the deadline layer runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Deadline(pub Instant);
-
-/// The method of a request: from its [`CallInfo`], else `_OTHER` (a layer used outside a Bia server).
-pub(crate) fn method_of<B>(request: &http::Request<B>) -> &'static MethodInfo {
-    match request.extensions().get::<CallInfo>() {
-        Some(info) => info.method,
-        None => other_method(),
-    }
-}
-
 pub(crate) fn other_method() -> &'static MethodInfo {
     static OTHER: MethodInfo = MethodInfo {
         name: OTHER_METHOD,
         service: "",
         method: "",
         kind: RpcKind::Unknown,
+        builtin: false,
         index: 0,
     };
     &OTHER

@@ -1,3 +1,5 @@
+//! The layer of [`Deadline`](super::Deadline).
+
 use std::time::Duration;
 
 use tower_layer::Layer;

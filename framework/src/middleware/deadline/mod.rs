@@ -6,21 +6,20 @@
 //! with `DEADLINE_EXCEEDED` trailers. Handlers read the deadline as [`Deadline`] from the
 //! request's extensions.
 
-mod future;
 mod layer;
 mod parse;
 
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep, sleep_until};
 use tower_service::Service;
 
-pub use future::DeadlineFuture;
 pub use layer::DeadlineLayer;
 pub use parse::parse_grpc_timeout;
 
-use super::method::{Deadline as DeadlineExtension, RpcKind, method_of};
+use super::call_info::{CallDeadline, method_of};
+use super::method::RpcKind;
 
 /// The deadline middleware; see the [module docs](self).
 #[derive(Clone, Debug)]
@@ -61,13 +60,21 @@ where
         let stream_deadline = (method_of(&request).kind != RpcKind::Unary).then_some(fire_at);
         request
             .extensions_mut()
-            .insert(DeadlineExtension(deadline.into_std()));
-        DeadlineFuture::new(self.inner.call(request), fire_at, stream_deadline)
+            .insert(CallDeadline(deadline.into_std()));
+        DeadlineFuture::new(
+            self.inner.call(request),
+            Some(sleep_until(fire_at)),
+            stream_deadline.map(sleep_until),
+            exceeded,
+        )
     }
 }
 
+/// The response future of [`Deadline`]: `DEADLINE_EXCEEDED` if the deadline passes first.
+pub type DeadlineFuture<F> = crate::middleware::cutoff::CutoffFuture<F, Sleep, Sleep>;
+
 /// A response body that ends a stream with `DEADLINE_EXCEEDED` at its deadline.
-pub type DeadlineBody<B> = crate::middleware::cutoff::CutoffBody<B, tokio::time::Sleep>;
+pub type DeadlineBody<B> = crate::middleware::cutoff::CutoffBody<B, Sleep>;
 
 /// How much earlier than tonic's own grpc-timeout timer ours fires.
 const TONIC_TIMER_MARGIN: Duration = Duration::from_millis(3);

@@ -1,3 +1,5 @@
+//! A request body that enforces the message size limit from each length prefix.
+
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 

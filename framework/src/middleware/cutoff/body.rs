@@ -1,9 +1,4 @@
-//! A response body that ends early with a status when a trigger fires.
-//!
-//! The deadline layer ends a stream at its deadline (`DEADLINE_EXCEEDED`); the server's drain guard
-//! ends it when the drain time is up (`UNAVAILABLE`). Both poll the body first, so whatever the
-//! handler has ready still goes out, then the trigger; when it fires, the handler's stream is
-//! dropped (its work is no longer wanted) and the status goes out as trailers.
+//! The response body, raced against a trigger until it ends.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -12,11 +7,11 @@ use std::task::{Context, Poll};
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
-use super::body::drop_as;
-use super::status::status_trailers;
+use crate::middleware::observe::drop_as;
+use crate::middleware::status::status_trailers;
 
 pin_project! {
-    /// See the [module docs](self).
+    /// Ends `inner` with `status()` trailers when `trigger` fires; see the [module docs](super).
     pub struct CutoffBody<B, F> {
         #[pin]
         inner: Option<B>,
