@@ -12,6 +12,7 @@ use tower_service::Service;
 
 use super::hooks::{Hook, hook};
 use super::{App, Hooks};
+use crate::build_error::BuildError;
 use crate::config::Config;
 use crate::error::BoxError;
 use crate::middleware::method::{BUILTIN_SERVICES, MethodTable};
@@ -19,6 +20,9 @@ use crate::registry::{NoRegistry, Registrar};
 use crate::server::grpc::{GrpcParts, ServeFn, serve_fn};
 use crate::server::{BoxGrpcService, DefaultLayers, GrpcHttpService, Handlers, UserLayers};
 use crate::telemetry::Telemetry;
+
+const INVALID_DESCRIPTORS: &str = "a file descriptor set given to AppBuilder::file_descriptor_set \
+     is not valid (pass tonic::include_file_descriptor_set!(\"descriptor\") as written by bia-build)";
 
 /// Builds an [`App`]; see [`App::builder`].
 pub struct AppBuilder {
@@ -241,7 +245,7 @@ impl AppBuilder {
 
     /// Finishes the App. Fails if the telemetry cannot be built, a descriptor set is not
     /// valid, or the configured registry cannot be set up.
-    pub fn build(mut self) -> Result<App, BoxError> {
+    pub fn build(mut self) -> Result<App, BuildError> {
         let telemetry = match self.telemetry.take() {
             Some(telemetry) => telemetry,
             None => Telemetry::new(&self.config)?,
@@ -263,10 +267,10 @@ impl AppBuilder {
         };
         let reflection_v1 = reflection()
             .build_v1()
-            .map_err(|e| format!("invalid file descriptor set for reflection: {e}"))?;
+            .map_err(|e| BuildError::caused_by(INVALID_DESCRIPTORS, e))?;
         let reflection_v1alpha = reflection()
             .build_v1alpha()
-            .map_err(|e| format!("invalid file descriptor set for reflection: {e}"))?;
+            .map_err(|e| BuildError::caused_by(INVALID_DESCRIPTORS, e))?;
         let mut routes = self.routes;
         routes
             .add_service(health_service)
@@ -280,8 +284,9 @@ impl AppBuilder {
         ]);
         let table = Arc::new(
             MethodTable::new(&sets, names.iter().copied())
-                .map_err(|e| format!("invalid file descriptor set: {e}"))?,
+                .map_err(|e| BuildError::caused_by(INVALID_DESCRIPTORS, e))?,
         );
+        check_timeouts(&self.config, &table)?;
         let registrar = match self.registrar {
             Some(registrar) => registrar,
             None => match crate::registry::configured(&self.config)? {
@@ -315,4 +320,25 @@ impl AppBuilder {
             shutdown: tokio_util::sync::CancellationToken::new(),
         })
     }
+}
+
+/// Every method `server.grpc.timeouts` names must be one the App serves: a typo would silently
+/// leave the method without its cap.
+fn check_timeouts(config: &Config, table: &MethodTable) -> Result<(), BuildError> {
+    for name in config.server.grpc.timeouts.keys() {
+        if !table.methods().iter().any(|m| m.name == name.as_str()) {
+            let served: Vec<&str> = table
+                .methods()
+                .iter()
+                .filter(|m| !m.builtin && m.kind != crate::middleware::RpcKind::Unknown)
+                .map(|m| m.name)
+                .collect();
+            return Err(BuildError::new(format!(
+                "server.grpc.timeouts.\"{name}\": the App serves no such method; name one of \
+                 its methods as package.Service/Method: {}",
+                served.join(", ")
+            )));
+        }
+    }
+    Ok(())
 }

@@ -1,8 +1,10 @@
-//! Client deadlines: every call gets one, and the client gives up at it.
+//! Client deadlines: every call gets one, and the client gives up at it. The deadline is the
+//! client's `timeout`, or less: the caller's own `grpc-timeout`, or what is left of the server
+//! call being handled (see [`current_deadline`]).
 
 use std::future::Pending;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use http::HeaderValue;
 use tokio::time::{Sleep, sleep};
@@ -10,7 +12,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::middleware::cutoff::{CutoffBody, CutoffFuture};
-use crate::middleware::deadline::parse_grpc_timeout;
+use crate::middleware::deadline::{current_deadline, parse_grpc_timeout};
 
 /// Gives every call a deadline: the configured timeout, or the caller's shorter `grpc-timeout`.
 /// The server learns it from `grpc-timeout`; the client gives up at it too, with `DEADLINE_EXCEEDED`.
@@ -90,12 +92,20 @@ where
             .headers()
             .get("grpc-timeout")
             .and_then(|v| parse_grpc_timeout(v.as_bytes()));
-        let (timeout, header) = match requested {
+        // The caller's own grpc-timeout, and what is left of the server call being handled.
+        let left =
+            current_deadline().map(|deadline| deadline.saturating_duration_since(Instant::now()));
+        let shorter = match (requested, left) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (one, None) | (None, one) => one,
+        };
+        let (timeout, header) = match shorter {
             Some(shorter) if shorter < self.timeout => (shorter, grpc_timeout(shorter)),
             _ => (self.timeout, self.header.clone()),
         };
         request.headers_mut().insert("grpc-timeout", header);
         CutoffFuture::new(self.inner.call(request), Some(sleep(timeout)), None, passed)
+            .trigger_first()
     }
 }
 

@@ -52,6 +52,7 @@ pub use metrics::{ClientCallMetrics, ClientMetrics, ClientMetricsLayer};
 pub use retry::{Retry, RetryLayer};
 pub use trace::{ClientTrace, ClientTraceLayer, ClientTracer};
 
+use crate::build_error::BuildError;
 use crate::config::{ClientConfig, Config, Target};
 use crate::error::BoxError;
 use crate::middleware::metrics::MetricsObserver;
@@ -108,15 +109,15 @@ impl Channel {
         config: &Config,
         name: &str,
         telemetry: &Telemetry,
-    ) -> Result<Self, BoxError> {
+    ) -> Result<Self, BuildError> {
         let client = config.client(name)?;
         let discovery = match &client.target {
-            Target::One(uri) if uri.starts_with(DISCOVERY_SCHEME) => {
-                Some(registry_discovery(config)?)
-            }
+            Target::One(uri) if uri.starts_with(DISCOVERY_SCHEME) => Some(
+                registry_discovery(config).map_err(|e| e.of(&format!("clients.{name}")))?,
+            ),
             _ => None,
         };
-        Self::new(&client, discovery, telemetry).map_err(|e| format!("clients.{name}: {e}").into())
+        Self::new(&client, discovery, telemetry).map_err(|e| e.of(&format!("clients.{name}")))
     }
 
     /// A channel for one downstream's settings; `discovery` resolves `discovery:///` targets.
@@ -124,20 +125,21 @@ impl Channel {
         config: &ClientConfig,
         discovery: Option<Arc<dyn Discovery>>,
         telemetry: &Telemetry,
-    ) -> Result<Self, BoxError> {
+    ) -> Result<Self, BuildError> {
         let balancer = match &config.target {
-            Target::Unset => return Err("no target configured".into()),
+            Target::Unset => return Err(BuildError::new("no target configured")),
             Target::One(uri) => match uri.strip_prefix(DISCOVERY_SCHEME) {
                 Some(service) => {
-                    let discovery = discovery.ok_or_else(|| {
-                        format!("target {uri:?} needs a registry: set registry.etcd.endpoints")
-                    })?;
                     if service.is_empty() {
-                        return Err(format!(
+                        return Err(BuildError::new(format!(
                             "target {uri:?} names no service: use discovery:///<service>"
-                        )
-                        .into());
+                        )));
                     }
+                    let discovery = discovery.ok_or_else(|| {
+                        BuildError::new(format!(
+                            "target {uri:?} needs a registry: set registry.etcd.endpoints"
+                        ))
+                    })?;
                     Balancer::discover(discovery, service)
                 }
                 None => Balancer::fixed(std::slice::from_ref(uri))?,
@@ -213,16 +215,16 @@ where
 const DISCOVERY_SCHEME: &str = "discovery:///";
 
 /// The discovery of the registry in `config`.
-fn registry_discovery(config: &Config) -> Result<Arc<dyn Discovery>, BoxError> {
+fn registry_discovery(config: &Config) -> Result<Arc<dyn Discovery>, BuildError> {
     match crate::registry::configured(config)? {
         Some(registry) => Ok(registry.discovery),
-        None => Err(
+        None => Err(BuildError::new(
             "a discovery:/// target needs a registry: set registry.etcd.endpoints \
-                     (env BIA_REGISTRY__ETCD__ENDPOINTS='[\"http://127.0.0.1:2379\"]')"
-                .into(),
-        ),
+             (env BIA_REGISTRY__ETCD__ENDPOINTS='[\"http://127.0.0.1:2379\"]')",
+        )),
     }
 }
+
 impl Service<http::Request<GrpcBody>> for Channel {
     type Response = http::Response<ChannelBody>;
     type Error = BoxError;

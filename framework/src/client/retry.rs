@@ -22,6 +22,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::replay::Replay;
+use crate::build_error::BuildError;
 use crate::config::RetryConfig;
 use crate::error::BoxError;
 use crate::middleware::status::{CODE_COUNT, code_in, code_index, code_name};
@@ -38,13 +39,15 @@ pub(crate) struct RetryPolicy {
 }
 
 impl RetryPolicy {
-    pub(crate) fn new(config: &RetryConfig) -> Result<Self, BoxError> {
+    pub(crate) fn new(config: &RetryConfig) -> Result<Self, BuildError> {
         let mut codes = [false; CODE_COUNT];
         for name in &config.codes {
             let index = (0..CODE_COUNT)
                 .find(|&i| code_name(Code::from_i32(i as i32)) == name.to_ascii_uppercase())
                 .ok_or_else(|| {
-                    format!("retry.codes: {name:?} is not a gRPC status name (e.g. UNAVAILABLE)")
+                    BuildError::new(format!(
+                        "retry.codes: {name:?} is not a gRPC status name (e.g. UNAVAILABLE)"
+                    ))
                 })?;
             codes[index] = true;
         }
@@ -114,7 +117,7 @@ impl std::fmt::Debug for RetryLayer {
 
 impl RetryLayer {
     /// Retries as `config` says; fails if it names a status that does not exist.
-    pub fn new(config: &RetryConfig) -> Result<Self, BoxError> {
+    pub fn new(config: &RetryConfig) -> Result<Self, BuildError> {
         Ok(Self {
             policy: Arc::new(RetryPolicy::new(config)?),
         })

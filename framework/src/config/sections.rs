@@ -60,9 +60,18 @@ pub struct GrpcServerConfig {
     pub advertise_addr: Option<SocketAddr>,
     /// The largest request message accepted; a larger one answers `RESOURCE_EXHAUSTED`.
     pub max_message_bytes: usize,
-    /// The longest a call may run: a cap on the client's `grpc-timeout`, and the deadline of calls that send none.
+    /// The longest a unary call may run: a cap on the client's `grpc-timeout`, and the deadline
+    /// of unary calls that send none.
     #[serde(with = "humantime_serde")]
     pub default_timeout: Duration,
+    /// The same for streaming calls; unset (the default), a stream runs as long as its client's
+    /// `grpc-timeout` allows, or without a deadline when the client sends none.
+    #[serde(with = "humantime_serde")]
+    pub stream_timeout: Option<Duration>,
+    /// Per-method caps that replace `default_timeout` or `stream_timeout`, by
+    /// `package.Service/Method`, e.g. `timeouts."user.v1.UserService/Export" = "10m"`.
+    #[serde(with = "duration_map")]
+    pub timeouts: BTreeMap<String, Duration>,
     /// Calls served at once across all connections; more are shed with `RESOURCE_EXHAUSTED`. 0: no limit.
     pub max_concurrent_calls: usize,
     /// HTTP/2 streams allowed per connection (`SETTINGS_MAX_CONCURRENT_STREAMS`).
@@ -84,6 +93,8 @@ impl Default for GrpcServerConfig {
             advertise_addr: None,
             max_message_bytes: 4 * 1024 * 1024,
             default_timeout: Duration::from_secs(30),
+            stream_timeout: None,
+            timeouts: BTreeMap::new(),
             max_concurrent_calls: 0,
             max_concurrent_streams: None,
             keepalive_interval: Some(Duration::from_secs(60)),
@@ -312,4 +323,34 @@ pub enum Target {
     One(String),
     /// Several static addresses.
     Many(Vec<String>),
+}
+
+/// A map of human-readable durations (`"10m"`, `"250ms"`), as humantime_serde reads one.
+mod duration_map {
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        map: &BTreeMap<String, Duration>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let wrapped: BTreeMap<&String, humantime_serde::Serde<&Duration>> = map
+            .iter()
+            .map(|(key, value)| (key, humantime_serde::Serde::from(value)))
+            .collect();
+        wrapped.serialize(serializer)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<BTreeMap<String, Duration>, D::Error> {
+        let wrapped =
+            BTreeMap::<String, humantime_serde::Serde<Duration>>::deserialize(deserializer)?;
+        Ok(wrapped
+            .into_iter()
+            .map(|(key, value)| (key, value.into_inner()))
+            .collect())
+    }
 }

@@ -133,7 +133,7 @@ impl DefaultLayers {
             trace: TraceLayer::new(telemetry.clone()),
             metrics: MetricsLayer::new(telemetry.metrics(), table),
             access_log: AccessLogLayer::new(),
-            deadline: DeadlineLayer::new(config.default_timeout),
+            deadline: DeadlineLayer::from_config(config, table),
             limit: LimitLayer::new(config.max_message_bytes, config.max_concurrent_calls),
         }
     }

@@ -3,10 +3,12 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
+use crate::middleware::deadline::scope::scoped;
 use crate::middleware::observe::drop_as;
 use crate::middleware::status::status_trailers;
 
@@ -19,6 +21,7 @@ pin_project! {
         trigger: Option<F>,
         status: fn() -> tonic::Status,
         ended: bool,
+        deadline_scope: Option<Instant>,
     }
 }
 
@@ -30,7 +33,14 @@ impl<B, F> CutoffBody<B, F> {
             trigger,
             status,
             ended: false,
+            deadline_scope: None,
         }
+    }
+
+    /// Polls the body with `deadline` (if any) as the current deadline.
+    pub(crate) fn with_deadline_scope(mut self, deadline: Option<Instant>) -> Self {
+        self.deadline_scope = deadline;
+        self
     }
 
     /// The empty body of a trailers-only answer.
@@ -40,6 +50,7 @@ impl<B, F> CutoffBody<B, F> {
             trigger: None,
             status,
             ended: true,
+            deadline_scope: None,
         }
     }
 }
@@ -60,7 +71,7 @@ impl<B: Body, F: Future> Body for CutoffBody<B, F> {
             *this.ended = true;
             return Poll::Ready(None);
         };
-        if let Poll::Ready(frame) = inner.poll_frame(cx) {
+        if let Poll::Ready(frame) = scoped(*this.deadline_scope, || inner.poll_frame(cx)) {
             if frame.is_none() {
                 *this.ended = true;
             }

@@ -3,10 +3,12 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use pin_project_lite::pin_project;
 
 use super::CutoffBody;
+use crate::middleware::deadline::scope::scoped;
 use crate::middleware::observe::drop_as;
 
 pin_project! {
@@ -19,6 +21,8 @@ pin_project! {
         trigger: Option<T>,
         body_trigger: Option<BT>,
         status: fn() -> tonic::Status,
+        deadline_scope: Option<Instant>,
+        trigger_first: bool,
     }
 }
 
@@ -35,7 +39,24 @@ impl<F, T, BT> CutoffFuture<F, T, BT> {
             trigger,
             body_trigger,
             status,
+            deadline_scope: None,
+            trigger_first: false,
         }
+    }
+
+    /// Checks the trigger before the call on each poll: once the trigger has fired, the status
+    /// wins even over an answer that is ready in the same instant (a client's deadline must beat
+    /// tonic's own timer below it, which would answer CANCELLED).
+    pub(crate) fn trigger_first(mut self) -> Self {
+        self.trigger_first = true;
+        self
+    }
+
+    /// Polls the call, and then its body, with `deadline` as the
+    /// [current deadline](crate::middleware::deadline::current_deadline).
+    pub(crate) fn with_deadline_scope(mut self, deadline: Instant) -> Self {
+        self.deadline_scope = Some(deadline);
+        self
     }
 }
 
@@ -48,31 +69,49 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
+        if *this.trigger_first
+            && let Some(trigger) = this.trigger.as_mut().as_pin_mut()
+            && trigger.poll(cx).is_ready()
+        {
+            this.trigger.set(None);
+            return Poll::Ready(Ok(cut(this.inner, *this.status)));
+        }
         let inner = this
             .inner
             .as_mut()
             .as_pin_mut()
             .expect("CutoffFuture polled after completion");
-        if let Poll::Ready(result) = inner.poll(cx) {
+        let scope = *this.deadline_scope;
+        if let Poll::Ready(result) = scoped(scope, || inner.poll(cx)) {
             this.inner.set(None);
             this.trigger.set(None);
             let (body_trigger, status) = (this.body_trigger.take(), *this.status);
-            return Poll::Ready(
-                result.map(|response| {
-                    response.map(|body| CutoffBody::new(body, body_trigger, status))
-                }),
-            );
+            return Poll::Ready(result.map(|response| {
+                response.map(|body| {
+                    CutoffBody::new(body, body_trigger, status).with_deadline_scope(scope)
+                })
+            }));
         }
-        if let Some(trigger) = this.trigger.as_mut().as_pin_mut()
+        if !*this.trigger_first
+            && let Some(trigger) = this.trigger.as_mut().as_pin_mut()
             && trigger.poll(cx).is_ready()
         {
             this.trigger.set(None);
-            let status = (this.status)();
-            // Layers inside record the call with the status it ends with, not as cancelled.
-            drop_as(status.code(), || this.inner.set(None));
-            let empty = CutoffBody::empty(*this.status);
-            return Poll::Ready(Ok(status.into_http::<()>().map(|()| empty)));
+            return Poll::Ready(Ok(cut(this.inner, *this.status)));
         }
         Poll::Pending
     }
+}
+
+/// Drops the call (layers inside record it with the status it ends with, not as cancelled) and
+/// answers `status()` trailers-only.
+fn cut<F, B, BT>(
+    inner: Pin<&mut Option<F>>,
+    status: fn() -> tonic::Status,
+) -> http::Response<CutoffBody<B, BT>> {
+    let answer = status();
+    let mut inner = inner;
+    drop_as(answer.code(), || inner.set(None));
+    let empty = CutoffBody::empty(status);
+    answer.into_http::<()>().map(|()| empty)
 }

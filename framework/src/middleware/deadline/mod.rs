@@ -1,14 +1,18 @@
-//! Deadlines: honour the client's `grpc-timeout`, capped by the server's default.
+//! Deadlines: honour the client's `grpc-timeout`, capped by the server's limits.
 //!
-//! A call whose client sends no `grpc-timeout`, or a longer one than `server.grpc.default_timeout`,
-//! gets the default. When the deadline passes before the response, the call answers
-//! `DEADLINE_EXCEEDED` and the handler is dropped; a stream still running at its deadline is ended
-//! with `DEADLINE_EXCEEDED` trailers. Handlers read the deadline as [`Deadline`] from the
-//! request's extensions.
+//! A unary call whose client sends no `grpc-timeout`, or a longer one than
+//! `server.grpc.default_timeout`, gets the default. A streaming call is bounded by its client's
+//! `grpc-timeout` only, unless `server.grpc.stream_timeout` caps it; `server.grpc.timeouts`
+//! sets a cap per method. When the deadline passes before the response, the call answers
+//! `DEADLINE_EXCEEDED` and the handler is dropped; a stream still running at its deadline is
+//! ended with `DEADLINE_EXCEEDED` trailers. Handlers read the deadline as
+//! [`CallDeadline`](crate::CallDeadline) from the request's extensions.
 
 mod layer;
 mod parse;
+pub(crate) mod scope;
 
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -17,15 +21,19 @@ use tower_service::Service;
 
 pub use layer::DeadlineLayer;
 pub use parse::parse_grpc_timeout;
+pub use scope::current_deadline;
 
-use super::call_info::{CallDeadline, method_of};
+use super::call_info::{CallDeadline, CallInfo, method_of};
 use super::method::RpcKind;
 
 /// The deadline middleware; see the [module docs](self).
 #[derive(Clone, Debug)]
 pub struct Deadline<S> {
     inner: S,
-    default_timeout: Duration,
+    /// The cap of each method, by table index (`None`: no cap).
+    caps: Arc<[Option<Duration>]>,
+    /// The cap of a method the table does not know.
+    fallback: Option<Duration>,
 }
 
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for Deadline<S>
@@ -45,8 +53,25 @@ where
             .headers()
             .get("grpc-timeout")
             .and_then(|v| parse_grpc_timeout(v.as_bytes()));
-        let timeout = requested.map_or(self.default_timeout, |t| t.min(self.default_timeout));
-        let now = Instant::now();
+        let method = method_of(&request);
+        let cap = self
+            .caps
+            .get(method.index)
+            .copied()
+            .unwrap_or(self.fallback);
+        let timeout = match (requested, cap) {
+            (Some(requested), Some(cap)) => requested.min(cap),
+            (Some(only), None) | (None, Some(only)) => only,
+            (None, None) => {
+                return DeadlineFuture::new(self.inner.call(request), None, None, exceeded);
+            }
+        };
+        // Counted from the call's arrival (when tonic's own timer started too), not from when
+        // this layer runs.
+        let now = request
+            .extensions()
+            .get::<CallInfo>()
+            .map_or_else(Instant::now, |call| Instant::from_std(call.start));
         let deadline = now + timeout;
         // tonic's server runs its own grpc-timeout timer outside every layer and answers
         // CANCELLED when it fires; grpc says DEADLINE_EXCEEDED. Ours fires a little earlier so
@@ -57,16 +82,20 @@ where
             deadline
         };
         // Unary responses are complete when the handler returns; only streams need a body timer.
-        let stream_deadline = (method_of(&request).kind != RpcKind::Unary).then_some(fire_at);
+        let stream_deadline = (method.kind != RpcKind::Unary).then_some(fire_at);
         request
             .extensions_mut()
             .insert(CallDeadline(deadline.into_std()));
+        let std_deadline = deadline.into_std();
+        let inner = &mut self.inner;
+        let future = scope::scoped(Some(std_deadline), || inner.call(request));
         DeadlineFuture::new(
-            self.inner.call(request),
+            future,
             Some(sleep_until(fire_at)),
             stream_deadline.map(sleep_until),
             exceeded,
         )
+        .with_deadline_scope(std_deadline)
     }
 }
 
