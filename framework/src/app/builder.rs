@@ -283,8 +283,12 @@ impl AppBuilder {
             tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
         ]);
         let table = Arc::new(
-            MethodTable::new(&sets, names.iter().copied())
-                .map_err(|e| BuildError::caused_by(INVALID_DESCRIPTORS, e))?,
+            MethodTable::with_quiet_methods(
+                &sets,
+                names.iter().copied(),
+                &self.config.telemetry.exclude_methods,
+            )
+            .map_err(|e| BuildError::caused_by(INVALID_DESCRIPTORS, e))?,
         );
         check_timeouts(&self.config, &table)?;
         let registrar = match self.registrar {

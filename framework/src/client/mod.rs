@@ -112,9 +112,9 @@ impl Channel {
     ) -> Result<Self, BuildError> {
         let client = config.client(name)?;
         let discovery = match &client.target {
-            Target::One(uri) if uri.starts_with(DISCOVERY_SCHEME) => Some(
-                registry_discovery(config).map_err(|e| e.of(&format!("clients.{name}")))?,
-            ),
+            Target::One(uri) if uri.starts_with(DISCOVERY_SCHEME) => {
+                Some(registry_discovery(config).map_err(|e| e.of(&format!("clients.{name}")))?)
+            }
             _ => None,
         };
         Self::new(&client, discovery, telemetry).map_err(|e| e.of(&format!("clients.{name}")))

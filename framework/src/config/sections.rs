@@ -131,6 +131,10 @@ pub struct TelemetryConfig {
     pub otlp: OtlpConfig,
     /// The parent-based sampler's ratio for root spans, 0.0 to 1.0.
     pub sampler_ratio: f64,
+    /// Methods that make no span and no access-log line (they are still counted in metrics),
+    /// as `package.Service/Method` or `package.Service/*`. Bia's health and reflection services
+    /// never do.
+    pub exclude_methods: Vec<String>,
 }
 
 impl Default for TelemetryConfig {
@@ -138,6 +142,7 @@ impl Default for TelemetryConfig {
         Self {
             otlp: OtlpConfig::default(),
             sampler_ratio: 1.0,
+            exclude_methods: Vec::new(),
         }
     }
 }

@@ -44,9 +44,11 @@ pub struct MethodInfo {
     pub method: &'static str,
     /// Its streaming shape.
     pub kind: RpcKind,
-    /// Served by Bia itself (health and reflection): user layers, spans and access-log lines
-    /// leave these calls alone.
+    /// Served by Bia itself (health and reflection): user layers leave these calls alone.
     pub builtin: bool,
+    /// Makes no span and no access-log line (still counted in metrics): Bia's own services, and
+    /// the methods `telemetry.exclude_methods` lists.
+    pub quiet: bool,
     pub(crate) index: usize,
 }
 
@@ -76,12 +78,22 @@ impl MethodTable {
         descriptor_sets: &[&[u8]],
         served: impl IntoIterator<Item = &'a str>,
     ) -> Result<Self, prost::DecodeError> {
+        Self::with_quiet_methods(descriptor_sets, served, &[])
+    }
+
+    /// [`MethodTable::new`], marking as [`quiet`](MethodInfo::quiet) the methods that match one
+    /// of `quiet` (`package.Service/Method`, or `package.Service/*` for all of a service's).
+    pub fn with_quiet_methods<'a>(
+        descriptor_sets: &[&[u8]],
+        served: impl IntoIterator<Item = &'a str>,
+        quiet: &[String],
+    ) -> Result<Self, prost::DecodeError> {
         let served: Vec<&str> = served.into_iter().collect();
         let mut table = Self {
             by_path: HashMap::new(),
             methods: Vec::new(),
         };
-        table.push(OTHER_METHOD, "", "", RpcKind::Unknown);
+        table.push(OTHER_METHOD, "", "", RpcKind::Unknown, false);
         for bytes in descriptor_sets {
             let set = FileDescriptorSet::decode(*bytes)?;
             for file in &set.file {
@@ -106,7 +118,8 @@ impl MethodTable {
                         if table.by_path.contains_key(format!("/{name}").as_str()) {
                             continue;
                         }
-                        table.push(&name, &full, method.name(), kind);
+                        let quiet = quiet.iter().any(|p| method_matches(p, &name));
+                        table.push(&name, &full, method.name(), kind, quiet);
                     }
                 }
             }
@@ -114,7 +127,7 @@ impl MethodTable {
         Ok(table)
     }
 
-    fn push(&mut self, name: &str, service: &str, method: &str, kind: RpcKind) {
+    fn push(&mut self, name: &str, service: &str, method: &str, kind: RpcKind, quiet: bool) {
         let builtin = BUILTIN_SERVICES.contains(&service);
         let leak = |s: &str| -> &'static str { Box::leak(s.to_owned().into_boxed_str()) };
         let info: &'static MethodInfo = Box::leak(Box::new(MethodInfo {
@@ -123,6 +136,7 @@ impl MethodTable {
             method: leak(method),
             kind,
             builtin,
+            quiet: quiet || builtin,
             index: self.methods.len(),
         }));
         if kind != RpcKind::Unknown {
@@ -142,6 +156,23 @@ impl MethodTable {
     }
 }
 
+/// Whether `pattern` (`package.Service/Method`, or `package.Service/*`) names `method`.
+///
+/// ```
+/// use bia::middleware::method::method_matches;
+/// assert!(method_matches("user.v1.UserService/*", "user.v1.UserService/GetUser"));
+/// assert!(method_matches("user.v1.UserService/GetUser", "user.v1.UserService/GetUser"));
+/// assert!(!method_matches("user.v1.User/*", "user.v1.UserService/GetUser"));
+/// ```
+pub fn method_matches(pattern: &str, method: &str) -> bool {
+    match pattern.strip_suffix("/*") {
+        Some(service) => method
+            .strip_prefix(service)
+            .is_some_and(|rest| rest.starts_with('/')),
+        None => pattern.trim_start_matches('/') == method,
+    }
+}
+
 pub(crate) fn other_method() -> &'static MethodInfo {
     static OTHER: MethodInfo = MethodInfo {
         name: OTHER_METHOD,
@@ -149,6 +180,7 @@ pub(crate) fn other_method() -> &'static MethodInfo {
         method: "",
         kind: RpcKind::Unknown,
         builtin: false,
+        quiet: false,
         index: 0,
     };
     &OTHER

@@ -2,7 +2,8 @@
 //!
 //! Never the payload, never metadata (credentials live there). Successful calls log at `INFO`,
 //! failed ones at `WARN`, under the target `bia::access`, so `RUST_LOG=bia::access=off` mutes it.
-//! Bia's own health and reflection calls are not logged.
+//! Bia's own health and reflection calls are not logged, nor are the methods listed in
+//! `telemetry.exclude_methods`.
 
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -47,7 +48,7 @@ impl<B> ObserveCall<B> for AccessLogger {
     fn start(&self, request: http::Request<B>) -> (http::Request<B>, Self::Observer) {
         // Failed calls log at WARN, so WARN off means no line at all: then skip the bookkeeping.
         let line = match request.extensions().get::<CallInfo>() {
-            Some(call) if call.method.builtin => None,
+            Some(call) if call.method.quiet => None,
             call => tracing::enabled!(target: "bia::access", tracing::Level::WARN).then(|| {
                 AccessLogObserver {
                     method: call.map_or(super::method::OTHER_METHOD, |c| c.method.name),

@@ -41,6 +41,9 @@ impl std::fmt::Debug for ServerCallMetrics {
 
 impl ServerCallMetrics {
     pub(crate) fn new(registry: &MetricsRegistry, table: &MethodTable) -> Self {
+        for method in table.methods().iter().skip(1) {
+            let _registered = registry.panics(method.name);
+        }
         Self {
             methods: table
                 .methods()

@@ -6,7 +6,8 @@
 //! so a stream's span lasts as long as the stream. The handler runs inside the span's context
 //! (so calls it makes through `bia::client` are its children) and inside a `tracing` span
 //! `rpc` whose `trace_id` and `span_id` fields appear on every log line written meanwhile.
-//! Bia's own health and reflection calls make no span.
+//! Bia's own health and reflection calls make no span, nor do the methods listed in
+//! `telemetry.exclude_methods`.
 
 mod layer;
 mod observer;
@@ -47,7 +48,7 @@ impl<B> ObserveCall<B> for ServerTracer {
 
     fn start(&self, request: http::Request<B>) -> (http::Request<B>, Self::Observer) {
         let method = method_of(&request);
-        if method.builtin {
+        if method.quiet {
             return (request, None);
         }
         let parent = propagation::extract(self.telemetry.propagator(), request.headers());
