@@ -34,7 +34,6 @@ enum Kind {
     Deregister {
         instance: String,
     },
-    Server,
     ServerTask,
     LingeringConnections,
     Lifecycle,
@@ -54,7 +53,6 @@ impl fmt::Display for Kind {
             Kind::LocalAddr => f.write_str("cannot read the gRPC server's bound address"),
             Kind::Register { instance } => write!(f, "registering {instance} failed"),
             Kind::Deregister { instance } => write!(f, "deregistering {instance} failed"),
-            Kind::Server => f.write_str("the gRPC server failed"),
             Kind::ServerTask => f.write_str("the gRPC server task failed"),
             Kind::LingeringConnections => {
                 f.write_str("connections stayed open after their calls were cut")
@@ -96,10 +94,6 @@ impl LifecycleError {
     pub(crate) fn deregister(instance: &str, source: BoxError) -> Self {
         let instance = instance.to_owned();
         Self::new(Kind::Deregister { instance }, Some(source))
-    }
-
-    pub(crate) fn server(source: tonic::transport::Error) -> Self {
-        Self::new(Kind::Server, Some(source.into()))
     }
 
     pub(crate) fn server_task(source: tokio::task::JoinError) -> Self {

@@ -1,6 +1,7 @@
 //! The start half of the lifecycle: before_start hooks, bind, serve, register, after_start hooks.
 
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -15,7 +16,7 @@ use super::{App, set_health};
 use crate::registry::ServiceInstance;
 use crate::server::admin::{self, Readiness};
 use crate::server::drain::Cut;
-use crate::server::grpc::ServeArgs;
+use crate::server::grpc::{Load, ServeArgs};
 
 impl App {
     /// Runs the start half of the lifecycle and returns once the App serves. A failed
@@ -41,6 +42,7 @@ impl App {
         let cut = Cut::new();
         let stop_grpc = CancellationToken::new();
         let (parts, serve) = self.grpc.take().expect("an App starts once");
+        let load = Arc::new(Load::default());
         let grpc = tokio::spawn(serve(ServeArgs {
             listener: grpc_listener,
             config: self.config.server.grpc.clone(),
@@ -48,6 +50,7 @@ impl App {
             parts,
             cut: cut.clone(),
             stop: Box::pin(stop_grpc.clone().cancelled_owned()),
+            load: load.clone(),
         }));
         let readiness = Readiness::default();
         let stop_admin = CancellationToken::new();
@@ -100,6 +103,7 @@ impl App {
             cut: cut.clone(),
             stop_grpc,
             grpc,
+            load,
             stop_admin,
             admin,
             upkeep,

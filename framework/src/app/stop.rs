@@ -1,6 +1,7 @@
 //! The stop half of the lifecycle, in Kratos' order: not ready, before_stop hooks, deregister,
 //! pre-stop delay, stop accepting, drain (then cut), after_stop hooks, flush telemetry.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::task::JoinHandle;
@@ -13,6 +14,7 @@ use super::{App, set_health};
 use crate::registry::ServiceInstance;
 use crate::server::admin::Readiness;
 use crate::server::drain::Cut;
+use crate::server::grpc::Load;
 
 /// How long connections may stay open after their calls were cut.
 const AFTER_CUT: Duration = Duration::from_secs(2);
@@ -24,7 +26,8 @@ pub(super) struct Serving {
     pub(super) readiness: Readiness,
     pub(super) cut: Cut,
     pub(super) stop_grpc: CancellationToken,
-    pub(super) grpc: JoinHandle<Result<(), tonic::transport::Error>>,
+    pub(super) grpc: JoinHandle<()>,
+    pub(super) load: Arc<Load>,
     pub(super) stop_admin: CancellationToken,
     pub(super) admin: Option<JoinHandle<()>>,
     pub(super) upkeep: JoinHandle<()>,
@@ -77,25 +80,32 @@ impl Serving {
         let served = match tokio::time::timeout(drain, &mut self.grpc).await {
             Ok(result) => result,
             Err(_) => {
-                tracing::warn!(
-                    ?drain,
-                    "calls still running after the drain time; cutting them"
-                );
+                let calls = self.load.calls();
+                if calls > 0 {
+                    tracing::warn!(
+                        ?drain,
+                        calls,
+                        "calls still running after the drain time; cutting them"
+                    );
+                } else {
+                    tracing::info!(
+                        connections = self.load.connections(),
+                        "closing connections their peers left open after the drain"
+                    );
+                }
                 self.cut.all.cancel();
                 match tokio::time::timeout(AFTER_CUT, &mut self.grpc).await {
                     Ok(result) => result,
                     Err(_) => {
                         self.grpc.abort();
                         errors.push(LifecycleError::lingering_connections());
-                        Ok(Ok(()))
+                        Ok(())
                     }
                 }
             }
         };
-        match served {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => errors.push(LifecycleError::server(e)),
-            Err(e) => errors.push(LifecycleError::server_task(e)),
+        if let Err(e) = served {
+            errors.push(LifecycleError::server_task(e));
         }
     }
 }

@@ -74,8 +74,24 @@ pub struct GrpcServerConfig {
     pub timeouts: BTreeMap<String, Duration>,
     /// Calls served at once across all connections; more are shed with `RESOURCE_EXHAUSTED`. 0: no limit.
     pub max_concurrent_calls: usize,
-    /// HTTP/2 streams allowed per connection (`SETTINGS_MAX_CONCURRENT_STREAMS`).
+    /// HTTP/2 streams (calls) allowed at once per connection, advertised in
+    /// `SETTINGS_MAX_CONCURRENT_STREAMS`.
     pub max_concurrent_streams: Option<u32>,
+    /// Streams this server may reset for a peer's protocol errors before it closes the
+    /// connection (`GOAWAY ENHANCE_YOUR_CALM`): the "MadeYouReset" attack.
+    pub max_local_error_reset_streams: usize,
+    /// The largest header list (metadata) a request may carry.
+    pub max_header_list_bytes: u32,
+    /// Response bytes buffered per stream for a peer that reads slowly; beyond this the server
+    /// stops producing the stream's messages until the peer reads.
+    pub max_send_buffer_bytes: usize,
+    /// How long a new connection may stay silent before it is closed.
+    #[serde(with = "humantime_serde")]
+    pub handshake_timeout: Duration,
+    /// How long a connection may go without a call before it is closed (GOAWAY); unset keeps
+    /// idle connections open.
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Option<Duration>,
     /// Interval of HTTP/2 keepalive pings to idle clients; unset disables them.
     #[serde(with = "humantime_serde")]
     pub keepalive_interval: Option<Duration>,
@@ -96,7 +112,12 @@ impl Default for GrpcServerConfig {
             stream_timeout: None,
             timeouts: BTreeMap::new(),
             max_concurrent_calls: 0,
-            max_concurrent_streams: None,
+            max_concurrent_streams: Some(256),
+            max_local_error_reset_streams: 1024,
+            max_header_list_bytes: 32 * 1024,
+            max_send_buffer_bytes: 256 * 1024,
+            handshake_timeout: Duration::from_secs(5),
+            idle_timeout: Some(Duration::from_secs(300)),
             keepalive_interval: Some(Duration::from_secs(60)),
             keepalive_timeout: Duration::from_secs(20),
             tcp_nodelay: true,

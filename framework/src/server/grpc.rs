@@ -5,10 +5,9 @@ use std::sync::Arc;
 use futures_util::future::BoxFuture;
 use tokio::net::TcpListener;
 use tonic::service::Routes;
-use tonic::transport::Server;
-use tonic::transport::server::TcpIncoming;
 use tower_layer::Layer;
 
+pub(crate) use super::connection::Load;
 use super::drain::Cut;
 use super::stack::{DefaultLayers, GrpcHttpService, Handlers, Split, UserLayers};
 use crate::config::GrpcServerConfig;
@@ -35,12 +34,12 @@ pub(crate) struct ServeArgs {
     pub(crate) parts: GrpcParts,
     pub(crate) cut: Cut,
     pub(crate) stop: BoxFuture<'static, ()>,
+    pub(crate) load: Arc<Load>,
 }
 
 /// Runs the server with one server stack; the stack's type is erased here, once per server,
 /// not per call.
-pub(crate) type ServeFn =
-    Box<dyn FnOnce(ServeArgs) -> BoxFuture<'static, Result<(), tonic::transport::Error>> + Send>;
+pub(crate) type ServeFn = Box<dyn FnOnce(ServeArgs) -> BoxFuture<'static, ()> + Send>;
 
 /// A [`ServeFn`] that builds the user's server stack from Bia's default layers with `stack`.
 pub(crate) fn serve_fn<F, L, S>(stack: F) -> ServeFn
@@ -58,11 +57,7 @@ where
 
 /// Serves until `stop` resolves, then stops accepting (GOAWAY) and returns once every
 /// connection has closed. The caller bounds that wait and cuts what is left through `cut`.
-async fn serve<L, S>(
-    args: ServeArgs,
-    defaults: DefaultLayers,
-    user_stack: L,
-) -> Result<(), tonic::transport::Error>
+async fn serve<L, S>(args: ServeArgs, defaults: DefaultLayers, user_stack: L)
 where
     L: Layer<Handlers, Service = S> + Clone + Send + Sync + 'static,
     S: GrpcHttpService,
@@ -73,9 +68,10 @@ where
         parts,
         cut,
         stop,
+        load,
         ..
     } = args;
-    let incoming = TcpIncoming::from(listener).with_nodelay(Some(config.tcp_nodelay));
+    let cut_all = cut.all.clone();
     let split = SplitLayer {
         builtin: defaults.into_stack(),
         front: parts.front,
@@ -83,19 +79,12 @@ where
         inner: parts.inner,
         builtin_through_user: parts.builtin_through_user,
     };
-    let layers = tower::ServiceBuilder::new()
+    let service = tower::ServiceBuilder::new()
         .layer(CallInfoLayer::new(parts.table.clone()))
         .layer(cut)
         .layer(split)
-        .into_inner();
-    Server::builder()
-        .http2_keepalive_interval(config.keepalive_interval)
-        .http2_keepalive_timeout(Some(config.keepalive_timeout))
-        .max_concurrent_streams(config.max_concurrent_streams)
-        .layer(layers)
-        .add_routes(parts.routes)
-        .serve_with_incoming_shutdown(incoming, stop)
-        .await
+        .service(parts.routes);
+    super::connection::serve(listener, service, &config, stop, cut_all, load).await;
 }
 
 /// Builds both ways through the server over the router; see [`Split`].

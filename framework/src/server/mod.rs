@@ -1,6 +1,7 @@
 //! The servers an App runs: gRPC (tonic, with health and reflection) and the admin HTTP endpoint.
 
 pub(crate) mod admin;
+mod connection;
 pub(crate) mod drain;
 pub(crate) mod grpc;
 mod stack;

@@ -66,23 +66,14 @@ where
                 return DeadlineFuture::new(self.inner.call(request), None, None, exceeded);
             }
         };
-        // Counted from the call's arrival (when tonic's own timer started too), not from when
-        // this layer runs.
+        // Counted from the call's arrival, not from when this layer runs.
         let now = request
             .extensions()
             .get::<CallInfo>()
             .map_or_else(Instant::now, |call| Instant::from_std(call.start));
         let deadline = now + timeout;
-        // tonic's server runs its own grpc-timeout timer outside every layer and answers
-        // CANCELLED when it fires; grpc says DEADLINE_EXCEEDED. Ours fires a little earlier so
-        // the client gets the right code (tokio's timers tick in whole milliseconds).
-        let fire_at = if requested.is_some() {
-            now + timeout.saturating_sub(TONIC_TIMER_MARGIN.min(timeout / 2))
-        } else {
-            deadline
-        };
         // Unary responses are complete when the handler returns; only streams need a body timer.
-        let stream_deadline = (method.kind != RpcKind::Unary).then_some(fire_at);
+        let stream_deadline = (method.kind != RpcKind::Unary).then_some(deadline);
         request
             .extensions_mut()
             .insert(CallDeadline(deadline.into_std()));
@@ -91,7 +82,7 @@ where
         let future = scope::scoped(Some(std_deadline), || inner.call(request));
         DeadlineFuture::new(
             future,
-            Some(sleep_until(fire_at)),
+            Some(sleep_until(deadline)),
             stream_deadline.map(sleep_until),
             exceeded,
         )
@@ -104,9 +95,6 @@ pub type DeadlineFuture<F> = crate::middleware::cutoff::CutoffFuture<F, Sleep, S
 
 /// A response body that ends a stream with `DEADLINE_EXCEEDED` at its deadline.
 pub type DeadlineBody<B> = crate::middleware::cutoff::CutoffBody<B, Sleep>;
-
-/// How much earlier than tonic's own grpc-timeout timer ours fires.
-const TONIC_TIMER_MARGIN: Duration = Duration::from_millis(3);
 
 /// The status a call past its deadline answers with.
 pub(crate) fn exceeded() -> tonic::Status {

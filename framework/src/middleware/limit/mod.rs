@@ -21,6 +21,9 @@ use tower_service::Service;
 
 pub use body::LimitedBody;
 
+use super::call_info::method_of;
+use super::method::RpcKind;
+
 /// The response body of [`Limit`]: the handler's, or the empty body of a shed call's answer.
 pub type LimitBody<B> = Either<B, Empty<<B as http_body::Body>::Data>>;
 pub use layer::LimitLayer;
@@ -67,7 +70,11 @@ where
             },
         };
         let max = self.max_message_bytes;
-        let request = request.map(|body| LimitedBody::new(body, max));
+        let one_message = matches!(
+            method_of(&request).kind,
+            RpcKind::Unary | RpcKind::ServerStreaming
+        );
+        let request = request.map(|body| LimitedBody::new(body, max, one_message));
         LimitFuture {
             state: LimitState::Running {
                 inner: self.inner.call(request),
