@@ -39,8 +39,11 @@ use crate::error::BoxError;
 
 const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
 const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
-/// How long a closing connection without calls, or a cut one, may take to finish closing.
-const CLOSE_GRACE: Duration = Duration::from_millis(250);
+/// How long a closing connection without calls may take to finish the close (a request still
+/// on its way when GOAWAY went out is served if it arrives within it).
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
+/// How long a cut connection has to send its calls' last frames.
+const CUT_GRACE: Duration = Duration::from_millis(250);
 
 /// How many connections are open and calls running, for the App's stop to report truly.
 #[derive(Debug, Default)]
@@ -238,8 +241,8 @@ where
         );
         let mut idle = IdleCheck::new(self.settings.idle_timeout);
         let mut closing = false;
-        // Once closing, a connection with no call left gets CLOSE_GRACE to finish the close
-        // (a peer may never answer GOAWAY); once cut, its calls' final frames get as long.
+        // Once closing, a connection with no call left gets CLOSE_GRACE to finish the close (a
+        // peer may never answer GOAWAY); once cut, its calls' final frames get CUT_GRACE.
         let mut linger = std::pin::pin!(tokio::time::sleep(Duration::MAX / 4));
         let mut cut = false;
         loop {
@@ -257,7 +260,7 @@ where
                 }
                 () = self.cut.cancelled(), if !cut => {
                     cut = true;
-                    linger.as_mut().reset(tokio::time::Instant::now() + CLOSE_GRACE);
+                    linger.as_mut().reset(tokio::time::Instant::now() + CUT_GRACE);
                 }
                 () = linger.as_mut() => {
                     if cut || activity.in_flight.load(Ordering::Relaxed) == 0 {
