@@ -6,4 +6,4 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/bia-target}"
-exec cargo run -p bia --example hello -- "$@"
+exec cargo run -p bia-integration-tests --example hello -- "$@"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The project's one test command: formatting, lints, every test (doc tests included) and, once
-# it exists, the CLI's end-to-end suite.
+# The project's one test command: formatting, lints, every test (doc tests included), the
+# registry tests on a real etcd and the CLI's end-to-end suite.
 #
 #   scripts/test.sh            everything
 #   scripts/test.sh --quick    skip cargo fmt and cargo clippy
@@ -36,10 +36,6 @@ step() {
 # ensure_pkg BINARY PACKAGE: installs the Debian PACKAGE when BINARY is not on PATH. It uses
 # apt-get only as root or through password-less sudo, runs `apt-get update` once before the first
 # install, and otherwise fails with the command to run by hand.
-# Not called yet. Intended uses, when the suites that need them land:
-#   ensure_pkg etcd etcd-server          # etcd registry tests (the package may start a daemon on
-#                                        # the default ports; tests must use their own)
-#   ensure_pkg protoc protobuf-compiler  # the `etcd` feature: etcd-client's build script runs protoc
 apt_updated=0
 ensure_pkg() {
     local binary="$1" package="$2" sudo=""
@@ -102,8 +98,8 @@ ensure_pkg protoc protobuf-compiler
 # loopback ports with temporary data dirs and never use that one.
 
 if [ "$quick" -eq 0 ]; then
-    step "cargo clippy -p bia --features etcd --all-targets -- -D warnings"
-    cargo clippy -p bia --features etcd --all-targets -- -D warnings
+    step "cargo clippy -p bia -p bia-integration-tests --features etcd --all-targets -- -D warnings"
+    cargo clippy -p bia -p bia-integration-tests --features bia/etcd,bia-integration-tests/etcd --all-targets -- -D warnings
 fi
 
 # The CLI bakes the path of this checkout's framework into the `bia` binary, and cargo copies
@@ -114,8 +110,8 @@ touch cli/build.rs
 step "cargo test --workspace"
 cargo test --workspace
 
-step "cargo test -p bia --features etcd --test discovery (a real etcd on loopback)"
-cargo test -p bia --features etcd --test discovery
+step "cargo test -p bia-integration-tests --features etcd --test discovery (a real etcd on loopback)"
+cargo test -p bia-integration-tests --features etcd --test discovery
 
 if [ -f cli/tests/e2e.rs ]; then
     step "BIA_E2E=1 cargo test -p bia-cli --test e2e -- --test-threads=1"

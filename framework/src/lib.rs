@@ -13,7 +13,7 @@
 //!   owned by each App.
 //! - [`client`]: channels to other services with the matching client layers.
 //! - [`Error`]: business errors as rich gRPC statuses.
-//! - [`testing`]: start an App on loopback in tests.
+//! - `testing` (feature `testing`): start an App on loopback in tests, with an OTLP collector.
 //!
 //! A service's `main`:
 //!
@@ -45,6 +45,7 @@ pub mod middleware;
 pub mod registry;
 pub mod server;
 pub mod telemetry;
+#[cfg(feature = "testing")]
 pub mod testing;
 
 pub use app::{App, AppBuilder, AppError, RunningApp, ShutdownHandle};

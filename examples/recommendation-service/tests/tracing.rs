@@ -50,9 +50,18 @@ fn assert_rpc_attributes(span: &ReceivedSpan, method: &str, status: &str) {
         // only when the server failed (not for the caller's mistakes such as NOT_FOUND).
         let server_failed = matches!(
             status,
-            "UNKNOWN" | "DEADLINE_EXCEEDED" | "UNIMPLEMENTED" | "INTERNAL" | "UNAVAILABLE" | "DATA_LOSS"
+            "UNKNOWN"
+                | "DEADLINE_EXCEEDED"
+                | "UNIMPLEMENTED"
+                | "INTERNAL"
+                | "UNAVAILABLE"
+                | "DATA_LOSS"
         );
-        let expected = if span.kind == SpanKind::Client || server_failed { 2 } else { 0 };
+        let expected = if span.kind == SpanKind::Client || server_failed {
+            2
+        } else {
+            0
+        };
         assert_eq!(span.status_code, expected, "span status: {span:?}");
     }
 }

@@ -122,7 +122,7 @@ impl AppBuilder {
     /// ```
     /// use bia::middleware::{from_fn, Next};
     ///
-    /// let config = bia::testing::config("demo");
+    /// let config = bia::Config::builder("demo").env(false).build().unwrap();
     /// let app = bia::App::builder(&config)
     ///     .layer(from_fn(|request: http::Request<tonic::body::Body>, next: Next| async move {
     ///         if request.headers().get("x-api-key").is_none() {
@@ -165,7 +165,7 @@ impl AppBuilder {
     /// default stack.
     ///
     /// ```
-    /// let config = bia::testing::config("demo");
+    /// let config = bia::Config::builder("demo").env(false).build().unwrap();
     /// let app = bia::App::builder(&config)
     ///     .server_stack(|defaults| {
     ///         // The default order without the access log.

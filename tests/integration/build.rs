@@ -1,10 +1,10 @@
-//! Compiles the test proto (tests/proto) with protox: no system protoc is needed.
+//! Compiles the test proto (proto/echo/v1/echo.proto) with protox: no system protoc is needed.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let proto = "tests/proto/echo/v1/echo.proto";
+    let proto = "proto/echo/v1/echo.proto";
     println!("cargo:rerun-if-changed={proto}");
     let out = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
-    let fds = protox::compile([proto], ["tests/proto"])?;
+    let fds = protox::compile([proto], ["proto"])?;
     std::fs::write(
         out.join("echo_descriptor.bin"),
         prost::Message::encode_to_vec(&fds),
