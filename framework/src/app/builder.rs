@@ -18,6 +18,7 @@ use crate::error::BoxError;
 use crate::middleware::method::{BUILTIN_SERVICES, MethodTable};
 use crate::registry::{NoRegistry, Registrar};
 use crate::server::grpc::{GrpcParts, ServeFn, serve_fn};
+use crate::server::tls::Tls;
 use crate::server::{BoxGrpcService, DefaultLayers, GrpcHttpService, Handlers, UserLayers};
 use crate::telemetry::Telemetry;
 
@@ -304,7 +305,9 @@ impl AppBuilder {
             front: self.front,
             inner: self.inner,
             builtin_through_user: self.builtin_through_user,
+            tls: Tls::from_config(&self.config.server.grpc.tls, "server.grpc")?,
         };
+        let admin_tls = Tls::from_config(&self.config.server.admin.tls, "server.admin")?;
         let serve = self
             .serve
             .unwrap_or_else(|| serve_fn(DefaultLayers::into_stack));
@@ -312,6 +315,7 @@ impl AppBuilder {
             config: self.config,
             telemetry,
             grpc: Some((parts, serve)),
+            admin_tls,
             health,
             services: self.services,
             registrar,

@@ -31,6 +31,7 @@ pub use running::{RunningApp, ShutdownHandle};
 use crate::config::Config;
 use crate::registry::Registrar;
 use crate::server::grpc::{GrpcParts, ServeFn};
+use crate::server::tls::Tls;
 use crate::telemetry::Telemetry;
 use hooks::Hook;
 
@@ -50,6 +51,7 @@ pub struct App {
     config: Config,
     telemetry: Telemetry,
     grpc: Option<(GrpcParts, ServeFn)>,
+    admin_tls: Option<Arc<Tls>>,
     health: HealthReporter,
     services: Vec<&'static str>,
     registrar: Arc<dyn Registrar>,

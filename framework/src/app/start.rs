@@ -42,6 +42,12 @@ impl App {
         let cut = Cut::new();
         let stop_grpc = CancellationToken::new();
         let (parts, serve) = self.grpc.take().expect("an App starts once");
+        let grpc_tls = parts.tls.clone();
+        let tls_watches: Vec<_> = [&grpc_tls, &self.admin_tls]
+            .into_iter()
+            .flatten()
+            .map(|tls| tls.watch())
+            .collect();
         let load = Arc::new(Load::default());
         let grpc = tokio::spawn(serve(ServeArgs {
             listener: grpc_listener,
@@ -59,6 +65,7 @@ impl App {
                 listener,
                 self.telemetry.metrics().clone(),
                 readiness.clone(),
+                self.admin_tls.clone(),
                 stop_admin.clone().cancelled_owned(),
             ))
         });
@@ -73,7 +80,7 @@ impl App {
             })
         };
 
-        let instance = self.instance(grpc_addr);
+        let instance = self.instance(grpc_addr, grpc_tls.is_some());
         if let Err(e) = self.registrar.register(&instance).await {
             errors.push(LifecycleError::register(&instance.id, e));
         }
@@ -107,6 +114,7 @@ impl App {
             stop_admin,
             admin,
             upkeep,
+            tls_watches,
         };
         let lifecycle = tokio::spawn(serving.stop_when_asked(errors));
         if failed_start {
@@ -127,7 +135,7 @@ impl App {
         })
     }
 
-    fn instance(&self, bound: SocketAddr) -> ServiceInstance {
+    fn instance(&self, bound: SocketAddr, tls: bool) -> ServiceInstance {
         let advertised = self
             .config
             .server
@@ -138,7 +146,10 @@ impl App {
             id: self.telemetry.instance_id().to_owned(),
             name: self.config.app.name.clone(),
             version: self.config.app.version.clone(),
-            endpoints: vec![format!("http://{advertised}")],
+            endpoints: vec![format!(
+                "{}://{advertised}",
+                if tls { "https" } else { "http" }
+            )],
             metadata: self.config.app.metadata.clone(),
         }
     }

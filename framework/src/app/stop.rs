@@ -31,6 +31,7 @@ pub(super) struct Serving {
     pub(super) stop_admin: CancellationToken,
     pub(super) admin: Option<JoinHandle<()>>,
     pub(super) upkeep: JoinHandle<()>,
+    pub(super) tls_watches: Vec<JoinHandle<()>>,
 }
 
 impl Serving {
@@ -60,6 +61,7 @@ impl Serving {
             let _ = task.await;
         }
         self.upkeep.abort();
+        self.tls_watches.iter().for_each(JoinHandle::abort);
         let hooks = std::mem::take(&mut self.app.hooks.after_stop);
         run_all("after_stop", hooks, &mut errors).await;
         if let Err(e) = self.app.telemetry.flush(Duration::from_secs(5)).await {

@@ -27,9 +27,9 @@ use serde::de::DeserializeOwned;
 
 pub use error::ConfigError;
 pub use sections::{
-    AdminServerConfig, AppConfig, BreakerConfig, ClientConfig, EtcdConfig, GrpcServerConfig,
-    LogConfig, LogFormat, OtlpConfig, RegistryConfig, RetryConfig, ServerConfig, Target,
-    TelemetryConfig,
+    AdminServerConfig, AppConfig, BreakerConfig, ClientConfig, ClientTlsConfig, EtcdConfig,
+    GrpcServerConfig, LogConfig, LogFormat, OtlpConfig, RegistryConfig, RetryConfig, ServerConfig,
+    ServerTlsConfig, Target, TelemetryConfig,
 };
 
 /// The file read when no `--config PATH` is given (relative to the working directory).

@@ -92,6 +92,8 @@ pub struct GrpcServerConfig {
     /// idle connections open.
     #[serde(with = "humantime_serde")]
     pub idle_timeout: Option<Duration>,
+    /// `[server.grpc.tls]`: serve over TLS (and require client certificates for mTLS).
+    pub tls: ServerTlsConfig,
     /// Interval of HTTP/2 keepalive pings to idle clients; unset disables them.
     #[serde(with = "humantime_serde")]
     pub keepalive_interval: Option<Duration>,
@@ -118,11 +120,55 @@ impl Default for GrpcServerConfig {
             max_send_buffer_bytes: 256 * 1024,
             handshake_timeout: Duration::from_secs(5),
             idle_timeout: Some(Duration::from_secs(300)),
+            tls: ServerTlsConfig::default(),
             keepalive_interval: Some(Duration::from_secs(60)),
             keepalive_timeout: Duration::from_secs(20),
             tcp_nodelay: true,
         }
     }
+}
+
+/// `[server.grpc.tls]` and `[server.admin.tls]`: a server's certificate and key (PEM files), and
+/// the CA whose client certificates it requires (mTLS). TLS is on when `cert_file` is set; the
+/// files are read again when they change.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerTlsConfig {
+    /// The certificate chain, leaf first (PEM).
+    pub cert_file: Option<std::path::PathBuf>,
+    /// The private key of the leaf certificate (PEM: PKCS#8, PKCS#1 or SEC1).
+    pub key_file: Option<std::path::PathBuf>,
+    /// Require client certificates signed by this CA (PEM, one or more certificates).
+    pub client_ca_file: Option<std::path::PathBuf>,
+    /// How often the files are checked for changes.
+    #[serde(with = "humantime_serde")]
+    pub reload_interval: Duration,
+}
+
+impl Default for ServerTlsConfig {
+    fn default() -> Self {
+        Self {
+            cert_file: None,
+            key_file: None,
+            client_ca_file: None,
+            reload_interval: Duration::from_secs(10),
+        }
+    }
+}
+
+/// `[clients.<name>.tls]`: how a client verifies its server, and its own certificate for mTLS.
+/// An `https://` target uses TLS (with the system's web roots unless `ca_file` is set).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClientTlsConfig {
+    /// Trust roots for the server's certificate (PEM).
+    pub ca_file: Option<std::path::PathBuf>,
+    /// The client's own certificate chain, for mTLS (PEM).
+    pub cert_file: Option<std::path::PathBuf>,
+    /// The client certificate's private key (PEM).
+    pub key_file: Option<std::path::PathBuf>,
+    /// The name to verify the server's certificate against, when it is not the target's host.
+    pub domain: Option<String>,
 }
 
 /// `[server.admin]`: the HTTP endpoint with `/metrics`, `/healthz` and `/readyz`.
@@ -133,6 +179,8 @@ pub struct AdminServerConfig {
     pub addr: SocketAddr,
     /// Whether to serve the admin endpoint at all.
     pub enabled: bool,
+    /// `[server.admin.tls]`: serve the admin endpoint over TLS (and mTLS).
+    pub tls: ServerTlsConfig,
 }
 
 impl Default for AdminServerConfig {
@@ -140,6 +188,7 @@ impl Default for AdminServerConfig {
         Self {
             addr: SocketAddr::from(([0, 0, 0, 0], 8000)),
             enabled: true,
+            tls: ServerTlsConfig::default(),
         }
     }
 }
@@ -264,6 +313,8 @@ pub struct ClientConfig {
     pub retry: RetryConfig,
     /// `[clients.<name>.breaker]`: adaptive throttling, on by default.
     pub breaker: BreakerConfig,
+    /// `[clients.<name>.tls]`: for `https://` targets.
+    pub tls: ClientTlsConfig,
 }
 
 impl Default for ClientConfig {
@@ -273,6 +324,7 @@ impl Default for ClientConfig {
             timeout: Duration::from_secs(2),
             retry: RetryConfig::default(),
             breaker: BreakerConfig::default(),
+            tls: ClientTlsConfig::default(),
         }
     }
 }

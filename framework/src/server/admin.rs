@@ -13,8 +13,13 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tokio_util::either::Either;
 
+use super::tls::Tls;
 use crate::telemetry::MetricsRegistry;
+
+/// How long an admin client may take to finish its TLS handshake.
+const TLS_HANDSHAKE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Whether the App is ready for traffic: set after start, cleared when shutdown begins.
 #[derive(Clone, Debug, Default)]
@@ -37,6 +42,7 @@ pub(crate) async fn serve(
     listener: TcpListener,
     metrics: MetricsRegistry,
     readiness: Readiness,
+    tls: Option<Arc<Tls>>,
     stop: impl Future<Output = ()>,
 ) {
     let graceful = GracefulShutdown::new();
@@ -51,11 +57,21 @@ pub(crate) async fn serve(
                     let response = respond(&request, &metrics, &readiness);
                     async move { Ok::<_, Infallible>(response) }
                 });
-                let connection = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service);
-                let connection = graceful.watch(connection);
+                let acceptor = tls.as_ref().map(|tls| tls.acceptor());
+                let watcher = graceful.watcher();
                 tokio::spawn(async move {
-                    if let Err(e) = connection.await {
+                    let io = match acceptor {
+                        None => Either::Left(stream),
+                        Some(acceptor) => {
+                            match tokio::time::timeout(TLS_HANDSHAKE, acceptor.accept(stream)).await {
+                                Ok(Ok(stream)) => Either::Right(stream),
+                                _ => return,
+                            }
+                        }
+                    };
+                    let connection = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(io), service);
+                    if let Err(e) = watcher.watch(connection).await {
                         tracing::debug!(error = %e, "admin connection ended with an error");
                     }
                 });

@@ -29,11 +29,13 @@ use hyper_util::service::TowerToHyperService;
 use pin_project_lite::pin_project;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
+use tokio_util::either::Either;
 use tokio_util::sync::CancellationToken;
 use tonic::body::Body as GrpcBody;
 use tonic::transport::server::TcpConnectInfo;
 use tower_service::Service;
 
+use super::tls::Tls;
 use crate::config::GrpcServerConfig;
 use crate::error::BoxError;
 
@@ -72,6 +74,7 @@ pub(crate) async fn serve<S, B>(
     stop: impl Future<Output = ()>,
     cut: CancellationToken,
     load: Arc<Load>,
+    tls: Option<Arc<Tls>>,
 ) where
     S: Service<http::Request<GrpcBody>, Response = http::Response<B>> + Clone + Send + 'static,
     S::Future: Send + 'static,
@@ -102,6 +105,7 @@ pub(crate) async fn serve<S, B>(
                     closing: watcher.clone(),
                     cut: cut.clone(),
                     load: load.clone(),
+                    tls: tls.clone(),
                 };
                 tokio::spawn(connection.run());
             }
@@ -182,6 +186,7 @@ struct Connection<S> {
     closing: watch::Receiver<()>,
     cut: CancellationToken,
     load: Arc<Load>,
+    tls: Option<Arc<Tls>>,
 }
 
 /// Counts a connection open until it closes.
@@ -234,7 +239,24 @@ where
             },
             activity: activity.clone(),
         };
-        let io = TokioIo::new(self.stream);
+        let io = match &self.tls {
+            None => Either::Left(self.stream),
+            Some(tls) => {
+                let handshake = tls.acceptor().accept(self.stream);
+                match tokio::time::timeout(self.settings.handshake_timeout, handshake).await {
+                    Ok(Ok(stream)) => Either::Right(stream),
+                    Ok(Err(e)) => {
+                        tracing::debug!(peer = %self.peer, error = %e, "TLS handshake failed");
+                        return;
+                    }
+                    Err(_) => {
+                        tracing::debug!(peer = %self.peer, "TLS handshake took too long");
+                        return;
+                    }
+                }
+            }
+        };
+        let io = TokioIo::new(io);
         let mut connection = pin!(
             self.builder
                 .serve_connection(io, TowerToHyperService::new(service))

@@ -10,6 +10,7 @@ use tower_layer::Layer;
 pub(crate) use super::connection::Load;
 use super::drain::Cut;
 use super::stack::{DefaultLayers, GrpcHttpService, Handlers, Split, UserLayers};
+use super::tls::Tls;
 use crate::config::GrpcServerConfig;
 use crate::middleware::CallInfoLayer;
 use crate::middleware::method::MethodTable;
@@ -24,6 +25,8 @@ pub(crate) struct GrpcParts {
     /// Inside the server stack (`AppBuilder::layer`).
     pub(crate) inner: UserLayers,
     pub(crate) builtin_through_user: bool,
+    /// `server.grpc.tls`, when set.
+    pub(crate) tls: Option<Arc<Tls>>,
 }
 
 /// What the server needs to run, handed to the [`ServeFn`] at start.
@@ -84,7 +87,7 @@ where
         .layer(cut)
         .layer(split)
         .service(parts.routes);
-    super::connection::serve(listener, service, &config, stop, cut_all, load).await;
+    super::connection::serve(listener, service, &config, stop, cut_all, load, parts.tls).await;
 }
 
 /// Builds both ways through the server over the router; see [`Split`].

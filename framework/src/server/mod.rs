@@ -5,6 +5,7 @@ mod connection;
 pub(crate) mod drain;
 pub(crate) mod grpc;
 mod stack;
+pub(crate) mod tls;
 
 pub use stack::{
     BoxGrpcService, DefaultLayers, DefaultStack, GrpcHttpService, Handlers, Layered, LayeredFuture,
