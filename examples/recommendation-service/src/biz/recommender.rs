@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 
-use super::{Catalogue, Error, FieldViolation};
+use super::{Catalogue, Error, violation};
 
 /// Recommendations sent when a request asks for 0.
 pub const DEFAULT_LIMIT: u32 = 10;
@@ -138,10 +138,10 @@ impl<U: UserDirectory> Recommender<U> {
     pub async fn recommend(&self, user_id: &str, limit: u32) -> Result<Vec<Recommendation>, Error> {
         let mut violations = Vec::new();
         if user_id.is_empty() {
-            violations.push(FieldViolation::new("user_id", "is required"));
+            violations.push(violation("user_id", "is required"));
         }
         if limit > MAX_LIMIT {
-            violations.push(FieldViolation::new(
+            violations.push(violation(
                 "limit",
                 format!("must be at most {MAX_LIMIT} (0 means {DEFAULT_LIMIT})"),
             ));
@@ -241,18 +241,18 @@ impl<U: UserDirectory> Session<U> {
     pub async fn record(&mut self, event: Event) -> Result<String, Error> {
         let mut violations = Vec::new();
         if event.user_id.is_empty() {
-            violations.push(FieldViolation::new("user_id", "is required"));
+            violations.push(violation("user_id", "is required"));
         }
         if event.item_id.is_empty() {
-            violations.push(FieldViolation::new("item_id", "is required"));
+            violations.push(violation("item_id", "is required"));
         } else if self.recommender.catalogue.get(&event.item_id).is_none() {
-            violations.push(FieldViolation::new(
+            violations.push(violation(
                 "item_id",
                 format!("{:?} is not in the catalogue", event.item_id),
             ));
         }
         let Some(kind) = event.kind else {
-            violations.push(FieldViolation::new(
+            violations.push(violation(
                 "kind",
                 "must be EVENT_KIND_VIEW, EVENT_KIND_LIKE or EVENT_KIND_PURCHASE",
             ));

@@ -4,7 +4,9 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::{Error, FieldViolation, PageToken, page_size};
+use bia::error::FieldViolation;
+
+use super::{Error, PageToken, page_size, violation};
 
 /// The longest name accepted, in characters.
 pub const MAX_NAME_CHARS: usize = 100;
@@ -112,7 +114,7 @@ impl<R: UserRepo> Users<R> {
     pub async fn update(&self, id: &str, name: &str, email: &str) -> Result<User, Error> {
         let mut violations = Vec::new();
         if id.is_empty() {
-            violations.push(FieldViolation::new("id", "is required"));
+            violations.push(violation("id", "is required"));
         }
         let changes = UserChanges {
             name: (!name.is_empty()).then(|| check_name(name, &mut violations)),
@@ -168,10 +170,7 @@ impl<R: UserRepo> Users<R> {
 /// Ids are opaque: any non-empty id is looked up, and one that names no user is NOT_FOUND.
 fn check_id(id: &str) -> Result<(), Error> {
     if id.is_empty() {
-        return Err(Error::Invalid(vec![FieldViolation::new(
-            "id",
-            "is required",
-        )]));
+        return Err(Error::Invalid(vec![violation("id", "is required")]));
     }
     Ok(())
 }
@@ -179,17 +178,14 @@ fn check_id(id: &str) -> Result<(), Error> {
 fn check_name(name: &str, violations: &mut Vec<FieldViolation>) -> String {
     let name = name.trim();
     if name.is_empty() {
-        violations.push(FieldViolation::new("name", "is required"));
+        violations.push(violation("name", "is required"));
     } else if name.chars().count() > MAX_NAME_CHARS {
-        violations.push(FieldViolation::new(
+        violations.push(violation(
             "name",
             format!("must be at most {MAX_NAME_CHARS} characters"),
         ));
     } else if name.chars().any(char::is_control) {
-        violations.push(FieldViolation::new(
-            "name",
-            "must not contain control characters",
-        ));
+        violations.push(violation("name", "must not contain control characters"));
     }
     name.to_owned()
 }
@@ -197,14 +193,14 @@ fn check_name(name: &str, violations: &mut Vec<FieldViolation>) -> String {
 fn check_email(email: &str, violations: &mut Vec<FieldViolation>) -> String {
     let email = email.trim();
     if email.is_empty() {
-        violations.push(FieldViolation::new("email", "is required"));
+        violations.push(violation("email", "is required"));
     } else if email.len() > MAX_EMAIL_BYTES {
-        violations.push(FieldViolation::new(
+        violations.push(violation(
             "email",
             format!("must be at most {MAX_EMAIL_BYTES} bytes"),
         ));
     } else if !is_email(email) {
-        violations.push(FieldViolation::new(
+        violations.push(violation(
             "email",
             "must be an address such as ada@example.com",
         ));
@@ -270,7 +266,7 @@ mod tests {
         let mut violations = Vec::new();
         check_name("  ", &mut violations);
         check_email("nope", &mut violations);
-        let fields: Vec<_> = violations.iter().map(|v| v.field).collect();
+        let fields: Vec<_> = violations.iter().map(|v| v.field.as_str()).collect();
         assert_eq!(fields, ["name", "email"]);
         let mut violations = Vec::new();
         assert_eq!(check_name("  Ada  ", &mut violations), "Ada");
