@@ -38,6 +38,8 @@
 //! the folders that were searched. Returned from `main`, they are printed readably (their
 //! `Debug` form is the message, with a hint).
 
+#![warn(missing_docs)]
+
 mod codegen;
 mod error;
 
