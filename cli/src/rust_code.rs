@@ -277,6 +277,24 @@ pub(crate) fn read_service_mod(source: &str) -> Result<Vec<Handler>> {
             server_path,
         });
     }
+    // Anything else would be lost when the file is written again.
+    for item in &file.items {
+        let ours = match item {
+            syn::Item::Fn(f) => f.sig.ident == "register",
+            syn::Item::Mod(m) => {
+                m.content.is_none() && handlers.iter().any(|h| m.ident == h.module)
+            }
+            syn::Item::Use(u) => handlers
+                .iter()
+                .any(|h| use_of(&u.tree, &h.struct_name).is_some_and(|m| m == h.module)),
+            _ => false,
+        };
+        if !ours {
+            return Err(not_ours(
+                "it has an item that is not a registered handler's",
+            ));
+        }
+    }
     Ok(handlers)
 }
 
@@ -344,5 +362,7 @@ mod tests {
         );
         assert!(read_service_mod(&empty).unwrap().is_empty());
         assert!(read_service_mod("fn main() {}").is_err());
+        let extra = text.replace("mod admin_service;", "mod admin_service;\nmod helpers;");
+        assert!(read_service_mod(&extra).is_err(), "an item of the user's");
     }
 }
