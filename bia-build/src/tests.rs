@@ -137,3 +137,26 @@ fn missing_folders_and_files_are_named() {
     assert!(err.to_string().contains("proto file"), "{err}");
     assert!(err.to_string().contains("x/v1/x.proto"), "{err}");
 }
+
+#[test]
+fn output_names_can_be_chosen() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path().join("tests/proto/greeter/v1/greeter.proto"),
+        GREETER,
+    );
+    let out = dir.path().join("out");
+    Builder::new()
+        .proto_dir(dir.path().join("tests/proto"))
+        .files(["greeter/v1/greeter.proto"])
+        .descriptor_set_name("greeter_descriptor.bin")
+        .include_file("generated.rs")
+        .out_dir(&out)
+        .rerun_if_changed(false)
+        .compile()
+        .unwrap();
+    for file in ["greeter_descriptor.bin", "generated.rs", "greeter.v1.rs"] {
+        assert!(out.join(file).is_file(), "{file}");
+    }
+    assert!(!out.join(DESCRIPTOR_SET).exists());
+}

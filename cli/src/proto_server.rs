@@ -52,6 +52,7 @@ pub fn run(args: &ProtoServerArgs) -> Result<()> {
     };
     let set = protos::load(std::slice::from_ref(&args.proto), &includes)?;
     let services = proto_model::services(&set.fds, &set.roots)?;
+    let serves_nothing = services.is_empty();
 
     let mut changes = Vec::new();
     let mut skipped = Vec::new();
@@ -147,7 +148,7 @@ pub fn run(args: &ProtoServerArgs) -> Result<()> {
     for note in &skipped {
         println!("skipped {note}");
     }
-    if set.fds.file.iter().all(|f| f.service.is_empty()) {
+    if serves_nothing {
         println!(
             "{} declares no service; nothing to serve",
             args.proto.display()

@@ -225,3 +225,18 @@ fn a_broken_proto_changes_nothing() {
     assert!(out.fails(1).contains("syntax.proto:7:3"), "{}", out.stderr);
     assert_eq!(before, snapshot(&project));
 }
+
+#[test]
+fn a_proto_without_services_only_copies_itself() {
+    let dir = temp();
+    let project = project(dir.path());
+    let common = fixtures().join("proto/shop/common/v1/common.proto");
+    let out = bia(&project, &["proto", "server", common.to_str().unwrap()]);
+    let stdout = out.ok();
+    assert!(stdout.contains("declares no service"), "{stdout}");
+    assert!(
+        stdout.contains("copied proto/shop/common/v1/common.proto"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("src/service"), "{stdout}");
+}
