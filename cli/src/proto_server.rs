@@ -79,8 +79,8 @@ pub fn run(args: &ProtoServerArgs) -> Result<()> {
         }
     }
 
-    let mod_before = read(&mod_rs)?;
-    let mut handlers = rust_code::read_service_mod(&mod_before)?;
+    let mut handlers = rust_code::read_service_mod(&read(&mod_rs)?)?;
+    let registered_before = handlers.len();
     for mut service in services {
         let server = service.server_path();
         let registered = handlers.iter().find(|h| h.server_path == server);
@@ -120,11 +120,12 @@ pub fn run(args: &ProtoServerArgs) -> Result<()> {
             handlers.push(Handler::of(&service));
         }
     }
-    let mod_after = rust_code::service_mod(&handlers)?;
-    if mod_after != mod_before {
+    // Written again only when a handler was added, so a file laid out by another formatter
+    // (rustfmt, or prettyplease where rustfmt is missing) is not rewritten for its layout.
+    if handlers.len() > registered_before {
         changes.push(Change {
             path: mod_rs.clone(),
-            contents: mod_after.into_bytes(),
+            contents: rust_code::service_mod(&handlers)?.into_bytes(),
             note: "updated".to_owned(),
         });
     }

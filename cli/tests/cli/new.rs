@@ -1,6 +1,6 @@
 use std::path::Path;
 
-use crate::support::{bia, entries, fixtures, read, temp};
+use crate::support::{assert_code_contains, bia, entries, fixtures, read, temp};
 
 fn shop_args<'a>(fixtures: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec!["new", "shop", "--proto"];
@@ -69,10 +69,10 @@ fn without_protos_renders_the_greeter_example() {
         "{lib}"
     );
     let mod_rs = read(project.join("src/service/mod.rs"));
-    assert!(
-        mod_rs.contains(".add_service(crate::pb::greeter::v1::greeter_server::GreeterServer::new(")
-            && mod_rs.contains("GreeterService::new(use_cases)"),
-        "{mod_rs}"
+    assert_code_contains(
+        &mod_rs,
+        ".add_service(crate::pb::greeter::v1::greeter_server::GreeterServer::new(\
+         GreeterService::new(use_cases)))",
     );
     let greeter = read(project.join("src/biz/greeter.rs"));
     assert!(greeter.contains("#[tracing::instrument"), "{greeter}");
@@ -174,13 +174,14 @@ fn with_protos_writes_a_stub_per_service_matching_tonic() {
     ] {
         assert!(mod_rs.contains(line), "{line} missing:\n{mod_rs}");
     }
-    assert!(
-        mod_rs.contains(
-            ".add_service(crate::pb::shop::v1::shop_server::ShopServer::new(\n            ShopService::new(use_cases),\n        ))"
-        ),
-        "{mod_rs}"
+    assert_code_contains(
+        &mod_rs,
+        ".add_service(crate::pb::shop::v1::shop_server::ShopServer::new(ShopService::new(use_cases)))",
     );
-    assert!(mod_rs.contains(".add_service(crate::pb::ops::v1::admin_server::AdminServer::new(\n            OpsV1AdminService::new(use_cases),\n        ))"), "{mod_rs}");
+    assert_code_contains(
+        &mod_rs,
+        ".add_service(crate::pb::ops::v1::admin_server::AdminServer::new(OpsV1AdminService::new(use_cases)))",
+    );
 
     let stub = read(project.join("src/service/shop_service.rs"));
     for expected in [
@@ -209,7 +210,7 @@ fn with_protos_writes_a_stub_per_service_matching_tonic() {
         "/// Every kind of RPC, keyword names, and types from other packages and google.protobuf.\n///\n/// Implements `shop.v1.Shop`.",
         "    /// Client streaming, answering a message of another package.\n    async fn upload_items(",
     ] {
-        assert!(stub.contains(expected), "missing {expected:?} in:\n{stub}");
+        assert_code_contains(&stub, expected);
     }
     let admin = read(project.join("src/service/shop_v1_admin_service.rs"));
     assert!(

@@ -1,6 +1,6 @@
 use std::path::Path;
 
-use crate::support::{bia, fixtures, read, snapshot, temp};
+use crate::support::{assert_code_contains, bia, fixtures, read, snapshot, temp};
 
 fn project(dir: &Path) -> std::path::PathBuf {
     bia(dir, &["new", "svc"]).ok();
@@ -122,9 +122,9 @@ fn copies_a_proto_from_outside_with_its_imports() {
         "WKTs need prost-types"
     );
     let mod_rs = read(project.join("src/service/mod.rs"));
-    assert!(
-        mod_rs.contains("pb::shop::v1::admin_server::AdminServer::new(\n            AdminService::new(use_cases),\n        ))"),
-        "{mod_rs}"
+    assert_code_contains(
+        &mod_rs,
+        "pb::shop::v1::admin_server::AdminServer::new(AdminService::new(use_cases)))",
     );
 
     // The project's copy now differs from a changed source: refused, nothing written.
