@@ -49,6 +49,16 @@ pub struct FieldViolation {
     pub description: String,
 }
 
+impl FieldViolation {
+    /// A violation of `field` (its path, e.g. `user.email`), with what is wrong and how to fix it.
+    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            description: description.into(),
+        }
+    }
+}
+
 macro_rules! constructors {
     ($($(#[$doc:meta])* $name:ident => $code:ident;)*) => {
         $(
@@ -92,6 +102,19 @@ impl Error {
         unavailable => Unavailable;
         /// `INTERNAL`: a bug or a broken invariant.
         internal => Internal;
+        /// `DEADLINE_EXCEEDED`: the operation did not finish in time.
+        deadline_exceeded => DeadlineExceeded;
+        /// `ABORTED`: a concurrency conflict (a failed transaction, a lost compare-and-set): retry
+        /// the whole read-modify-write.
+        aborted => Aborted;
+        /// `UNIMPLEMENTED`: the operation is not supported (yet).
+        unimplemented => Unimplemented;
+        /// `CANCELLED`: the operation was cancelled, usually by the caller.
+        cancelled => Cancelled;
+        /// `DATA_LOSS`: unrecoverable data loss or corruption.
+        data_loss => DataLoss;
+        /// `OUT_OF_RANGE`: past the valid range (reading past the end, a page past the last).
+        out_of_range => OutOfRange;
     }
 
     /// Adds one metadata entry (sent in the `ErrorInfo`).
@@ -106,16 +129,34 @@ impl Error {
         self
     }
 
+    /// Adds field violations (sent as `google.rpc.BadRequest`), e.g. all that a validation found.
+    ///
+    /// ```
+    /// use bia::error::FieldViolation;
+    ///
+    /// let violations = [("email", "must contain @"), ("name", "must not be empty")]
+    ///     .map(|(field, description)| FieldViolation::new(field, description));
+    /// let err = bia::Error::invalid_argument("INVALID_USER", "the user is invalid")
+    ///     .with_field_violations(violations);
+    /// assert_eq!(err.field_violations().len(), 2);
+    /// ```
+    pub fn with_field_violations(
+        mut self,
+        violations: impl IntoIterator<Item = FieldViolation>,
+    ) -> Self {
+        self.0.field_violations.extend(violations);
+        self
+    }
+
     /// Adds a field violation (sent as `google.rpc.BadRequest`).
     pub fn with_field_violation(
         mut self,
         field: impl Into<String>,
         description: impl Into<String>,
     ) -> Self {
-        self.0.field_violations.push(FieldViolation {
-            field: field.into(),
-            description: description.into(),
-        });
+        self.0
+            .field_violations
+            .push(FieldViolation::new(field, description));
         self
     }
 
@@ -200,10 +241,7 @@ impl From<tonic::Status> for Error {
             err.0.field_violations = bad_request
                 .field_violations
                 .iter()
-                .map(|v| FieldViolation {
-                    field: v.field.clone(),
-                    description: v.description.clone(),
-                })
+                .map(|v| FieldViolation::new(v.field.clone(), v.description.clone()))
                 .collect();
         }
         err

@@ -37,6 +37,7 @@
 #![warn(missing_docs)]
 
 pub mod app;
+mod build_error;
 pub mod client;
 pub mod config;
 pub mod error;
@@ -47,9 +48,10 @@ pub mod telemetry;
 pub mod testing;
 
 pub use app::{App, AppBuilder, AppError, RunningApp, ShutdownHandle};
+pub use build_error::BuildError;
 pub use config::Config;
 pub use error::{BoxError, Error};
-pub use middleware::{CallInfo, Deadline};
+pub use middleware::{CallDeadline, CallInfo};
 pub use telemetry::Telemetry;
 
 /// Turns `main`'s result into an exit code, printing the error and its causes to stderr.

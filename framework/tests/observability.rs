@@ -163,7 +163,8 @@ async fn every_rpc_kind_answers_and_is_measured_and_traced() {
     assert_eq!(failed.len(), 3, "{spans:#?}");
     for span in failed {
         assert_eq!(span.attr("error.type"), Some("NOT_FOUND"));
-        assert_eq!(span.status_code, 2, "span status is ERROR");
+        // The OTel gRPC conventions: a caller's mistake leaves a SERVER span's status unset.
+        assert_eq!(span.status_code, 0, "span status is UNSET: {span:?}");
     }
     for name in [
         "echo.v1.Echo/Count",
@@ -289,4 +290,69 @@ async fn a_bia_client_call_parents_the_server_span_and_is_measured() {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quiet_methods_make_no_spans_but_are_counted_and_families_start_at_zero() {
+    let (collector, endpoint) = Collector::start().await;
+    let config = bia::testing::config_with(
+        "echo-quiet",
+        &format!(
+            "[telemetry]\nexclude_methods = [\"echo.v1.Echo/Count\"]\n\
+             [telemetry.otlp]\nendpoint = \"{endpoint}\"\n"
+        ),
+    );
+    let running = bia::testing::start(echo::app(&config)).await.unwrap();
+
+    // Before any call: every served method's panic counter is there, at 0.
+    let (_, text) = bia::testing::get(&running.admin_url("/metrics"))
+        .await
+        .unwrap();
+    assert!(
+        text.contains("bia_server_panics_total{rpc_method=\"echo.v1.Echo/Say\"} 0"),
+        "{text}"
+    );
+
+    let channel = running.channel().await.unwrap();
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
+    health
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .unwrap();
+    let mut client = EchoClient::new(channel);
+    client.say(say("traced")).await.unwrap();
+    let replies: Vec<_> = client
+        .count(CountRequest {
+            message: "quiet".into(),
+            count: 2,
+            delay_ms: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .collect()
+        .await;
+    assert_eq!(replies.len(), 2);
+
+    let (_, text) = bia::testing::get(&running.admin_url("/metrics"))
+        .await
+        .unwrap();
+    for method in ["grpc.health.v1.Health/Check", "echo.v1.Echo/Count"] {
+        assert!(
+            text.contains(&format!(
+                "rpc_server_call_duration_seconds_count{{rpc_system_name=\"grpc\",rpc_method=\"{method}\",rpc_response_status_code=\"OK\"}} 1"
+            )),
+            "{method} is still counted:\n{text}"
+        );
+    }
+    running.stop().await.unwrap();
+
+    let names: Vec<String> = collector.spans().into_iter().map(|s| s.name).collect();
+    assert_eq!(
+        names,
+        ["echo.v1.Echo/Say"],
+        "only the traced call made a span"
+    );
 }

@@ -76,28 +76,37 @@ async fn calls_past_their_deadline_get_deadline_exceeded() {
     let running = bia::testing::start(echo::app(&config)).await.unwrap();
     let mut client = EchoClient::new(running.channel().await.unwrap());
 
-    // The client's own grpc-timeout.
-    let mut request = tonic::Request::new(say("slow:2000"));
-    request.set_timeout(Duration::from_millis(100));
+    // The client's own deadline, from Bia's client. (A stock tonic client runs a timer of its
+    // own from the moment it sends and answers CANCELLED when that wins the race against the
+    // server's, which it does whenever the trip takes longer than our 3 ms margin.)
+    let bia_config = bia::testing::config_with(
+        "deadline-caller",
+        &format!(
+            "[clients.echo]\ntarget = \"http://{}\"\ntimeout = \"100ms\"\n",
+            running.grpc_addr()
+        ),
+    );
+    let telemetry = bia::Telemetry::new(&bia_config).unwrap();
+    let mut bia_client = EchoClient::new(
+        bia::client::Channel::from_config(&bia_config, "echo", &telemetry).unwrap(),
+    );
     let started = Instant::now();
-    let err = client.say(request).await.unwrap_err();
-    assert_eq!(err.code(), Code::DeadlineExceeded);
+    let err = bia_client.say(say("slow:2000")).await.unwrap_err();
+    assert_eq!(err.code(), Code::DeadlineExceeded, "{err:?}");
     assert!(started.elapsed() < Duration::from_millis(1500));
 
     // No grpc-timeout: the server's default caps the call.
     let err = client.say(say("slow:2000")).await.unwrap_err();
     assert_eq!(err.code(), Code::DeadlineExceeded);
 
-    // A stream that outlives its deadline ends with DEADLINE_EXCEEDED trailers.
-    let mut stream = client
-        .count(CountRequest {
-            message: "tick".into(),
-            count: 100,
-            delay_ms: 50,
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    // A stream that outlives its (client's) deadline ends with DEADLINE_EXCEEDED trailers.
+    let mut request = tonic::Request::new(CountRequest {
+        message: "tick".into(),
+        count: 100,
+        delay_ms: 50,
+    });
+    request.set_timeout(Duration::from_millis(300));
+    let mut stream = client.count(request).await.unwrap().into_inner();
     let mut last = None;
     while let Some(item) = stream.next().await {
         last = Some(item);
@@ -107,9 +116,17 @@ async fn calls_past_their_deadline_get_deadline_exceeded() {
     let (_, text) = bia::testing::get(&running.admin_url("/metrics"))
         .await
         .unwrap();
+    // The server's own cap (the call without grpc-timeout) at least; the first call is the
+    // server's too unless Bia's client gave up first.
     assert!(
         text.contains(
-            "rpc_method=\"echo.v1.Echo/Say\",rpc_response_status_code=\"DEADLINE_EXCEEDED\"} 2"
+            "rpc_method=\"echo.v1.Echo/Say\",rpc_response_status_code=\"DEADLINE_EXCEEDED\"}"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "rpc_method=\"echo.v1.Echo/Count\",rpc_response_status_code=\"DEADLINE_EXCEEDED\"} 1"
         ),
         "{text}"
     );

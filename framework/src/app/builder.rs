@@ -4,20 +4,25 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use tonic::body::Body as GrpcBody;
 use tonic::server::NamedService;
 use tonic::service::RoutesBuilder;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::App;
 use super::hooks::{Hook, hook};
+use super::{App, Hooks};
+use crate::build_error::BuildError;
 use crate::config::Config;
 use crate::error::BoxError;
-use crate::registry::Registrar;
-use crate::server::{BoxGrpcService, UserLayers};
+use crate::middleware::method::{BUILTIN_SERVICES, MethodTable};
+use crate::registry::{NoRegistry, Registrar};
+use crate::server::grpc::{GrpcParts, ServeFn, serve_fn};
+use crate::server::{BoxGrpcService, DefaultLayers, GrpcHttpService, Handlers, UserLayers};
 use crate::telemetry::Telemetry;
+
+const INVALID_DESCRIPTORS: &str = "a file descriptor set given to AppBuilder::file_descriptor_set \
+     is not valid (pass tonic::include_file_descriptor_set!(\"descriptor\") as written by bia-build)";
 
 /// Builds an [`App`]; see [`App::builder`].
 pub struct AppBuilder {
@@ -26,7 +31,10 @@ pub struct AppBuilder {
     pub(super) routes: RoutesBuilder,
     pub(super) services: Vec<&'static str>,
     pub(super) descriptor_sets: Vec<&'static [u8]>,
-    pub(super) layers: UserLayers,
+    pub(super) front: UserLayers,
+    pub(super) inner: UserLayers,
+    pub(super) serve: Option<ServeFn>,
+    pub(super) builtin_through_user: bool,
     pub(super) registrar: Option<Arc<dyn Registrar>>,
     pub(super) before_start: Vec<Hook>,
     pub(super) after_start: Vec<Hook>,
@@ -51,7 +59,10 @@ impl AppBuilder {
             routes: RoutesBuilder::default(),
             services: Vec::new(),
             descriptor_sets: Vec::new(),
-            layers: UserLayers::default(),
+            front: UserLayers::default(),
+            inner: UserLayers::default(),
+            serve: None,
+            builtin_through_user: false,
             registrar: None,
             before_start: Vec::new(),
             after_start: Vec::new(),
@@ -93,22 +104,96 @@ impl AppBuilder {
         self
     }
 
-    /// Adds a tower layer inside Bia's own (after `limit`, before the router). First added is
-    /// outermost; see [`crate::middleware`] for the whole order.
-    pub fn layer<L, S, ResBody>(mut self, layer: L) -> Self
+    /// Adds a tower layer inside the server stack, just outside the handlers: it sees each call's
+    /// [`CallInfo`](crate::CallInfo) and deadline, runs inside its span, and its rejections are
+    /// counted in the metrics (an auth layer belongs here).
+    ///
+    /// # Order
+    ///
+    /// ```text
+    /// call info -> layer_front layers -> recovery -> trace -> metrics -> access_log
+    ///   -> deadline -> limit -> layer layers -> router -> handler
+    /// ```
+    ///
+    /// First added is outermost. Bia's own health and reflection services do not go through
+    /// these layers (so an auth layer cannot reject `grpc.health.v1.Health/Check`) unless
+    /// [`user_layers_on_builtin_services`](Self::user_layers_on_builtin_services) says so.
+    ///
+    /// ```
+    /// use bia::middleware::{from_fn, Next};
+    ///
+    /// let config = bia::testing::config("demo");
+    /// let app = bia::App::builder(&config)
+    ///     .layer(from_fn(|request: http::Request<tonic::body::Body>, next: Next| async move {
+    ///         if request.headers().get("x-api-key").is_none() {
+    ///             return Err(tonic::Status::unauthenticated("send an x-api-key header"));
+    ///         }
+    ///         Ok(next.run(request).await)
+    ///     }))
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = app;
+    /// ```
+    pub fn layer<L, S>(mut self, layer: L) -> Self
     where
         L: Layer<BoxGrpcService, Service = S> + Send + Sync + 'static,
-        S: Service<http::Request<GrpcBody>, Response = http::Response<ResBody>>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        S::Future: Send + 'static,
-        S::Error: Into<BoxError>,
-        ResBody: http_body::Body<Data = Bytes> + Send + 'static,
-        ResBody::Error: Into<BoxError>,
+        S: GrpcHttpService,
     {
-        self.layers.push(layer);
+        self.inner.push(layer);
+        self
+    }
+
+    /// Adds a tower layer outside the server stack, before recovery and the span: it sees every
+    /// call first (with its [`CallInfo`](crate::CallInfo)) and may answer without it being
+    /// traced or counted. See [`layer`](Self::layer) for the whole order.
+    pub fn layer_front<L, S>(mut self, layer: L) -> Self
+    where
+        L: Layer<BoxGrpcService, Service = S> + Send + Sync + 'static,
+        S: GrpcHttpService,
+    {
+        self.front.push(layer);
+        self
+    }
+
+    /// Replaces the server stack: `stack` gets Bia's [`DefaultLayers`] and returns any tower
+    /// layer (a [`tower::ServiceBuilder`] of them, reordered, trimmed or extended).
+    ///
+    /// # Order
+    ///
+    /// The stack goes where the default one would, between the [`layer_front`](Self::layer_front)
+    /// and the [`layer`](Self::layer) layers. Bia's health and reflection services keep the
+    /// default stack.
+    ///
+    /// ```
+    /// let config = bia::testing::config("demo");
+    /// let app = bia::App::builder(&config)
+    ///     .server_stack(|defaults| {
+    ///         // The default order without the access log.
+    ///         tower::ServiceBuilder::new()
+    ///             .layer(defaults.recovery)
+    ///             .layer(defaults.trace)
+    ///             .layer(defaults.metrics)
+    ///             .layer(defaults.deadline)
+    ///             .layer(defaults.limit)
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = app;
+    /// ```
+    pub fn server_stack<F, L, S>(mut self, stack: F) -> Self
+    where
+        F: FnOnce(DefaultLayers) -> L + Send + 'static,
+        L: Layer<Handlers, Service = S> + Clone + Send + Sync + 'static,
+        S: GrpcHttpService,
+    {
+        self.serve = Some(serve_fn(stack));
+        self
+    }
+
+    /// Sends Bia's own health and reflection calls through the user's layers too (off by
+    /// default, so that an auth layer does not lock out health checks).
+    pub fn user_layers_on_builtin_services(mut self, on: bool) -> Self {
+        self.builtin_through_user = on;
         self
     }
 
@@ -158,8 +243,106 @@ impl AppBuilder {
         self
     }
 
-    /// Finishes the App. Fails if the telemetry cannot be built or a descriptor set is not valid.
-    pub fn build(self) -> Result<App, BoxError> {
-        App::from_builder(self)
+    /// Finishes the App. Fails if the telemetry cannot be built, a descriptor set is not
+    /// valid, or the configured registry cannot be set up.
+    pub fn build(mut self) -> Result<App, BuildError> {
+        let telemetry = match self.telemetry.take() {
+            Some(telemetry) => telemetry,
+            None => Telemetry::new(&self.config)?,
+        };
+        let (health, health_service) = tonic_health::server::health_reporter();
+        let mut names: Vec<&'static str> = self.services.clone();
+        names.extend(BUILTIN_SERVICES);
+        let reflection = || {
+            let mut reflection = tonic_reflection::server::Builder::configure()
+                .include_reflection_service(true)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET);
+            for set in &self.descriptor_sets {
+                reflection = reflection.register_encoded_file_descriptor_set(set);
+            }
+            for name in &names {
+                reflection = reflection.with_service_name(*name);
+            }
+            reflection
+        };
+        let reflection_v1 = reflection()
+            .build_v1()
+            .map_err(|e| BuildError::caused_by(INVALID_DESCRIPTORS, e))?;
+        let reflection_v1alpha = reflection()
+            .build_v1alpha()
+            .map_err(|e| BuildError::caused_by(INVALID_DESCRIPTORS, e))?;
+        let mut routes = self.routes;
+        routes
+            .add_service(health_service)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha);
+        let mut sets = self.descriptor_sets;
+        sets.extend([
+            tonic_health::pb::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+        ]);
+        let table = Arc::new(
+            MethodTable::with_quiet_methods(
+                &sets,
+                names.iter().copied(),
+                &self.config.telemetry.exclude_methods,
+            )
+            .map_err(|e| BuildError::caused_by(INVALID_DESCRIPTORS, e))?,
+        );
+        check_timeouts(&self.config, &table)?;
+        let registrar = match self.registrar {
+            Some(registrar) => registrar,
+            None => match crate::registry::configured(&self.config)? {
+                Some(registry) => registry.registrar,
+                None => Arc::new(NoRegistry),
+            },
+        };
+        let parts = GrpcParts {
+            routes: routes.routes(),
+            table: table.clone(),
+            front: self.front,
+            inner: self.inner,
+            builtin_through_user: self.builtin_through_user,
+        };
+        let serve = self
+            .serve
+            .unwrap_or_else(|| serve_fn(DefaultLayers::into_stack));
+        Ok(App {
+            config: self.config,
+            telemetry,
+            grpc: Some((parts, serve)),
+            health,
+            services: self.services,
+            registrar,
+            hooks: Hooks {
+                before_start: self.before_start,
+                after_start: self.after_start,
+                before_stop: self.before_stop,
+                after_stop: self.after_stop,
+            },
+            shutdown: tokio_util::sync::CancellationToken::new(),
+        })
     }
+}
+
+/// Every method `server.grpc.timeouts` names must be one the App serves: a typo would silently
+/// leave the method without its cap.
+fn check_timeouts(config: &Config, table: &MethodTable) -> Result<(), BuildError> {
+    for name in config.server.grpc.timeouts.keys() {
+        if !table.methods().iter().any(|m| m.name == name.as_str()) {
+            let served: Vec<&str> = table
+                .methods()
+                .iter()
+                .filter(|m| !m.builtin && m.kind != crate::middleware::RpcKind::Unknown)
+                .map(|m| m.name)
+                .collect();
+            return Err(BuildError::new(format!(
+                "server.grpc.timeouts.\"{name}\": the App serves no such method; name one of \
+                 its methods as package.Service/Method: {}",
+                served.join(", ")
+            )));
+        }
+    }
+    Ok(())
 }

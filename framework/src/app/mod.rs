@@ -12,25 +12,25 @@
 //! Every hook's error is reported, not only the last.
 
 mod builder;
+mod error;
 mod hooks;
 mod running;
+mod start;
+mod stop;
 
 use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
-use tonic::service::Routes;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
 pub use builder::AppBuilder;
-pub use hooks::AppError;
+pub use error::{AppError, LifecycleError};
 pub use running::{RunningApp, ShutdownHandle};
 
 use crate::config::Config;
-use crate::error::BoxError;
-use crate::middleware::method::MethodTable;
-use crate::registry::{NoRegistry, Registrar};
-use crate::server::UserLayers;
+use crate::registry::Registrar;
+use crate::server::grpc::{GrpcParts, ServeFn};
 use crate::telemetry::Telemetry;
 use hooks::Hook;
 
@@ -49,9 +49,7 @@ use hooks::Hook;
 pub struct App {
     config: Config,
     telemetry: Telemetry,
-    routes: Routes,
-    table: Arc<MethodTable>,
-    layers: UserLayers,
+    grpc: Option<(GrpcParts, ServeFn)>,
     health: HealthReporter,
     services: Vec<&'static str>,
     registrar: Arc<dyn Registrar>,
@@ -80,71 +78,6 @@ impl App {
     /// Starts building an App from its configuration.
     pub fn builder(config: &Config) -> AppBuilder {
         AppBuilder::new(config)
-    }
-
-    fn from_builder(mut builder: AppBuilder) -> Result<Self, BoxError> {
-        let telemetry = match builder.telemetry.take() {
-            Some(telemetry) => telemetry,
-            None => Telemetry::new(&builder.config)?,
-        };
-        let (health, health_service) = tonic_health::server::health_reporter();
-        let mut routes = builder.routes;
-        let mut sets = builder.descriptor_sets.clone();
-        sets.push(tonic_health::pb::FILE_DESCRIPTOR_SET);
-        let mut names: Vec<&'static str> = builder.services.clone();
-        names.push("grpc.health.v1.Health");
-        names.push("grpc.reflection.v1.ServerReflection");
-        names.push("grpc.reflection.v1alpha.ServerReflection");
-        let reflection = || {
-            let mut reflection = tonic_reflection::server::Builder::configure()
-                .include_reflection_service(true)
-                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET);
-            for set in &builder.descriptor_sets {
-                reflection = reflection.register_encoded_file_descriptor_set(set);
-            }
-            for name in &names {
-                reflection = reflection.with_service_name(*name);
-            }
-            reflection
-        };
-        let reflection_v1 = reflection()
-            .build_v1()
-            .map_err(|e| format!("invalid file descriptor set for reflection: {e}"))?;
-        let reflection_v1alpha = reflection()
-            .build_v1alpha()
-            .map_err(|e| format!("invalid file descriptor set for reflection: {e}"))?;
-        routes
-            .add_service(health_service)
-            .add_service(reflection_v1)
-            .add_service(reflection_v1alpha);
-        sets.push(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET);
-        sets.push(tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET);
-        let table = MethodTable::new(&sets, names.iter().copied())
-            .map_err(|e| format!("invalid file descriptor set: {e}"))?;
-        let registrar = match builder.registrar {
-            Some(registrar) => registrar,
-            None => match crate::registry::configured(&builder.config)? {
-                Some(registry) => registry.registrar,
-                None => Arc::new(NoRegistry),
-            },
-        };
-        Ok(Self {
-            config: builder.config,
-            telemetry,
-            routes: routes.routes(),
-            table: Arc::new(table),
-            layers: builder.layers,
-            health,
-            services: builder.services,
-            registrar,
-            hooks: Hooks {
-                before_start: builder.before_start,
-                after_start: builder.after_start,
-                before_stop: builder.before_stop,
-                after_stop: builder.after_stop,
-            },
-            shutdown: CancellationToken::new(),
-        })
     }
 
     /// The App's telemetry (to build clients that share its metrics and tracer).

@@ -23,6 +23,7 @@ use tower_service::Service;
 
 use super::replay::Replay;
 use super::trace::ClientSpan;
+use crate::build_error::BuildError;
 use crate::error::BoxError;
 use crate::registry::Discovery;
 
@@ -44,15 +45,18 @@ pub(crate) struct Endpoint {
 }
 
 impl Endpoint {
-    fn new(uri: &str) -> Result<Self, BoxError> {
-        let channel = TonicEndpoint::from_shared(uri.to_owned())
-            .map_err(|e| {
-                format!("endpoint {uri:?} is not a valid URI (expected http://host:port): {e}")
-            })?
+    fn new(uri: &str) -> Result<Self, BuildError> {
+        let invalid = |e| {
+            BuildError::caused_by(
+                format!("endpoint {uri:?} is not a valid URI (expected http://host:port)"),
+                e,
+            )
+        };
+        let parsed: http::Uri = uri.parse().map_err(invalid)?;
+        let channel = TonicEndpoint::from(parsed.clone())
             .tcp_nodelay(true)
             .connect_timeout(Duration::from_secs(2))
             .connect_lazy();
-        let parsed: http::Uri = uri.parse().map_err(|e| format!("endpoint {uri:?}: {e}"))?;
         let mut span_attributes = Vec::with_capacity(2);
         if let Some(host) = parsed.host() {
             span_attributes.push(opentelemetry::KeyValue::new(
@@ -117,7 +121,7 @@ impl Drop for AbortOnDrop {
 
 impl Balancer {
     /// A balancer over fixed addresses.
-    pub fn fixed(uris: &[String]) -> Result<Self, BoxError> {
+    pub fn fixed(uris: &[String]) -> Result<Self, BuildError> {
         let set: Vec<Arc<Endpoint>> = uris
             .iter()
             .map(|u| Endpoint::new(u).map(Arc::new))
@@ -300,9 +304,13 @@ impl Service<http::Request<GrpcBody>> for Balancer {
 }
 
 /// Whether a call failed before any of it reached a server: the connection could not be made.
+/// tonic reports every failure of its connector as a [`tonic::ConnectError`] in the chain.
 fn never_left(error: &(dyn std::error::Error + 'static)) -> bool {
     let mut source = Some(error);
     while let Some(e) = source {
+        if e.is::<tonic::ConnectError>() {
+            return true;
+        }
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
             use std::io::ErrorKind::*;
             if matches!(
@@ -311,10 +319,6 @@ fn never_left(error: &(dyn std::error::Error + 'static)) -> bool {
             ) {
                 return true;
             }
-        }
-        let text = e.to_string();
-        if text.contains("tcp connect error") || text.contains("error trying to connect") {
-            return true;
         }
         source = e.source();
     }

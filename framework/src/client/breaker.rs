@@ -9,16 +9,17 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use pin_project_lite::pin_project;
 use tonic::Code;
+use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::config::BreakerConfig;
 use crate::error::BoxError;
-use crate::middleware::body::{CallObserver, ObservedBody};
+use crate::middleware::observe::{CallError, CallObserver, ObservedBody, ObservedFuture};
 
 const BUCKETS: usize = 10;
 
@@ -142,7 +143,8 @@ impl<S: std::fmt::Debug> std::fmt::Debug for Breaker<S> {
 }
 
 impl<S> Breaker<S> {
-    pub(crate) fn new(inner: S, config: BreakerConfig) -> Self {
+    /// Throttles calls through `inner` as `config` says.
+    pub fn new(inner: S, config: BreakerConfig) -> Self {
         Self {
             inner,
             throttle: Arc::new(Throttle::new(config)),
@@ -150,12 +152,33 @@ impl<S> Breaker<S> {
     }
 }
 
+/// Applies [`Breaker`]; each layered service has a window of its own.
+#[derive(Clone, Debug)]
+pub struct BreakerLayer {
+    config: BreakerConfig,
+}
+
+impl BreakerLayer {
+    /// Throttles as `config` says.
+    pub fn new(config: BreakerConfig) -> Self {
+        Self { config }
+    }
+}
+
+impl<S> Layer<S> for BreakerLayer {
+    type Service = Breaker<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Breaker::new(inner, self.config.clone())
+    }
+}
+
 impl<S, B, R> Service<http::Request<B>> for Breaker<S>
 where
     S: Service<http::Request<B>, Response = http::Response<R>>,
-    S::Error: Into<BoxError>,
+    S::Error: CallError + Into<BoxError>,
 {
-    type Response = http::Response<ObservedBody<R, Outcome>>;
+    type Response = http::Response<ObservedBody<R, BreakerObserver>>;
     type Error = BoxError;
     type Future = BreakerFuture<S::Future>;
 
@@ -171,8 +194,10 @@ where
             return BreakerFuture::Rejected;
         }
         BreakerFuture::Calling {
-            inner: self.inner.call(request),
-            throttle: Some(self.throttle.clone()),
+            inner: ObservedFuture::new(
+                self.inner.call(request),
+                BreakerObserver(self.throttle.clone()),
+            ),
         }
     }
 }
@@ -184,51 +209,37 @@ pin_project! {
         /// Rejected locally.
         Rejected,
         /// Sent on.
-        Calling { #[pin] inner: F, throttle: Option<Arc<Throttle>> },
+        Calling { #[pin] inner: ObservedFuture<F, BreakerObserver> },
     }
 }
 
 impl<F, R, E> Future for BreakerFuture<F>
 where
     F: Future<Output = Result<http::Response<R>, E>>,
-    E: Into<BoxError>,
+    E: CallError + Into<BoxError>,
 {
-    type Output = Result<http::Response<ObservedBody<R, Outcome>>, BoxError>;
+    type Output = Result<http::Response<ObservedBody<R, BreakerObserver>>, BoxError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project() {
             BreakerProj::Rejected => Poll::Ready(Err(Box::new(tonic::Status::unavailable(
                 "the circuit breaker rejected this call: the service is failing; try again later",
             )))),
-            BreakerProj::Calling { inner, throttle } => {
-                let result = ready!(inner.poll(cx));
-                let throttle = throttle.take().expect("polled after completion");
-                Poll::Ready(match result {
-                    Ok(response) => Ok(ObservedBody::observe(response, Outcome(throttle))),
-                    Err(e) => {
-                        let e = e.into();
-                        let code = e
-                            .downcast_ref::<tonic::Status>()
-                            .map_or(Code::Unavailable, tonic::Status::code);
-                        throttle.window.record(!backend_failed(code));
-                        Err(e)
-                    }
-                })
-            }
+            BreakerProj::Calling { inner } => inner.poll(cx).map_err(Into::into),
         }
     }
 }
 
 /// Records whether the backend accepted the call when it ends.
-pub struct Outcome(Arc<Throttle>);
+pub struct BreakerObserver(Arc<Throttle>);
 
-impl std::fmt::Debug for Outcome {
+impl std::fmt::Debug for BreakerObserver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Outcome")
+        f.write_str("BreakerObserver")
     }
 }
 
-impl CallObserver for Outcome {
+impl CallObserver for BreakerObserver {
     fn finish(self, code: Code) {
         // A call the client cancelled says nothing about the backend.
         if code != Code::Cancelled {

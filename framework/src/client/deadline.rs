@@ -1,15 +1,18 @@
-use std::future::Future;
-use std::pin::Pin;
+//! Client deadlines: every call gets one, and the client gives up at it. The deadline is the
+//! client's `timeout`, or less: the caller's own `grpc-timeout`, or what is left of the server
+//! call being handled (see [`current_deadline`]).
+
+use std::future::Pending;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use http::HeaderValue;
-use pin_project_lite::pin_project;
 use tokio::time::{Sleep, sleep};
+use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::error::BoxError;
-use crate::middleware::deadline::parse_grpc_timeout;
+use crate::middleware::cutoff::{CutoffBody, CutoffFuture};
+use crate::middleware::deadline::{current_deadline, parse_grpc_timeout};
 
 /// Gives every call a deadline: the configured timeout, or the caller's shorter `grpc-timeout`.
 /// The server learns it from `grpc-timeout`; the client gives up at it too, with `DEADLINE_EXCEEDED`.
@@ -44,17 +47,44 @@ fn grpc_timeout(timeout: Duration) -> HeaderValue {
     HeaderValue::from_str(&text).expect("digits and a unit are a valid header value")
 }
 
+/// Applies [`ClientDeadline`] with a downstream's timeout.
+#[derive(Clone, Debug)]
+pub struct ClientDeadlineLayer {
+    timeout: Duration,
+}
+
+impl ClientDeadlineLayer {
+    /// Calls last at most `timeout`.
+    pub fn new(timeout: Duration) -> Self {
+        Self { timeout }
+    }
+}
+
+impl<S> Layer<S> for ClientDeadlineLayer {
+    type Service = ClientDeadline<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        ClientDeadline::new(inner, self.timeout)
+    }
+}
+
+/// The response future of [`ClientDeadline`]: a trailers-only `DEADLINE_EXCEEDED` answer if the
+/// deadline passes before the server answers (tonic reads it as that status).
+pub type ClientDeadlineFuture<F> = CutoffFuture<F, Sleep, Pending<()>>;
+
+/// The response body of [`ClientDeadline`].
+pub type ClientDeadlineBody<B> = CutoffBody<B, Pending<()>>;
+
 impl<S, B, R> Service<http::Request<B>> for ClientDeadline<S>
 where
     S: Service<http::Request<B>, Response = http::Response<R>>,
-    S::Error: Into<BoxError>,
 {
-    type Response = http::Response<R>;
-    type Error = BoxError;
-    type Future = DeadlineFuture<S::Future>;
+    type Response = http::Response<ClientDeadlineBody<R>>;
+    type Error = S::Error;
+    type Future = ClientDeadlineFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx).map_err(Into::into)
+        self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
@@ -62,47 +92,25 @@ where
             .headers()
             .get("grpc-timeout")
             .and_then(|v| parse_grpc_timeout(v.as_bytes()));
-        let (timeout, header) = match requested {
+        // The caller's own grpc-timeout, and what is left of the server call being handled.
+        let left =
+            current_deadline().map(|deadline| deadline.saturating_duration_since(Instant::now()));
+        let shorter = match (requested, left) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (one, None) | (None, one) => one,
+        };
+        let (timeout, header) = match shorter {
             Some(shorter) if shorter < self.timeout => (shorter, grpc_timeout(shorter)),
             _ => (self.timeout, self.header.clone()),
         };
         request.headers_mut().insert("grpc-timeout", header);
-        DeadlineFuture {
-            inner: self.inner.call(request),
-            sleep: sleep(timeout),
-        }
+        CutoffFuture::new(self.inner.call(request), Some(sleep(timeout)), None, passed)
+            .trigger_first()
     }
 }
 
-pin_project! {
-    /// The response future of [`ClientDeadline`].
-    pub struct DeadlineFuture<F> {
-        #[pin]
-        inner: F,
-        #[pin]
-        sleep: Sleep,
-    }
-}
-
-impl<F, R, E> Future for DeadlineFuture<F>
-where
-    F: Future<Output = Result<R, E>>,
-    E: Into<BoxError>,
-{
-    type Output = Result<R, BoxError>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        if let Poll::Ready(result) = this.inner.poll(cx) {
-            return Poll::Ready(result.map_err(Into::into));
-        }
-        if this.sleep.poll(cx).is_ready() {
-            return Poll::Ready(Err(Box::new(tonic::Status::deadline_exceeded(
-                "the call's deadline passed before the server answered",
-            ))));
-        }
-        Poll::Pending
-    }
+fn passed() -> tonic::Status {
+    tonic::Status::deadline_exceeded("the call's deadline passed before the server answered")
 }
 
 #[cfg(test)]

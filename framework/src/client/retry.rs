@@ -18,9 +18,11 @@ use tonic::Code;
 use tonic::body::Body as GrpcBody;
 use tower::ServiceExt;
 use tower::retry::budget::{Budget, TpsBudget};
+use tower_layer::Layer;
 use tower_service::Service;
 
 use super::replay::Replay;
+use crate::build_error::BuildError;
 use crate::config::RetryConfig;
 use crate::error::BoxError;
 use crate::middleware::status::{CODE_COUNT, code_in, code_index, code_name};
@@ -37,13 +39,15 @@ pub(crate) struct RetryPolicy {
 }
 
 impl RetryPolicy {
-    pub(crate) fn new(config: &RetryConfig) -> Result<Self, BoxError> {
+    pub(crate) fn new(config: &RetryConfig) -> Result<Self, BuildError> {
         let mut codes = [false; CODE_COUNT];
         for name in &config.codes {
             let index = (0..CODE_COUNT)
                 .find(|&i| code_name(Code::from_i32(i as i32)) == name.to_ascii_uppercase())
                 .ok_or_else(|| {
-                    format!("retry.codes: {name:?} is not a gRPC status name (e.g. UNAVAILABLE)")
+                    BuildError::new(format!(
+                        "retry.codes: {name:?} is not a gRPC status name (e.g. UNAVAILABLE)"
+                    ))
                 })?;
             codes[index] = true;
         }
@@ -99,11 +103,34 @@ impl<S: std::fmt::Debug> std::fmt::Debug for Retry<S> {
     }
 }
 
-impl<S> Retry<S> {
-    pub(crate) fn new(inner: S, policy: RetryPolicy) -> Self {
-        Self {
+/// Applies [`Retry`] with a downstream's retry settings; the services it makes share one budget.
+#[derive(Clone)]
+pub struct RetryLayer {
+    policy: Arc<RetryPolicy>,
+}
+
+impl std::fmt::Debug for RetryLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RetryLayer").finish_non_exhaustive()
+    }
+}
+
+impl RetryLayer {
+    /// Retries as `config` says; fails if it names a status that does not exist.
+    pub fn new(config: &RetryConfig) -> Result<Self, BuildError> {
+        Ok(Self {
+            policy: Arc::new(RetryPolicy::new(config)?),
+        })
+    }
+}
+
+impl<S> Layer<S> for RetryLayer {
+    type Service = Retry<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Retry {
             inner,
-            policy: Arc::new(policy),
+            policy: self.policy.clone(),
         }
     }
 }

@@ -60,13 +60,38 @@ pub struct GrpcServerConfig {
     pub advertise_addr: Option<SocketAddr>,
     /// The largest request message accepted; a larger one answers `RESOURCE_EXHAUSTED`.
     pub max_message_bytes: usize,
-    /// The longest a call may run: a cap on the client's `grpc-timeout`, and the deadline of calls that send none.
+    /// The longest a unary call may run: a cap on the client's `grpc-timeout`, and the deadline
+    /// of unary calls that send none.
     #[serde(with = "humantime_serde")]
     pub default_timeout: Duration,
+    /// The same for streaming calls; unset (the default), a stream runs as long as its client's
+    /// `grpc-timeout` allows, or without a deadline when the client sends none.
+    #[serde(with = "humantime_serde")]
+    pub stream_timeout: Option<Duration>,
+    /// Per-method caps that replace `default_timeout` or `stream_timeout`, by
+    /// `package.Service/Method`, e.g. `timeouts."user.v1.UserService/Export" = "10m"`.
+    #[serde(with = "duration_map")]
+    pub timeouts: BTreeMap<String, Duration>,
     /// Calls served at once across all connections; more are shed with `RESOURCE_EXHAUSTED`. 0: no limit.
     pub max_concurrent_calls: usize,
-    /// HTTP/2 streams allowed per connection (`SETTINGS_MAX_CONCURRENT_STREAMS`).
+    /// HTTP/2 streams (calls) allowed at once per connection, advertised in
+    /// `SETTINGS_MAX_CONCURRENT_STREAMS`.
     pub max_concurrent_streams: Option<u32>,
+    /// Streams this server may reset for a peer's protocol errors before it closes the
+    /// connection (`GOAWAY ENHANCE_YOUR_CALM`): the "MadeYouReset" attack.
+    pub max_local_error_reset_streams: usize,
+    /// The largest header list (metadata) a request may carry.
+    pub max_header_list_bytes: u32,
+    /// Response bytes buffered per stream for a peer that reads slowly; beyond this the server
+    /// stops producing the stream's messages until the peer reads.
+    pub max_send_buffer_bytes: usize,
+    /// How long a new connection may stay silent before it is closed.
+    #[serde(with = "humantime_serde")]
+    pub handshake_timeout: Duration,
+    /// How long a connection may go without a call before it is closed (GOAWAY); unset keeps
+    /// idle connections open.
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Option<Duration>,
     /// Interval of HTTP/2 keepalive pings to idle clients; unset disables them.
     #[serde(with = "humantime_serde")]
     pub keepalive_interval: Option<Duration>,
@@ -84,8 +109,15 @@ impl Default for GrpcServerConfig {
             advertise_addr: None,
             max_message_bytes: 4 * 1024 * 1024,
             default_timeout: Duration::from_secs(30),
+            stream_timeout: None,
+            timeouts: BTreeMap::new(),
             max_concurrent_calls: 0,
-            max_concurrent_streams: None,
+            max_concurrent_streams: Some(256),
+            max_local_error_reset_streams: 1024,
+            max_header_list_bytes: 32 * 1024,
+            max_send_buffer_bytes: 256 * 1024,
+            handshake_timeout: Duration::from_secs(5),
+            idle_timeout: Some(Duration::from_secs(300)),
             keepalive_interval: Some(Duration::from_secs(60)),
             keepalive_timeout: Duration::from_secs(20),
             tcp_nodelay: true,
@@ -120,6 +152,10 @@ pub struct TelemetryConfig {
     pub otlp: OtlpConfig,
     /// The parent-based sampler's ratio for root spans, 0.0 to 1.0.
     pub sampler_ratio: f64,
+    /// Methods that make no span and no access-log line (they are still counted in metrics),
+    /// as `package.Service/Method` or `package.Service/*`. Bia's health and reflection services
+    /// never do.
+    pub exclude_methods: Vec<String>,
 }
 
 impl Default for TelemetryConfig {
@@ -127,6 +163,7 @@ impl Default for TelemetryConfig {
         Self {
             otlp: OtlpConfig::default(),
             sampler_ratio: 1.0,
+            exclude_methods: Vec::new(),
         }
     }
 }
@@ -312,4 +349,34 @@ pub enum Target {
     One(String),
     /// Several static addresses.
     Many(Vec<String>),
+}
+
+/// A map of human-readable durations (`"10m"`, `"250ms"`), as humantime_serde reads one.
+mod duration_map {
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        map: &BTreeMap<String, Duration>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let wrapped: BTreeMap<&String, humantime_serde::Serde<&Duration>> = map
+            .iter()
+            .map(|(key, value)| (key, humantime_serde::Serde::from(value)))
+            .collect();
+        wrapped.serialize(serializer)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<BTreeMap<String, Duration>, D::Error> {
+        let wrapped =
+            BTreeMap::<String, humantime_serde::Serde<Duration>>::deserialize(deserializer)?;
+        Ok(wrapped
+            .into_iter()
+            .map(|(key, value)| (key, value.into_inner()))
+            .collect())
+    }
 }

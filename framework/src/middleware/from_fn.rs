@@ -1,4 +1,8 @@
-//! Middleware written as an async function.
+//! Middleware written as an async function, for a server or a client.
+//!
+//! [`from_fn`] makes a layer that wraps any gRPC service (a server's stack, a
+//! [`Channel`](crate::client::Channel)): the function gets the request and [`Next`], the rest of
+//! the stack, and answers with a response or a [`tonic::Status`].
 //!
 //! ```
 //! use bia::middleware::{from_fn, Next};
@@ -23,7 +27,7 @@ use tower::ServiceExt;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::server::BoxGrpcService;
+use crate::server::{BoxGrpcService, GrpcHttpService, box_grpc};
 
 /// Makes a layer from an async function of the request and the rest of the stack.
 pub fn from_fn<F, Fut>(f: F) -> FromFnLayer<F>
@@ -34,19 +38,25 @@ where
     FromFnLayer { f }
 }
 
-/// The layer [`from_fn`] makes; add it with [`AppBuilder::layer`](crate::AppBuilder::layer).
+/// The layer [`from_fn`] makes; add it with [`AppBuilder::layer`](crate::AppBuilder::layer),
+/// [`AppBuilder::layer_front`](crate::AppBuilder::layer_front) or
+/// [`Channel::layer`](crate::client::Channel::layer), or to any tower stack of gRPC services.
 #[derive(Clone, Debug)]
 pub struct FromFnLayer<F> {
     f: F,
 }
 
-impl<F: Clone> Layer<BoxGrpcService> for FromFnLayer<F> {
+impl<F, S> Layer<S> for FromFnLayer<F>
+where
+    F: Clone,
+    S: GrpcHttpService,
+{
     type Service = FromFn<F>;
 
-    fn layer(&self, inner: BoxGrpcService) -> Self::Service {
+    fn layer(&self, inner: S) -> Self::Service {
         FromFn {
             f: self.f.clone(),
-            inner,
+            inner: box_grpc(inner),
         }
     }
 }

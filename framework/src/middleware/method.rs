@@ -1,11 +1,9 @@
-//! What a server knows of the methods it serves, and the typed call information handlers read.
+//! What a server knows of the methods it serves.
 //!
 //! The table is built once from the registered services' descriptors, so every layer can label a
 //! call with a bounded method name: paths the server does not serve fall under `_OTHER`.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::time::Instant;
 
 use prost::Message;
 use prost_types::FileDescriptorSet;
@@ -46,8 +44,20 @@ pub struct MethodInfo {
     pub method: &'static str,
     /// Its streaming shape.
     pub kind: RpcKind,
+    /// Served by Bia itself (health and reflection): user layers leave these calls alone.
+    pub builtin: bool,
+    /// Makes no span and no access-log line (still counted in metrics): Bia's own services, and
+    /// the methods `telemetry.exclude_methods` lists.
+    pub quiet: bool,
     pub(crate) index: usize,
 }
+
+/// The services every Bia server serves by itself.
+pub(crate) const BUILTIN_SERVICES: [&str; 3] = [
+    "grpc.health.v1.Health",
+    "grpc.reflection.v1.ServerReflection",
+    "grpc.reflection.v1alpha.ServerReflection",
+];
 
 /// The name under which calls to paths a server does not serve are counted.
 pub const OTHER_METHOD: &str = "_OTHER";
@@ -68,12 +78,22 @@ impl MethodTable {
         descriptor_sets: &[&[u8]],
         served: impl IntoIterator<Item = &'a str>,
     ) -> Result<Self, prost::DecodeError> {
+        Self::with_quiet_methods(descriptor_sets, served, &[])
+    }
+
+    /// [`MethodTable::new`], marking as [`quiet`](MethodInfo::quiet) the methods that match one
+    /// of `quiet` (`package.Service/Method`, or `package.Service/*` for all of a service's).
+    pub fn with_quiet_methods<'a>(
+        descriptor_sets: &[&[u8]],
+        served: impl IntoIterator<Item = &'a str>,
+        quiet: &[String],
+    ) -> Result<Self, prost::DecodeError> {
         let served: Vec<&str> = served.into_iter().collect();
         let mut table = Self {
             by_path: HashMap::new(),
             methods: Vec::new(),
         };
-        table.push(OTHER_METHOD, "", "", RpcKind::Unknown);
+        table.push(OTHER_METHOD, "", "", RpcKind::Unknown, false);
         for bytes in descriptor_sets {
             let set = FileDescriptorSet::decode(*bytes)?;
             for file in &set.file {
@@ -98,7 +118,8 @@ impl MethodTable {
                         if table.by_path.contains_key(format!("/{name}").as_str()) {
                             continue;
                         }
-                        table.push(&name, &full, method.name(), kind);
+                        let quiet = quiet.iter().any(|p| method_matches(p, &name));
+                        table.push(&name, &full, method.name(), kind, quiet);
                     }
                 }
             }
@@ -106,13 +127,16 @@ impl MethodTable {
         Ok(table)
     }
 
-    fn push(&mut self, name: &str, service: &str, method: &str, kind: RpcKind) {
+    fn push(&mut self, name: &str, service: &str, method: &str, kind: RpcKind, quiet: bool) {
+        let builtin = BUILTIN_SERVICES.contains(&service);
         let leak = |s: &str| -> &'static str { Box::leak(s.to_owned().into_boxed_str()) };
         let info: &'static MethodInfo = Box::leak(Box::new(MethodInfo {
             name: leak(name),
             service: leak(service),
             method: leak(method),
             kind,
+            builtin,
+            quiet: quiet || builtin,
             index: self.methods.len(),
         }));
         if kind != RpcKind::Unknown {
@@ -132,36 +156,20 @@ impl MethodTable {
     }
 }
 
-/// Typed information about the call being served, in the request's extensions.
+/// Whether `pattern` (`package.Service/Method`, or `package.Service/*`) names `method`.
 ///
-/// ```ignore
-/// async fn get_user(&self, request: tonic::Request<GetUserRequest>) -> Result<..., tonic::Status> {
-///     let call = request.extensions().get::<bia::CallInfo>().expect("served by bia");
-///     tracing::info!(method = call.method.name, peer = ?call.peer, "serving");
-/// }
 /// ```
-#[derive(Clone, Copy, Debug)]
-pub struct CallInfo {
-    /// The method.
-    pub method: &'static MethodInfo,
-    /// The client's address.
-    pub peer: Option<SocketAddr>,
-    /// The address the call arrived at.
-    pub local: Option<SocketAddr>,
-    /// When the call arrived.
-    pub start: Instant,
-}
-
-/// The call's deadline (the client's `grpc-timeout` capped by the server's default), in the
-/// request's extensions when the deadline layer runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Deadline(pub Instant);
-
-/// The method of a request: from its [`CallInfo`], else `_OTHER` (a layer used outside a Bia server).
-pub(crate) fn method_of<B>(request: &http::Request<B>) -> &'static MethodInfo {
-    match request.extensions().get::<CallInfo>() {
-        Some(info) => info.method,
-        None => other_method(),
+/// use bia::middleware::method::method_matches;
+/// assert!(method_matches("user.v1.UserService/*", "user.v1.UserService/GetUser"));
+/// assert!(method_matches("user.v1.UserService/GetUser", "user.v1.UserService/GetUser"));
+/// assert!(!method_matches("user.v1.User/*", "user.v1.UserService/GetUser"));
+/// ```
+pub fn method_matches(pattern: &str, method: &str) -> bool {
+    match pattern.strip_suffix("/*") {
+        Some(service) => method
+            .strip_prefix(service)
+            .is_some_and(|rest| rest.starts_with('/')),
+        None => pattern.trim_start_matches('/') == method,
     }
 }
 
@@ -171,6 +179,8 @@ pub(crate) fn other_method() -> &'static MethodInfo {
         service: "",
         method: "",
         kind: RpcKind::Unknown,
+        builtin: false,
+        quiet: false,
         index: 0,
     };
     &OTHER

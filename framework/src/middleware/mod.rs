@@ -18,7 +18,7 @@
 //! function with [`from_fn`].
 
 pub mod access_log;
-pub mod body;
+pub mod call_info;
 pub mod cutoff;
 pub mod deadline;
 pub(crate) mod frame;
@@ -26,15 +26,18 @@ mod from_fn;
 pub mod limit;
 pub mod method;
 pub mod metrics;
+pub mod observe;
 pub mod recovery;
 pub mod status;
 pub mod trace;
 
 pub use access_log::AccessLogLayer;
+pub use call_info::{CallDeadline, CallInfo, CallInfoLayer};
 pub use deadline::DeadlineLayer;
 pub use from_fn::{FromFnLayer, Next, from_fn};
 pub use limit::LimitLayer;
-pub use method::{CallInfo, Deadline, MethodInfo, MethodTable, RpcKind};
+pub use method::{MethodInfo, MethodTable, RpcKind};
 pub use metrics::MetricsLayer;
+pub use observe::{CallError, CallObserver, Observe, ObserveCall};
 pub use recovery::RecoveryLayer;
 pub use trace::TraceLayer;

@@ -49,11 +49,6 @@ const CODE_NAMES: [&str; CODE_COUNT] = [
     "UNAUTHENTICATED",
 ];
 
-/// A trailers-only gRPC response carrying `status`.
-pub(crate) fn status_response<B: Default>(status: tonic::Status) -> http::Response<B> {
-    status.into_http()
-}
-
 /// Trailers that end a stream with `status`.
 pub(crate) fn status_trailers(status: &tonic::Status) -> HeaderMap {
     let mut trailers = HeaderMap::with_capacity(2);

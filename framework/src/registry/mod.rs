@@ -129,7 +129,7 @@ pub(crate) struct ConfiguredRegistry {
 /// The backend `[registry]` asks for, or `None` when no registry is configured.
 pub(crate) fn configured(
     config: &crate::config::Config,
-) -> Result<Option<ConfiguredRegistry>, BoxError> {
+) -> Result<Option<ConfiguredRegistry>, crate::BuildError> {
     match &config.registry.etcd {
         #[cfg(feature = "etcd")]
         Some(settings) => {
@@ -140,11 +140,10 @@ pub(crate) fn configured(
             }))
         }
         #[cfg(not(feature = "etcd"))]
-        Some(_) => Err(
+        Some(_) => Err(crate::BuildError::new(
             "registry.etcd is set, but bia was built without its `etcd` feature: \
-                        enable it with bia = { features = [\"etcd\"] }"
-                .into(),
-        ),
+             enable it with bia = { features = [\"etcd\"] }",
+        )),
         None => Ok(None),
     }
 }

@@ -1,59 +1,116 @@
 //! The gRPC server: tonic with Bia's layers, health and reflection, over a bound listener.
 
-use std::future::Future;
 use std::sync::Arc;
 
+use futures_util::future::BoxFuture;
 use tokio::net::TcpListener;
 use tonic::service::Routes;
-use tonic::transport::Server;
-use tonic::transport::server::TcpIncoming;
+use tower_layer::Layer;
 
-use super::guard::{Cut, GuardLayer};
-use super::stack::UserLayers;
+pub(crate) use super::connection::Load;
+use super::drain::Cut;
+use super::stack::{DefaultLayers, GrpcHttpService, Handlers, Split, UserLayers};
 use crate::config::GrpcServerConfig;
+use crate::middleware::CallInfoLayer;
 use crate::middleware::method::MethodTable;
-use crate::middleware::{
-    AccessLogLayer, DeadlineLayer, LimitLayer, MetricsLayer, RecoveryLayer, TraceLayer,
-};
 use crate::telemetry::Telemetry;
 
-/// Everything the gRPC server serves.
+/// Everything the gRPC server serves, and the user's layers around it.
 pub(crate) struct GrpcParts {
     pub(crate) routes: Routes,
     pub(crate) table: Arc<MethodTable>,
-    pub(crate) layers: UserLayers,
+    /// Outside the server stack (`AppBuilder::layer_front`).
+    pub(crate) front: UserLayers,
+    /// Inside the server stack (`AppBuilder::layer`).
+    pub(crate) inner: UserLayers,
+    pub(crate) builtin_through_user: bool,
+}
+
+/// What the server needs to run, handed to the [`ServeFn`] at start.
+pub(crate) struct ServeArgs {
+    pub(crate) listener: TcpListener,
+    pub(crate) config: GrpcServerConfig,
+    pub(crate) telemetry: Telemetry,
+    pub(crate) parts: GrpcParts,
+    pub(crate) cut: Cut,
+    pub(crate) stop: BoxFuture<'static, ()>,
+    pub(crate) load: Arc<Load>,
+}
+
+/// Runs the server with one server stack; the stack's type is erased here, once per server,
+/// not per call.
+pub(crate) type ServeFn = Box<dyn FnOnce(ServeArgs) -> BoxFuture<'static, ()> + Send>;
+
+/// A [`ServeFn`] that builds the user's server stack from Bia's default layers with `stack`.
+pub(crate) fn serve_fn<F, L, S>(stack: F) -> ServeFn
+where
+    F: FnOnce(DefaultLayers) -> L + Send + 'static,
+    L: Layer<Handlers, Service = S> + Clone + Send + Sync + 'static,
+    S: GrpcHttpService,
+{
+    Box::new(move |args: ServeArgs| {
+        let defaults = DefaultLayers::new(&args.config, &args.telemetry, &args.parts.table);
+        let user_stack = stack(defaults.clone());
+        Box::pin(serve(args, defaults, user_stack))
+    })
 }
 
 /// Serves until `stop` resolves, then stops accepting (GOAWAY) and returns once every
 /// connection has closed. The caller bounds that wait and cuts what is left through `cut`.
-pub(crate) async fn serve(
-    listener: TcpListener,
-    config: &GrpcServerConfig,
-    telemetry: &Telemetry,
-    parts: GrpcParts,
-    cut: Cut,
-    stop: impl Future<Output = ()> + Send,
-) -> Result<(), tonic::transport::Error> {
-    let incoming = TcpIncoming::from(listener).with_nodelay(Some(config.tcp_nodelay));
-    let layers = tower::ServiceBuilder::new()
-        .layer(GuardLayer::new(parts.table.clone(), cut))
-        .layer(RecoveryLayer::with_metrics(telemetry.metrics().clone()))
-        .layer(TraceLayer::new(telemetry.clone()))
-        .layer(MetricsLayer::new(telemetry.metrics(), &parts.table))
-        .layer(AccessLogLayer::new())
-        .layer(DeadlineLayer::new(config.default_timeout))
-        .layer(LimitLayer::new(
-            config.max_message_bytes,
-            config.max_concurrent_calls,
-        ))
-        .layer(parts.layers)
-        .into_inner();
-    Server::builder()
-        .http2_keepalive_interval(config.keepalive_interval)
-        .http2_keepalive_timeout(Some(config.keepalive_timeout))
-        .max_concurrent_streams(config.max_concurrent_streams)
-        .layer(layers)
-        .add_routes(parts.routes)
-        .serve_with_incoming_shutdown(incoming, stop)
-        .await
+async fn serve<L, S>(args: ServeArgs, defaults: DefaultLayers, user_stack: L)
+where
+    L: Layer<Handlers, Service = S> + Clone + Send + Sync + 'static,
+    S: GrpcHttpService,
+{
+    let ServeArgs {
+        listener,
+        config,
+        parts,
+        cut,
+        stop,
+        load,
+        ..
+    } = args;
+    let cut_all = cut.all.clone();
+    let split = SplitLayer {
+        builtin: defaults.into_stack(),
+        front: parts.front,
+        user: user_stack,
+        inner: parts.inner,
+        builtin_through_user: parts.builtin_through_user,
+    };
+    let service = tower::ServiceBuilder::new()
+        .layer(CallInfoLayer::new(parts.table.clone()))
+        .layer(cut)
+        .layer(split)
+        .service(parts.routes);
+    super::connection::serve(listener, service, &config, stop, cut_all, load).await;
+}
+
+/// Builds both ways through the server over the router; see [`Split`].
+#[derive(Clone)]
+struct SplitLayer<B, L> {
+    builtin: B,
+    front: UserLayers,
+    user: L,
+    inner: UserLayers,
+    builtin_through_user: bool,
+}
+
+impl<B, L, S> Layer<Routes> for SplitLayer<B, L>
+where
+    B: Layer<Routes>,
+    L: Layer<Handlers, Service = S>,
+    S: GrpcHttpService,
+{
+    type Service = Split<B::Service, super::stack::Layered<S>>;
+
+    fn layer(&self, routes: Routes) -> Self::Service {
+        let handlers = self.inner.layer(routes.clone());
+        Split {
+            builtin: self.builtin.layer(routes),
+            user: self.front.layer(self.user.layer(handlers)),
+            builtin_through_user: self.builtin_through_user,
+        }
+    }
 }

@@ -1,9 +1,12 @@
 //! The servers an App runs: gRPC (tonic, with health and reflection) and the admin HTTP endpoint.
 
 pub(crate) mod admin;
+mod connection;
+pub(crate) mod drain;
 pub(crate) mod grpc;
-pub(crate) mod guard;
 mod stack;
 
-pub use stack::BoxGrpcService;
-pub(crate) use stack::UserLayers;
+pub use stack::{
+    BoxGrpcService, DefaultLayers, DefaultStack, GrpcHttpService, Handlers, Layered, LayeredFuture,
+};
+pub(crate) use stack::{UserLayers, box_grpc};

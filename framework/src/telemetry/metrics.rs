@@ -150,6 +150,12 @@ impl MetricsRegistry {
 
     /// Counts a panic caught in a handler.
     pub(crate) fn count_panic(&self, method: &'static str) {
+        self.panics(method).increment(1);
+    }
+
+    /// The panic counter of `method`, registered (at 0) on first use: a server registers every
+    /// method's at start, so the family is on `/metrics` before the first panic.
+    pub(crate) fn panics(&self, method: &'static str) -> Counter {
         let mut panics = self.inner.panics.lock().unwrap_or_else(|p| p.into_inner());
         panics
             .entry(method)
@@ -158,9 +164,12 @@ impl MetricsRegistry {
                     "bia_server_panics_total",
                     vec![Label::new("rpc_method", method)],
                 );
-                self.inner.recorder.register_counter(&key, &METADATA)
+                let counter = self.inner.recorder.register_counter(&key, &METADATA);
+                // A counter shows only once touched: make it appear at 0.
+                counter.increment(0);
+                counter
             })
-            .increment(1);
+            .clone()
     }
 }
 

@@ -19,6 +19,7 @@ use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 pub use logging::{LoggingGuard, init_logging};
 pub use metrics::MetricsRegistry;
 
+use crate::build_error::BuildError;
 use crate::config::Config;
 use crate::error::BoxError;
 
@@ -57,7 +58,7 @@ impl std::fmt::Debug for Inner {
 impl Telemetry {
     /// Builds the telemetry of one App from its configuration. Call it inside a Tokio runtime
     /// when an OTLP endpoint is configured (the exporter's channel lives on it).
-    pub fn new(config: &Config) -> Result<Self, BoxError> {
+    pub fn new(config: &Config) -> Result<Self, BuildError> {
         let instance_id = new_instance_id(&config.app.name);
         let provider = tracer::provider(config, &instance_id)?;
         let tracer = provider.tracer("bia");

@@ -5,15 +5,18 @@ use opentelemetry_otlp::{SpanExporter, WithExportConfig};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 
+use crate::build_error::BuildError;
 use crate::config::Config;
-use crate::error::BoxError;
 
 /// Builds a provider for this App: its resource says who it is; spans are sampled parent-based
 /// with the configured ratio for roots, and exported in batches when an endpoint is set.
 ///
 /// Without an endpoint spans are still created (they carry the trace ids that logs and
 /// downstream calls need) but go nowhere.
-pub(crate) fn provider(config: &Config, instance_id: &str) -> Result<SdkTracerProvider, BoxError> {
+pub(crate) fn provider(
+    config: &Config,
+    instance_id: &str,
+) -> Result<SdkTracerProvider, BuildError> {
     let resource = Resource::builder_empty()
         .with_service_name(config.app.name.clone())
         .with_attributes([
@@ -35,7 +38,15 @@ pub(crate) fn provider(config: &Config, instance_id: &str) -> Result<SdkTracerPr
             .with_endpoint(endpoint.clone())
             .with_timeout(config.telemetry.otlp.timeout)
             .build()
-            .map_err(|e| format!("cannot set up OTLP export to {endpoint}: {e}"))?;
+            .map_err(|e| {
+                BuildError::caused_by(
+                    format!(
+                        "cannot set up OTLP export to {endpoint} (telemetry.otlp.endpoint, \
+                         env OTEL_EXPORTER_OTLP_ENDPOINT)"
+                    ),
+                    e,
+                )
+            })?;
         builder = builder.with_batch_exporter(exporter);
     }
     Ok(builder.build())

@@ -12,6 +12,7 @@ pub mod pb {
         include_bytes!(concat!(env!("OUT_DIR"), "/echo_descriptor.bin"));
 }
 
+#[allow(unused_imports)]
 pub use pb::echo_client::EchoClient;
 pub use pb::echo_server::{Echo, EchoServer};
 pub use pb::{CountRequest, SayRequest, SayResponse};

@@ -2,21 +2,21 @@
 //!
 //! Never the payload, never metadata (credentials live there). Successful calls log at `INFO`,
 //! failed ones at `WARN`, under the target `bia::access`, so `RUST_LOG=bia::access=off` mutes it.
+//! Bia's own health and reflection calls are not logged, nor are the methods listed in
+//! `telemetry.exclude_methods`.
 
-use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
-use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
-use pin_project_lite::pin_project;
 use tonic::Code;
 use tower_layer::Layer;
-use tower_service::Service;
 
-use super::body::{CallObserver, ObservedBody, dropped_code};
-use super::method::{CallInfo, method_of};
+use super::call_info::CallInfo;
+use super::observe::{CallObserver, Observe, ObserveCall};
 use super::status::code_name;
+
+/// The access-log middleware; see the [module docs](self).
+pub type AccessLog<S> = Observe<S, AccessLogger>;
 
 /// Applies [`AccessLog`].
 #[derive(Clone, Copy, Debug, Default)]
@@ -33,91 +33,45 @@ impl<S> Layer<S> for AccessLogLayer {
     type Service = AccessLog<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        AccessLog { inner }
+        Observe::new(inner, AccessLogger)
     }
 }
 
-/// The access-log middleware; see the [module docs](self).
-#[derive(Clone, Debug)]
-pub struct AccessLog<S> {
-    inner: S,
-}
+/// Starts each call's log line.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AccessLogger;
 
-impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for AccessLog<S>
-where
-    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
-{
-    type Response = http::Response<ObservedBody<ResBody, Option<LogLine>>>;
-    type Error = S::Error;
-    type Future = AccessLogFuture<S::Future>;
+impl<B> ObserveCall<B> for AccessLogger {
+    type Body = B;
+    type Observer = Option<AccessLogObserver>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
+    fn start(&self, request: http::Request<B>) -> (http::Request<B>, Self::Observer) {
         // Failed calls log at WARN, so WARN off means no line at all: then skip the bookkeeping.
-        let line =
-            tracing::enabled!(target: "bia::access", tracing::Level::WARN).then(|| LogLine {
-                method: method_of(&request).name,
-                peer: request.extensions().get::<CallInfo>().and_then(|c| c.peer),
-                start: Instant::now(),
-                span: tracing::Span::current(),
-            });
-        AccessLogFuture {
-            inner: self.inner.call(request),
-            line,
-        }
-    }
-}
-
-pin_project! {
-    /// The response future of [`AccessLog`].
-    pub struct AccessLogFuture<F> {
-        #[pin]
-        inner: F,
-        line: Option<LogLine>,
-    }
-
-    impl<F> PinnedDrop for AccessLogFuture<F> {
-        fn drop(this: Pin<&mut Self>) {
-            if let Some(line) = this.project().line.take() {
-                line.finish(dropped_code());
-            }
-        }
-    }
-}
-
-impl<F, B, E> Future for AccessLogFuture<F>
-where
-    F: Future<Output = Result<http::Response<B>, E>>,
-{
-    type Output = Result<http::Response<ObservedBody<B, Option<LogLine>>>, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let result = ready!(this.inner.poll(cx));
-        let line = this.line.take();
-        Poll::Ready(match result {
-            Ok(response) => Ok(ObservedBody::observe(response, line)),
-            Err(e) => {
-                line.finish(Code::Internal);
-                Err(e)
-            }
-        })
+        let line = match request.extensions().get::<CallInfo>() {
+            Some(call) if call.method.quiet => None,
+            call => tracing::enabled!(target: "bia::access", tracing::Level::WARN).then(|| {
+                AccessLogObserver {
+                    method: call.map_or(super::method::OTHER_METHOD, |c| c.method.name),
+                    peer: call.and_then(|c| c.peer),
+                    start: Instant::now(),
+                    span: tracing::Span::current(),
+                }
+            }),
+        };
+        (request, line)
     }
 }
 
 /// Writes the call's line when it ends.
 #[derive(Debug)]
-pub struct LogLine {
+pub struct AccessLogObserver {
     method: &'static str,
     peer: Option<SocketAddr>,
     start: Instant,
     span: tracing::Span,
 }
 
-impl CallObserver for LogLine {
+impl CallObserver for AccessLogObserver {
     fn finish(self, code: Code) {
         let _entered = self.span.enter();
         let duration_ms = self.start.elapsed().as_secs_f64() * 1000.0;

@@ -1,19 +1,48 @@
+//! The layer of [`Deadline`](super::Deadline).
+
+use std::sync::Arc;
 use std::time::Duration;
 
 use tower_layer::Layer;
 
 use super::Deadline;
+use crate::config::GrpcServerConfig;
+use crate::middleware::method::MethodTable;
 
-/// Applies [`Deadline`] with the server's default (and maximum) timeout.
-#[derive(Clone, Copy, Debug)]
+/// Applies [`Deadline`] with the server's caps: `default_timeout` for unary calls,
+/// `stream_timeout` for streams, and per-method overrides.
+#[derive(Clone, Debug)]
 pub struct DeadlineLayer {
-    default_timeout: Duration,
+    caps: Arc<[Option<Duration>]>,
+    fallback: Option<Duration>,
 }
 
 impl DeadlineLayer {
-    /// Calls get at most `default_timeout`, and exactly that when the client sends none.
+    /// Every call gets at most `default_timeout`, and exactly that when the client sends none
+    /// (the rule for unary calls, here applied to every method).
     pub fn new(default_timeout: Duration) -> Self {
-        Self { default_timeout }
+        Self {
+            caps: Arc::from([]),
+            fallback: Some(default_timeout),
+        }
+    }
+
+    /// The caps `config` sets for the methods of `table`: `timeouts` for a listed method, else
+    /// `default_timeout` for unary methods and `stream_timeout` for streaming ones.
+    pub fn from_config(config: &GrpcServerConfig, table: &MethodTable) -> Self {
+        let caps = table
+            .methods()
+            .iter()
+            .map(|method| match config.timeouts.get(method.name) {
+                Some(cap) => Some(*cap),
+                None if method.kind.is_streaming() => config.stream_timeout,
+                None => Some(config.default_timeout),
+            })
+            .collect();
+        Self {
+            caps,
+            fallback: Some(config.default_timeout),
+        }
     }
 }
 
@@ -23,7 +52,8 @@ impl<S> Layer<S> for DeadlineLayer {
     fn layer(&self, inner: S) -> Self::Service {
         Deadline {
             inner,
-            default_timeout: self.default_timeout,
+            caps: self.caps.clone(),
+            fallback: self.fallback,
         }
     }
 }

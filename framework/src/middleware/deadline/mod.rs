@@ -1,32 +1,39 @@
-//! Deadlines: honour the client's `grpc-timeout`, capped by the server's default.
+//! Deadlines: honour the client's `grpc-timeout`, capped by the server's limits.
 //!
-//! A call whose client sends no `grpc-timeout`, or a longer one than `server.grpc.default_timeout`,
-//! gets the default. When the deadline passes before the response, the call answers
-//! `DEADLINE_EXCEEDED` and the handler is dropped; a stream still running at its deadline is ended
-//! with `DEADLINE_EXCEEDED` trailers. Handlers read the deadline as [`Deadline`] from the
-//! request's extensions.
+//! A unary call whose client sends no `grpc-timeout`, or a longer one than
+//! `server.grpc.default_timeout`, gets the default. A streaming call is bounded by its client's
+//! `grpc-timeout` only, unless `server.grpc.stream_timeout` caps it; `server.grpc.timeouts`
+//! sets a cap per method. When the deadline passes before the response, the call answers
+//! `DEADLINE_EXCEEDED` and the handler is dropped; a stream still running at its deadline is
+//! ended with `DEADLINE_EXCEEDED` trailers. Handlers read the deadline as
+//! [`CallDeadline`](crate::CallDeadline) from the request's extensions.
 
-mod future;
 mod layer;
 mod parse;
+pub(crate) mod scope;
 
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep, sleep_until};
 use tower_service::Service;
 
-pub use future::DeadlineFuture;
 pub use layer::DeadlineLayer;
 pub use parse::parse_grpc_timeout;
+pub use scope::current_deadline;
 
-use super::method::{Deadline as DeadlineExtension, RpcKind, method_of};
+use super::call_info::{CallDeadline, CallInfo, method_of};
+use super::method::RpcKind;
 
 /// The deadline middleware; see the [module docs](self).
 #[derive(Clone, Debug)]
 pub struct Deadline<S> {
     inner: S,
-    default_timeout: Duration,
+    /// The cap of each method, by table index (`None`: no cap).
+    caps: Arc<[Option<Duration>]>,
+    /// The cap of a method the table does not know.
+    fallback: Option<Duration>,
 }
 
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for Deadline<S>
@@ -46,31 +53,48 @@ where
             .headers()
             .get("grpc-timeout")
             .and_then(|v| parse_grpc_timeout(v.as_bytes()));
-        let timeout = requested.map_or(self.default_timeout, |t| t.min(self.default_timeout));
-        let now = Instant::now();
-        let deadline = now + timeout;
-        // tonic's server runs its own grpc-timeout timer outside every layer and answers
-        // CANCELLED when it fires; grpc says DEADLINE_EXCEEDED. Ours fires a little earlier so
-        // the client gets the right code (tokio's timers tick in whole milliseconds).
-        let fire_at = if requested.is_some() {
-            now + timeout.saturating_sub(TONIC_TIMER_MARGIN.min(timeout / 2))
-        } else {
-            deadline
+        let method = method_of(&request);
+        let cap = self
+            .caps
+            .get(method.index)
+            .copied()
+            .unwrap_or(self.fallback);
+        let timeout = match (requested, cap) {
+            (Some(requested), Some(cap)) => requested.min(cap),
+            (Some(only), None) | (None, Some(only)) => only,
+            (None, None) => {
+                return DeadlineFuture::new(self.inner.call(request), None, None, exceeded);
+            }
         };
+        // Counted from the call's arrival, not from when this layer runs.
+        let now = request
+            .extensions()
+            .get::<CallInfo>()
+            .map_or_else(Instant::now, |call| Instant::from_std(call.start));
+        let deadline = now + timeout;
         // Unary responses are complete when the handler returns; only streams need a body timer.
-        let stream_deadline = (method_of(&request).kind != RpcKind::Unary).then_some(fire_at);
+        let stream_deadline = (method.kind != RpcKind::Unary).then_some(deadline);
         request
             .extensions_mut()
-            .insert(DeadlineExtension(deadline.into_std()));
-        DeadlineFuture::new(self.inner.call(request), fire_at, stream_deadline)
+            .insert(CallDeadline(deadline.into_std()));
+        let std_deadline = deadline.into_std();
+        let inner = &mut self.inner;
+        let future = scope::scoped(Some(std_deadline), || inner.call(request));
+        DeadlineFuture::new(
+            future,
+            Some(sleep_until(deadline)),
+            stream_deadline.map(sleep_until),
+            exceeded,
+        )
+        .with_deadline_scope(std_deadline)
     }
 }
 
-/// A response body that ends a stream with `DEADLINE_EXCEEDED` at its deadline.
-pub type DeadlineBody<B> = crate::middleware::cutoff::CutoffBody<B, tokio::time::Sleep>;
+/// The response future of [`Deadline`]: `DEADLINE_EXCEEDED` if the deadline passes first.
+pub type DeadlineFuture<F> = crate::middleware::cutoff::CutoffFuture<F, Sleep, Sleep>;
 
-/// How much earlier than tonic's own grpc-timeout timer ours fires.
-const TONIC_TIMER_MARGIN: Duration = Duration::from_millis(3);
+/// A response body that ends a stream with `DEADLINE_EXCEEDED` at its deadline.
+pub type DeadlineBody<B> = crate::middleware::cutoff::CutoffBody<B, Sleep>;
 
 /// The status a call past its deadline answers with.
 pub(crate) fn exceeded() -> tonic::Status {

@@ -1,3 +1,5 @@
+//! A request body that enforces the message size limit from each length prefix.
+
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
@@ -16,15 +18,20 @@ pin_project! {
         inner: B,
         scanner: FrameScanner,
         max: usize,
+        // How many messages the method takes (one, unless the client streams), and how many came.
+        one_message: bool,
+        seen: u32,
         failed: bool,
     }
 }
 
 impl<B> LimitedBody<B> {
-    pub(crate) fn new(inner: B, max: usize) -> Self {
+    pub(crate) fn new(inner: B, max: usize, one_message: bool) -> Self {
         Self {
             inner,
             scanner: FrameScanner::default(),
+            one_message,
+            seen: 0,
             max,
             failed: false,
         }
@@ -54,15 +61,28 @@ where
         };
         if let Some(data) = frame.data_ref() {
             let max = *this.max;
+            let (one_message, seen) = (*this.one_message, &mut *this.seen);
             let checked = this.scanner.feed(data.chunk(), |len| {
-                if len as usize > max { Err(len) } else { Ok(()) }
+                *seen += 1;
+                if one_message && *seen > 1 {
+                    Err(Violation::SecondMessage)
+                } else if len as usize > max {
+                    Err(Violation::TooLarge(len))
+                } else {
+                    Ok(())
+                }
             });
-            if let Err(len) = checked {
+            if let Err(violation) = checked {
                 *this.failed = true;
-                let status = tonic::Status::resource_exhausted(format!(
-                    "request message of {len} bytes is larger than the server's limit of {max} bytes \
-                     (server.grpc.max_message_bytes)"
-                ));
+                let status = match violation {
+                    Violation::TooLarge(len) => tonic::Status::resource_exhausted(format!(
+                        "request message of {len} bytes is larger than the server's limit of \
+                         {max} bytes (server.grpc.max_message_bytes)"
+                    )),
+                    Violation::SecondMessage => tonic::Status::internal(
+                        "the method takes one request message and the client sent more",
+                    ),
+                };
                 return Poll::Ready(Some(Err(Box::new(status))));
             }
         }
@@ -76,4 +96,10 @@ where
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
     }
+}
+
+/// What a request body did wrong.
+enum Violation {
+    TooLarge(u32),
+    SecondMessage,
 }

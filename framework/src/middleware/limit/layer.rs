@@ -1,3 +1,5 @@
+//! The layer of [`Limit`](super::Limit).
+
 use std::sync::Arc;
 
 use tokio::sync::Semaphore;

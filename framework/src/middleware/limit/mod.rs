@@ -14,11 +14,18 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
+use http_body_util::{Either, Empty};
 use pin_project_lite::pin_project;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower_service::Service;
 
 pub use body::LimitedBody;
+
+use super::call_info::method_of;
+use super::method::RpcKind;
+
+/// The response body of [`Limit`]: the handler's, or the empty body of a shed call's answer.
+pub type LimitBody<B> = Either<B, Empty<<B as http_body::Body>::Data>>;
 pub use layer::LimitLayer;
 
 /// The limit middleware; see the [module docs](self).
@@ -32,9 +39,9 @@ pub struct Limit<S> {
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for Limit<S>
 where
     S: Service<http::Request<LimitedBody<ReqBody>>, Response = http::Response<ResBody>>,
-    ResBody: Default,
+    ResBody: http_body::Body,
 {
-    type Response = http::Response<ResBody>;
+    type Response = http::Response<LimitBody<ResBody>>;
     type Error = S::Error;
     type Future = LimitFuture<S::Future, ResBody>;
 
@@ -50,18 +57,24 @@ where
                 Err(_) => {
                     return LimitFuture {
                         state: LimitState::Shed {
-                            response: Some(crate::middleware::status::status_response(
+                            response: Some(
                                 tonic::Status::resource_exhausted(
                                     "the server is at its concurrent call limit; retry later or elsewhere",
-                                ),
-                            )),
+                                )
+                                .into_http::<()>()
+                                .map(|()| Either::Right(Empty::new())),
+                            ),
                         },
                     };
                 }
             },
         };
         let max = self.max_message_bytes;
-        let request = request.map(|body| LimitedBody::new(body, max));
+        let one_message = matches!(
+            method_of(&request).kind,
+            RpcKind::Unary | RpcKind::ServerStreaming
+        );
+        let request = request.map(|body| LimitedBody::new(body, max, one_message));
         LimitFuture {
             state: LimitState::Running {
                 inner: self.inner.call(request),
@@ -73,7 +86,7 @@ where
 
 pin_project! {
     /// The response future of [`Limit`].
-    pub struct LimitFuture<F, B> {
+    pub struct LimitFuture<F, B: http_body::Body> {
         #[pin]
         state: LimitState<F, B>,
     }
@@ -81,26 +94,27 @@ pin_project! {
 
 pin_project! {
     #[project = LimitProj]
-    enum LimitState<F, B> {
+    enum LimitState<F, B: http_body::Body> {
         // The call runs, holding a permit while its handler does.
         Running { #[pin] inner: F, permit: Option<OwnedSemaphorePermit> },
         // The call was shed.
-        Shed { response: Option<http::Response<B>> },
+        Shed { response: Option<http::Response<LimitBody<B>>> },
     }
 }
 
 impl<F, B, E> Future for LimitFuture<F, B>
 where
     F: Future<Output = Result<http::Response<B>, E>>,
+    B: http_body::Body,
 {
-    type Output = Result<http::Response<B>, E>;
+    type Output = Result<http::Response<LimitBody<B>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
             LimitProj::Running { inner, permit } => {
                 let result = ready!(inner.poll(cx));
                 permit.take();
-                Poll::Ready(result)
+                Poll::Ready(result.map(|response| response.map(Either::Left)))
             }
             LimitProj::Shed { response } => {
                 Poll::Ready(Ok(response.take().expect("polled after completion")))

@@ -1,28 +1,24 @@
-use std::sync::Arc;
+//! The layer of [`Metrics`](super::Metrics).
 
 use tower_layer::Layer;
 
-use super::{Metrics, ServerMetrics};
+use super::{Metrics, ServerCallMetrics};
 use crate::middleware::method::MethodTable;
+use crate::middleware::observe::Observe;
 use crate::telemetry::MetricsRegistry;
 
-/// Applies [`Metrics`], recording on an App's registry for the methods of `table`.
-#[derive(Clone)]
+/// Applies [`Metrics`], recording on an App's registry for the methods of a table.
+#[derive(Clone, Debug)]
 pub struct MetricsLayer {
-    metrics: Arc<ServerMetrics>,
-}
-
-impl std::fmt::Debug for MetricsLayer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MetricsLayer").finish_non_exhaustive()
-    }
+    start: ServerCallMetrics,
 }
 
 impl MetricsLayer {
-    /// Instruments for every method in `table`, registered on `registry` now.
+    /// Instruments for every method in `table`, registered on `registry` now (so every family
+    /// is on `/metrics` from the start).
     pub fn new(registry: &MetricsRegistry, table: &MethodTable) -> Self {
         Self {
-            metrics: Arc::new(ServerMetrics::new(registry, table)),
+            start: ServerCallMetrics::new(registry, table),
         }
     }
 }
@@ -31,9 +27,6 @@ impl<S> Layer<S> for MetricsLayer {
     type Service = Metrics<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Metrics {
-            inner,
-            metrics: self.metrics.clone(),
-        }
+        Observe::new(inner, self.start.clone())
     }
 }

@@ -1,3 +1,5 @@
+//! A request body that counts the messages of a streaming call.
+
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 

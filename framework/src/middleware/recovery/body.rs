@@ -1,3 +1,5 @@
+//! The response body of [`Recovery`](super::Recovery): panics while streaming end the stream with `INTERNAL`.
+
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -5,7 +7,7 @@ use std::task::{Context, Poll};
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
-use super::{Guard, panic_status};
+use super::{PanicReport, panic_status};
 use crate::middleware::status::status_trailers;
 
 pin_project! {
@@ -13,7 +15,7 @@ pin_project! {
     pub struct RecoveryBody<B> {
         #[pin]
         inner: Option<B>,
-        guard: Option<Guard>,
+        report: Option<PanicReport>,
         state: BodyState,
     }
 }
@@ -25,10 +27,10 @@ enum BodyState {
 }
 
 impl<B> RecoveryBody<B> {
-    pub(crate) fn new(inner: B, guard: Guard) -> Self {
+    pub(crate) fn new(inner: B, report: PanicReport) -> Self {
         Self {
             inner: Some(inner),
-            guard: Some(guard),
+            report: Some(report),
             state: BodyState::Streaming,
         }
     }
@@ -37,7 +39,7 @@ impl<B> RecoveryBody<B> {
     pub(crate) fn empty() -> Self {
         Self {
             inner: None,
-            guard: None,
+            report: None,
             state: BodyState::Ended,
         }
     }
@@ -63,11 +65,11 @@ impl<B: Body> Body for RecoveryBody<B> {
         match std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll_frame(cx))) {
             Ok(poll) => poll,
             Err(panic) => {
-                if let Some(guard) = this.guard.take() {
-                    guard.report(&*panic);
+                if let Some(report) = this.report.take() {
+                    report.report(&*panic);
                 }
                 // The panicked body must not be polled again: drop it now.
-                crate::middleware::body::drop_panicked(|| this.inner.set(None));
+                crate::middleware::observe::drop_panicked(|| this.inner.set(None));
                 *this.state = BodyState::Ended;
                 Poll::Ready(Some(Ok(Frame::trailers(status_trailers(&panic_status())))))
             }

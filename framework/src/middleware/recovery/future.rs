@@ -1,3 +1,5 @@
+//! The response future of [`Recovery`](super::Recovery): panics in the handler answer `INTERNAL`.
+
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
@@ -5,7 +7,7 @@ use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 
-use super::{Guard, RecoveryBody, panic_status};
+use super::{PanicReport, RecoveryBody, panic_status};
 
 pin_project! {
     /// The response future of [`Recovery`](super::Recovery).
@@ -18,18 +20,18 @@ pin_project! {
 pin_project! {
     #[project = StateProj]
     enum State<F> {
-        Running { #[pin] future: F, guard: Option<Guard> },
+        Running { #[pin] future: F, report: Option<PanicReport> },
         Panicked,
         Done,
     }
 }
 
 impl<F> RecoveryFuture<F> {
-    pub(crate) fn running(future: F, guard: Guard) -> Self {
+    pub(crate) fn running(future: F, report: PanicReport) -> Self {
         Self {
             state: State::Running {
                 future,
-                guard: Some(guard),
+                report: Some(report),
             },
         }
     }
@@ -50,16 +52,16 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         let outcome = match this.state.as_mut().project() {
-            StateProj::Running { future, guard } => {
+            StateProj::Running { future, report } => {
                 match std::panic::catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
                     Ok(Poll::Pending) => return Poll::Pending,
                     Ok(Poll::Ready(result)) => Ok(result.map(|response| {
-                        let guard = guard.take().expect("polled after completion");
-                        response.map(|body| RecoveryBody::new(body, guard))
+                        let report = report.take().expect("polled after completion");
+                        response.map(|body| RecoveryBody::new(body, report))
                     })),
                     Err(panic) => {
-                        if let Some(guard) = guard.take() {
-                            guard.report(&*panic);
+                        if let Some(report) = report.take() {
+                            report.report(&*panic);
                         }
                         Err(())
                     }
@@ -69,7 +71,7 @@ where
             StateProj::Done => panic!("RecoveryFuture polled after completion"),
         };
         if outcome.is_err() {
-            crate::middleware::body::drop_panicked(|| this.state.set(State::Done));
+            crate::middleware::observe::drop_panicked(|| this.state.set(State::Done));
         } else {
             this.state.set(State::Done);
         }

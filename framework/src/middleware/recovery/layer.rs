@@ -1,3 +1,5 @@
+//! The layer of [`Recovery`](super::Recovery).
+
 use tower_layer::Layer;
 
 use super::Recovery;

@@ -16,7 +16,7 @@ pub use body::RecoveryBody;
 pub use future::RecoveryFuture;
 pub use layer::RecoveryLayer;
 
-use super::method::method_of;
+use super::call_info::method_of;
 use crate::telemetry::MetricsRegistry;
 
 /// The recovery middleware; see the [module docs](self).
@@ -62,14 +62,14 @@ where
 
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
         let method = method_of(&request).name;
-        let guard = Guard {
+        let report = PanicReport {
             method,
             metrics: self.metrics.clone(),
         };
         match std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(request))) {
-            Ok(future) => RecoveryFuture::running(future, guard),
+            Ok(future) => RecoveryFuture::running(future, report),
             Err(panic) => {
-                guard.report(&*panic);
+                report.report(&*panic);
                 RecoveryFuture::panicked()
             }
         }
@@ -78,12 +78,12 @@ where
 
 /// What a caught panic is reported with.
 #[derive(Clone, Debug)]
-pub(crate) struct Guard {
+pub(crate) struct PanicReport {
     method: &'static str,
     metrics: Option<MetricsRegistry>,
 }
 
-impl Guard {
+impl PanicReport {
     pub(crate) fn report(&self, panic: &(dyn std::any::Any + Send)) {
         let message = panic
             .downcast_ref::<&str>()

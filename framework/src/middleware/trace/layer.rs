@@ -1,18 +1,23 @@
+//! The layer of [`Trace`](super::Trace).
+
 use tower_layer::Layer;
 
-use super::Trace;
+use super::{ServerTracer, Trace};
+use crate::middleware::observe::Observe;
 use crate::telemetry::Telemetry;
 
 /// Applies [`Trace`] with an App's telemetry.
 #[derive(Clone, Debug)]
 pub struct TraceLayer {
-    telemetry: Telemetry,
+    tracer: ServerTracer,
 }
 
 impl TraceLayer {
     /// Spans go to `telemetry`'s tracer provider.
     pub fn new(telemetry: Telemetry) -> Self {
-        Self { telemetry }
+        Self {
+            tracer: ServerTracer::new(telemetry),
+        }
     }
 }
 
@@ -20,6 +25,6 @@ impl<S> Layer<S> for TraceLayer {
     type Service = Trace<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Trace::new(inner, self.telemetry.clone())
+        Observe::new(inner, self.tracer.clone())
     }
 }

@@ -6,55 +6,51 @@
 //! so a stream's span lasts as long as the stream. The handler runs inside the span's context
 //! (so calls it makes through `bia::client` are its children) and inside a `tracing` span
 //! `rpc` whose `trace_id` and `span_id` fields appear on every log line written meanwhile.
+//! Bia's own health and reflection calls make no span, nor do the methods listed in
+//! `telemetry.exclude_methods`.
 
-mod future;
 mod layer;
+mod observer;
 
 use std::borrow::Cow;
-use std::task::{Context as TaskContext, Poll};
 
-use opentelemetry::trace::{Span as _, SpanBuilder, SpanKind, Status, TraceContextExt, Tracer};
+use opentelemetry::trace::{Span as _, SpanBuilder, SpanKind, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue};
-use tonic::Code;
-use tower_service::Service;
 
-pub use future::TraceFuture;
 pub use layer::TraceLayer;
+pub use observer::SpanObserver;
+pub(crate) use observer::SpanSide;
 
-use super::body::CallObserver;
-use super::method::{CallInfo, method_of};
-use super::status::code_name;
+use super::call_info::{CallInfo, method_of};
+use super::observe::{Observe, ObserveCall};
 use crate::telemetry::Telemetry;
 use crate::telemetry::propagation;
 
 /// The tracing middleware; see the [module docs](self).
+pub type Trace<S> = Observe<S, ServerTracer>;
+
+/// Opens each served call's SERVER span with an App's tracer.
 #[derive(Clone, Debug)]
-pub struct Trace<S> {
-    inner: S,
+pub struct ServerTracer {
     telemetry: Telemetry,
 }
 
-impl<S> Trace<S> {
-    /// Wraps `inner`, creating spans with `telemetry`'s tracer.
-    pub fn new(inner: S, telemetry: Telemetry) -> Self {
-        Self { inner, telemetry }
+impl ServerTracer {
+    /// Spans go to `telemetry`'s tracer provider.
+    pub fn new(telemetry: Telemetry) -> Self {
+        Self { telemetry }
     }
 }
 
-impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for Trace<S>
-where
-    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
-{
-    type Response = http::Response<super::body::ObservedBody<ResBody, SpanEnd>>;
-    type Error = S::Error;
-    type Future = TraceFuture<S::Future>;
+impl<B> ObserveCall<B> for ServerTracer {
+    type Body = B;
+    type Observer = Option<SpanObserver>;
 
-    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
+    fn start(&self, request: http::Request<B>) -> (http::Request<B>, Self::Observer) {
         let method = method_of(&request);
+        if method.quiet {
+            return (request, None);
+        }
         let parent = propagation::extract(self.telemetry.propagator(), request.headers());
         // Static attributes go in at the start (a sampler may read them); the addresses, which
         // must be formatted, only when the span is recorded at all.
@@ -74,12 +70,13 @@ where
         }
         let cx = parent.with_span(span);
         let log_span = log_span(&cx, method.name);
-        let future = {
-            let _attached = cx.clone().attach();
-            let _entered = log_span.enter();
-            self.inner.call(request)
-        };
-        TraceFuture::new(future, cx, log_span, self.telemetry.semconv_dup())
+        let observer = SpanObserver::new(
+            cx,
+            Some(log_span),
+            self.telemetry.semconv_dup(),
+            SpanSide::Server,
+        );
+        (request, Some(observer))
     }
 }
 
@@ -115,50 +112,4 @@ pub(crate) fn log_span(cx: &Context, method: &'static str) -> tracing::Span {
         trace_id = %span_context.trace_id(),
         span_id = %span_context.span_id(),
     )
-}
-
-/// Ends the call's span with its status when the response ends.
-#[derive(Debug)]
-pub struct SpanEnd {
-    cx: Context,
-    log_span: Option<tracing::Span>,
-    semconv_dup: bool,
-}
-
-impl SpanEnd {
-    pub(crate) fn new(cx: Context, log_span: Option<tracing::Span>, semconv_dup: bool) -> Self {
-        Self {
-            cx,
-            log_span,
-            semconv_dup,
-        }
-    }
-}
-
-impl CallObserver for SpanEnd {
-    fn finish(self, code: Code) {
-        end_span(&self.cx, code, self.semconv_dup);
-    }
-
-    fn scoped<R>(&self, poll: impl FnOnce() -> R) -> R {
-        let _attached = self.cx.clone().attach();
-        match &self.log_span {
-            Some(span) => span.in_scope(poll),
-            None => poll(),
-        }
-    }
-}
-
-/// Records the status on the context's span and ends it.
-pub(crate) fn end_span(cx: &Context, code: Code, semconv_dup: bool) {
-    let span = cx.span();
-    span.set_attribute(KeyValue::new("rpc.response.status_code", code_name(code)));
-    if semconv_dup {
-        span.set_attribute(KeyValue::new("rpc.grpc.status_code", code as i64));
-    }
-    if code != Code::Ok {
-        span.set_attribute(KeyValue::new("error.type", code_name(code)));
-        span.set_status(Status::error(code_name(code)));
-    }
-    span.end();
 }

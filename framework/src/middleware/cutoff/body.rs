@@ -1,22 +1,19 @@
-//! A response body that ends early with a status when a trigger fires.
-//!
-//! The deadline layer ends a stream at its deadline (`DEADLINE_EXCEEDED`); the server's drain guard
-//! ends it when the drain time is up (`UNAVAILABLE`). Both poll the body first, so whatever the
-//! handler has ready still goes out, then the trigger; when it fires, the handler's stream is
-//! dropped (its work is no longer wanted) and the status goes out as trailers.
+//! The response body, raced against a trigger until it ends.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
-use super::body::drop_as;
-use super::status::status_trailers;
+use crate::middleware::deadline::scope::scoped;
+use crate::middleware::observe::drop_as;
+use crate::middleware::status::status_trailers;
 
 pin_project! {
-    /// See the [module docs](self).
+    /// Ends `inner` with `status()` trailers when `trigger` fires; see the [module docs](super).
     pub struct CutoffBody<B, F> {
         #[pin]
         inner: Option<B>,
@@ -24,6 +21,7 @@ pin_project! {
         trigger: Option<F>,
         status: fn() -> tonic::Status,
         ended: bool,
+        deadline_scope: Option<Instant>,
     }
 }
 
@@ -35,7 +33,14 @@ impl<B, F> CutoffBody<B, F> {
             trigger,
             status,
             ended: false,
+            deadline_scope: None,
         }
+    }
+
+    /// Polls the body with `deadline` (if any) as the current deadline.
+    pub(crate) fn with_deadline_scope(mut self, deadline: Option<Instant>) -> Self {
+        self.deadline_scope = deadline;
+        self
     }
 
     /// The empty body of a trailers-only answer.
@@ -45,6 +50,7 @@ impl<B, F> CutoffBody<B, F> {
             trigger: None,
             status,
             ended: true,
+            deadline_scope: None,
         }
     }
 }
@@ -65,7 +71,7 @@ impl<B: Body, F: Future> Body for CutoffBody<B, F> {
             *this.ended = true;
             return Poll::Ready(None);
         };
-        if let Poll::Ready(frame) = inner.poll_frame(cx) {
+        if let Poll::Ready(frame) = scoped(*this.deadline_scope, || inner.poll_frame(cx)) {
             if frame.is_none() {
                 *this.ended = true;
             }

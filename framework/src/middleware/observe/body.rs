@@ -2,7 +2,7 @@
 //!
 //! A gRPC call's status is in the trailers when the body ends, or in the headers of a
 //! trailers-only response; a body dropped before its end is a call the client cancelled (or, while
-//! a panic unwinds, one that failed). Metrics, tracing and access logs all need that one moment.
+//! a panic unwinds, one that failed).
 
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -12,42 +12,8 @@ use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use tonic::Code;
 
-use super::status::code_in;
-
-/// Told once how a call ended, and of every data chunk before that (implemented by Bia's layers).
-pub trait CallObserver {
-    /// A chunk of response data went out.
-    fn on_data(&mut self, _chunk: &[u8]) {}
-    /// The call ended with `code`.
-    fn finish(self, code: Code);
-    /// Runs one poll of the response body; the trace layer runs it inside the call's context,
-    /// so work a streaming handler does while its stream is polled is part of the call.
-    fn scoped<R>(&self, poll: impl FnOnce() -> R) -> R {
-        poll()
-    }
-}
-
-/// An absent observer: nothing to tell (e.g. the access log with logging off).
-impl<O: CallObserver> CallObserver for Option<O> {
-    fn on_data(&mut self, chunk: &[u8]) {
-        if let Some(observer) = self {
-            observer.on_data(chunk);
-        }
-    }
-
-    fn finish(self, code: Code) {
-        if let Some(observer) = self {
-            observer.finish(code);
-        }
-    }
-
-    fn scoped<R>(&self, poll: impl FnOnce() -> R) -> R {
-        match self {
-            Some(observer) => observer.scoped(poll),
-            None => poll(),
-        }
-    }
-}
+use super::CallObserver;
+use crate::middleware::status::code_in;
 
 pin_project! {
     /// Wraps a response body and reports the call's end to an observer.
@@ -97,7 +63,7 @@ pub(crate) fn drop_panicked(drop: impl FnOnce()) {
 
 impl<B, O: CallObserver> ObservedBody<B, O> {
     /// Observes the body of `response`; a trailers-only response is reported at once.
-    pub(crate) fn observe(response: http::Response<B>, observer: O) -> http::Response<Self> {
+    pub fn observe(response: http::Response<B>, observer: O) -> http::Response<Self> {
         let (parts, inner) = response.into_parts();
         let observer = match code_in(&parts.headers) {
             Some(code) => {

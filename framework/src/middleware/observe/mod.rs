@@ -1,0 +1,150 @@
+//! Watching a call until it ends: the one mechanism behind metrics, tracing, the access log and
+//! the client's breaker.
+//!
+//! A gRPC call ends when its response body ends (its status is in the trailers), at once for a
+//! trailers-only answer, or when it is dropped first (the client cancelled). [`Observe`] wraps a
+//! service so that a [`CallObserver`], made per call by an [`ObserveCall`], hears of that end
+//! exactly once, whichever way it comes: through [`ObservedFuture`] while the handler runs, then
+//! through [`ObservedBody`] while the response streams.
+
+mod body;
+mod future;
+
+use std::convert::Infallible;
+use std::task::{Context, Poll};
+
+use tonic::Code;
+use tower_service::Service;
+
+pub use body::ObservedBody;
+pub(crate) use body::{drop_as, drop_panicked, dropped_code};
+pub use future::ObservedFuture;
+
+use crate::error::BoxError;
+
+/// Told once how a call ended, and of every data chunk before that.
+pub trait CallObserver {
+    /// A chunk of response data went out.
+    fn on_data(&mut self, _chunk: &[u8]) {}
+    /// The call ended with `code`.
+    fn finish(self, code: Code);
+    /// Runs one poll of the call (its future or its body); the trace layer runs it inside the
+    /// call's context, so work a handler does while it is polled is part of the call.
+    fn scoped<R>(&self, poll: impl FnOnce() -> R) -> R {
+        poll()
+    }
+}
+
+/// An absent observer: nothing to tell (e.g. the access log with logging off).
+impl<O: CallObserver> CallObserver for Option<O> {
+    fn on_data(&mut self, chunk: &[u8]) {
+        if let Some(observer) = self {
+            observer.on_data(chunk);
+        }
+    }
+
+    fn finish(self, code: Code) {
+        if let Some(observer) = self {
+            observer.finish(code);
+        }
+    }
+
+    fn scoped<R>(&self, poll: impl FnOnce() -> R) -> R {
+        match self {
+            Some(observer) => observer.scoped(poll),
+            None => poll(),
+        }
+    }
+}
+
+/// Starts observing one call: makes its observer, and may wrap the request's body.
+pub trait ObserveCall<ReqBody> {
+    /// The request body the inner service receives.
+    type Body;
+    /// What hears of the call's end.
+    type Observer: CallObserver;
+    /// Called once per call, before the inner service sees the request.
+    fn start(&self, request: http::Request<ReqBody>)
+    -> (http::Request<Self::Body>, Self::Observer);
+}
+
+/// The gRPC code an error of a service stands for, when a call fails before any response.
+///
+/// Implemented for the error types of tonic's services and for boxed errors; implement it for
+/// your own service's error type to put Bia's observing layers over it.
+pub trait CallError {
+    /// The status the failed call is recorded with.
+    fn code(&self) -> Code;
+}
+
+impl CallError for Infallible {
+    fn code(&self) -> Code {
+        match *self {}
+    }
+}
+
+impl CallError for tonic::Status {
+    fn code(&self) -> Code {
+        tonic::Status::code(self)
+    }
+}
+
+/// A boxed error is the status it carries, else `UNAVAILABLE`: on a client, an error that is not
+/// a status means the call never reached a server.
+impl CallError for BoxError {
+    fn code(&self) -> Code {
+        self.downcast_ref::<tonic::Status>()
+            .map_or(Code::Unavailable, tonic::Status::code)
+    }
+}
+
+/// A service whose calls are watched by the observers `start` makes; see the [module docs](self).
+#[derive(Clone, Debug)]
+pub struct Observe<S, M> {
+    inner: S,
+    start: M,
+}
+
+impl<S, M> Observe<S, M> {
+    /// Wraps `inner`, observing each call with an observer from `start`.
+    pub fn new(inner: S, start: M) -> Self {
+        Self { inner, start }
+    }
+
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The wrapped service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, M, ReqBody, ResBody> Service<http::Request<ReqBody>> for Observe<S, M>
+where
+    M: ObserveCall<ReqBody>,
+    S: Service<http::Request<M::Body>, Response = http::Response<ResBody>>,
+    S::Error: CallError,
+{
+    type Response = http::Response<ObservedBody<ResBody, M::Observer>>;
+    type Error = S::Error;
+    type Future = ObservedFuture<S::Future, M::Observer>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
+        let (request, observer) = self.start.start(request);
+        let inner = &mut self.inner;
+        let future = observer.scoped(|| inner.call(request));
+        ObservedFuture::new(future, observer)
+    }
+}

@@ -1,0 +1,494 @@
+//! The HTTP server under the gRPC port: Bia's own accept loop and connections on hyper.
+//!
+//! tonic's server leaves a connection that never speaks open forever, spins on accept errors
+//! such as `EMFILE`, and hides hyper's HTTP/2 limits. This one:
+//!
+//! - backs off on accept errors (5 ms doubling to 1 s) instead of spinning;
+//! - closes a connection whose peer sends nothing within `server.grpc.handshake_timeout`;
+//! - closes a connection with no call for `server.grpc.idle_timeout` (GOAWAY, then close);
+//! - advertises `max_concurrent_streams`, caps locally reset streams, the header list size and
+//!   the response bytes buffered per stream;
+//! - answers a request that is not gRPC (by its `content-type`) with HTTP 415, as gRPC asks;
+//! - on shutdown stops accepting, sends GOAWAY on every connection and returns when all have
+//!   closed (the App bounds that wait and cuts what is left).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use pin_project_lite::pin_project;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tonic::body::Body as GrpcBody;
+use tonic::transport::server::TcpConnectInfo;
+use tower_service::Service;
+
+use crate::config::GrpcServerConfig;
+use crate::error::BoxError;
+
+const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
+const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+/// How long a closing connection without calls, or a cut one, may take to finish closing.
+const CLOSE_GRACE: Duration = Duration::from_millis(250);
+
+/// How many connections are open and calls running, for the App's stop to report truly.
+#[derive(Debug, Default)]
+pub(crate) struct Load {
+    connections: AtomicUsize,
+    calls: AtomicUsize,
+}
+
+impl Load {
+    pub(crate) fn connections(&self) -> usize {
+        self.connections.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn calls(&self) -> usize {
+        self.calls.load(Ordering::Relaxed)
+    }
+}
+
+/// Serves `service` on every connection `listener` accepts until `stop` resolves, then stops
+/// accepting, asks every connection to close (GOAWAY) and returns once all have; `cut` closes
+/// what is still open at once (a peer that never finishes closing cannot hold the server).
+pub(crate) async fn serve<S, B>(
+    listener: TcpListener,
+    service: S,
+    config: &GrpcServerConfig,
+    stop: impl Future<Output = ()>,
+    cut: CancellationToken,
+    load: Arc<Load>,
+) where
+    S: Service<http::Request<GrpcBody>, Response = http::Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    let builder = Arc::new(builder(config));
+    let settings = Arc::new(Settings::from(config));
+    // Every connection holds a receiver: `send` asks them to close, `closed` waits until they have.
+    let (closing, watcher) = watch::channel(());
+    let mut stop = pin!(stop);
+    let mut backoff = Duration::ZERO;
+    loop {
+        let accepted = tokio::select! {
+            () = &mut stop => break,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                backoff = Duration::ZERO;
+                let connection = Connection {
+                    stream,
+                    peer,
+                    service: service.clone(),
+                    builder: builder.clone(),
+                    settings: settings.clone(),
+                    closing: watcher.clone(),
+                    cut: cut.clone(),
+                    load: load.clone(),
+                };
+                tokio::spawn(connection.run());
+            }
+            Err(e) if is_per_connection(&e) => {}
+            Err(e) => {
+                // Out of file descriptors or memory: wait for some to come back rather than spin.
+                backoff = (backoff * 2).clamp(ACCEPT_BACKOFF_MIN, ACCEPT_BACKOFF_MAX);
+                if backoff == ACCEPT_BACKOFF_MAX || backoff == ACCEPT_BACKOFF_MIN {
+                    tracing::warn!(error = %e, ?backoff, "cannot accept connections; backing off");
+                }
+                tokio::select! {
+                    () = &mut stop => break,
+                    () = tokio::time::sleep(backoff) => {}
+                }
+            }
+        }
+    }
+    // Closing the listener now makes the kernel refuse new connections at once.
+    drop(listener);
+    drop(watcher);
+    let _ = closing.send(());
+    closing.closed().await;
+}
+
+/// Errors of one connection that came and went before we accepted it: not worth a pause.
+fn is_per_connection(error: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        error.kind(),
+        ConnectionAborted | ConnectionReset | ConnectionRefused | Interrupted | WouldBlock
+    )
+}
+
+/// hyper's connection settings from `[server.grpc]`.
+fn builder(config: &GrpcServerConfig) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(config.handshake_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(config.max_concurrent_streams)
+        .max_local_error_reset_streams(config.max_local_error_reset_streams)
+        .max_header_list_size(config.max_header_list_bytes)
+        .max_send_buf_size(config.max_send_buffer_bytes)
+        .keep_alive_interval(config.keepalive_interval)
+        .keep_alive_timeout(config.keepalive_timeout)
+        // gRPC has no use for a Date header, and formatting one costs every call.
+        .auto_date_header(false);
+    builder
+}
+
+/// What each connection needs of `[server.grpc]`.
+struct Settings {
+    tcp_nodelay: bool,
+    handshake_timeout: Duration,
+    idle_timeout: Option<Duration>,
+}
+
+impl From<&GrpcServerConfig> for Settings {
+    fn from(config: &GrpcServerConfig) -> Self {
+        Self {
+            tcp_nodelay: config.tcp_nodelay,
+            handshake_timeout: config.handshake_timeout,
+            idle_timeout: config.idle_timeout,
+        }
+    }
+}
+
+struct Connection<S> {
+    stream: TcpStream,
+    peer: SocketAddr,
+    service: S,
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    settings: Arc<Settings>,
+    closing: watch::Receiver<()>,
+    cut: CancellationToken,
+    load: Arc<Load>,
+}
+
+/// Counts a connection open until it closes.
+struct Open(Arc<Load>);
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.connections.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl<S, B> Connection<S>
+where
+    S: Service<http::Request<GrpcBody>, Response = http::Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    async fn run(mut self) {
+        self.load.connections.fetch_add(1, Ordering::Relaxed);
+        let _open = Open(self.load.clone());
+        let _ = self.stream.set_nodelay(self.settings.tcp_nodelay);
+        // A peer that never speaks holds a socket and memory for nothing.
+        let mut first = [0u8; 1];
+        let first_bytes = tokio::time::timeout(
+            self.settings.handshake_timeout,
+            self.stream.peek(&mut first),
+        );
+        tokio::select! {
+            spoke = first_bytes => match spoke {
+                Ok(Ok(n)) if n > 0 => {}
+                Ok(_) => return,
+                Err(_) => {
+                    tracing::debug!(peer = %self.peer, "closed a connection that sent nothing");
+                    return;
+                }
+            },
+            _ = self.closing.changed() => return,
+        }
+        let activity = Arc::new(Activity {
+            load: self.load.clone(),
+            ..Activity::default()
+        });
+        let service = PerConnection {
+            inner: self.service,
+            info: TcpConnectInfo {
+                local_addr: self.stream.local_addr().ok(),
+                remote_addr: Some(self.peer),
+            },
+            activity: activity.clone(),
+        };
+        let io = TokioIo::new(self.stream);
+        let mut connection = pin!(
+            self.builder
+                .serve_connection(io, TowerToHyperService::new(service))
+        );
+        let mut idle = IdleCheck::new(self.settings.idle_timeout);
+        let mut closing = false;
+        // Once closing, a connection with no call left gets CLOSE_GRACE to finish the close
+        // (a peer may never answer GOAWAY); once cut, its calls' final frames get as long.
+        let mut linger = std::pin::pin!(tokio::time::sleep(Duration::MAX / 4));
+        let mut cut = false;
+        loop {
+            tokio::select! {
+                served = connection.as_mut() => {
+                    if let Err(e) = served {
+                        tracing::debug!(peer = %self.peer, error = %e, "connection ended with an error");
+                    }
+                    break;
+                }
+                _ = self.closing.changed(), if !closing => {
+                    closing = true;
+                    connection.as_mut().graceful_shutdown();
+                    linger.as_mut().reset(tokio::time::Instant::now() + CLOSE_GRACE);
+                }
+                () = self.cut.cancelled(), if !cut => {
+                    cut = true;
+                    linger.as_mut().reset(tokio::time::Instant::now() + CLOSE_GRACE);
+                }
+                () = linger.as_mut() => {
+                    if cut || activity.in_flight.load(Ordering::Relaxed) == 0 {
+                        break;
+                    }
+                    linger.as_mut().reset(tokio::time::Instant::now() + CLOSE_GRACE);
+                }
+                () = idle.tick(), if !closing => {
+                    if idle.is_idle(&activity) {
+                        tracing::debug!(peer = %self.peer, "closing an idle connection");
+                        closing = true;
+                        connection.as_mut().graceful_shutdown();
+                        linger.as_mut().reset(tokio::time::Instant::now() + CLOSE_GRACE);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Calls on one connection: how many run, and how many ever started.
+#[derive(Debug, Default)]
+struct Activity {
+    in_flight: AtomicUsize,
+    started: AtomicU64,
+    load: Arc<Load>,
+}
+
+/// Decides that a connection is idle: no call running and none started for a whole idle
+/// timeout, checked four times per timeout (so it closes within 3/4 to 1 of the timeout
+/// after its last call ended).
+struct IdleCheck {
+    interval: Option<tokio::time::Interval>,
+    quiet_ticks: u32,
+    last_started: u64,
+}
+
+impl IdleCheck {
+    const TICKS: u32 = 4;
+
+    fn new(timeout: Option<Duration>) -> Self {
+        let interval = timeout.filter(|t| !t.is_zero()).map(|timeout| {
+            let period = timeout / Self::TICKS;
+            let mut interval =
+                tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            interval
+        });
+        Self {
+            interval,
+            quiet_ticks: 0,
+            last_started: 0,
+        }
+    }
+
+    async fn tick(&mut self) {
+        match &mut self.interval {
+            Some(interval) => {
+                interval.tick().await;
+            }
+            None => std::future::pending().await,
+        }
+    }
+
+    fn is_idle(&mut self, activity: &Activity) -> bool {
+        let started = activity.started.load(Ordering::Relaxed);
+        if started != self.last_started || activity.in_flight.load(Ordering::Relaxed) > 0 {
+            self.last_started = started;
+            self.quiet_ticks = 0;
+            return false;
+        }
+        self.quiet_ticks += 1;
+        self.quiet_ticks >= Self::TICKS
+    }
+}
+
+/// The service one connection calls: tags each request with the connection's addresses (as
+/// tonic's server does, so `tonic::Request::remote_addr` works), counts its calls, and answers
+/// what is not gRPC with 415.
+#[derive(Clone)]
+struct PerConnection<S> {
+    inner: S,
+    info: TcpConnectInfo,
+    activity: Arc<Activity>,
+}
+
+impl<S, B> Service<http::Request<Incoming>> for PerConnection<S>
+where
+    S: Service<http::Request<GrpcBody>, Response = http::Response<B>>,
+    S::Error: Into<BoxError>,
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Response = http::Response<ConnectionBody<B>>;
+    type Error = BoxError;
+    type Future = ConnectionFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, request: http::Request<Incoming>) -> Self::Future {
+        if !is_grpc(&request) {
+            return ConnectionFuture::NotGrpc;
+        }
+        self.activity.started.fetch_add(1, Ordering::Relaxed);
+        self.activity.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.activity.load.calls.fetch_add(1, Ordering::Relaxed);
+        let mut request = request.map(GrpcBody::new);
+        request.extensions_mut().insert(self.info.clone());
+        ConnectionFuture::Call {
+            inner: self.inner.call(request),
+            guard: Some(InFlight(self.activity.clone())),
+        }
+    }
+}
+
+/// Whether the request says it is gRPC: `content-type: application/grpc` or `application/grpc+…`.
+fn is_grpc<B>(request: &http::Request<B>) -> bool {
+    request
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .is_some_and(|value| {
+            let value = value.as_bytes();
+            value.starts_with(b"application/grpc")
+                && matches!(value.get(16), None | Some(b'+' | b';'))
+        })
+}
+
+/// Leaves the connection's in-flight count when the call's response ends.
+struct InFlight(Arc<Activity>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.0.load.calls.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+pin_project! {
+    #[project = ConnectionFutureProj]
+    enum ConnectionFuture<F> {
+        NotGrpc,
+        Call { #[pin] inner: F, guard: Option<InFlight> },
+    }
+}
+
+impl<F, B, E> Future for ConnectionFuture<F>
+where
+    F: Future<Output = Result<http::Response<B>, E>>,
+    E: Into<BoxError>,
+{
+    type Output = Result<http::Response<ConnectionBody<B>>, BoxError>;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            ConnectionFutureProj::NotGrpc => Poll::Ready(Ok(unsupported_media_type())),
+            ConnectionFutureProj::Call { inner, guard } => {
+                let result = std::task::ready!(inner.poll(cx));
+                let guard = guard.take();
+                Poll::Ready(Ok(match result {
+                    Ok(response) => response.map(|body| ConnectionBody::Call {
+                        body,
+                        _guard: guard,
+                    }),
+                    // A layer's error is the call's status, not a reset stream.
+                    Err(e) => tonic::Status::from_error(e.into())
+                        .into_http::<()>()
+                        .map(|()| ConnectionBody::Text { text: None }),
+                }))
+            }
+        }
+    }
+}
+
+fn unsupported_media_type<B>() -> http::Response<ConnectionBody<B>> {
+    let mut response = http::Response::new(ConnectionBody::Text {
+        text: Some(Bytes::from_static(
+            b"this port serves gRPC: send content-type application/grpc\n",
+        )),
+    });
+    *response.status_mut() = http::StatusCode::UNSUPPORTED_MEDIA_TYPE;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+pin_project! {
+    /// A call's response body (counted in flight until it ends), or a plain-text answer.
+    #[project = ConnectionBodyProj]
+    pub(crate) enum ConnectionBody<B> {
+        Call { #[pin] body: B, _guard: Option<InFlight> },
+        Text { text: Option<Bytes> },
+    }
+}
+
+impl<B> Body for ConnectionBody<B>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match self.project() {
+            ConnectionBodyProj::Call { body, .. } => body.poll_frame(cx).map_err(Into::into),
+            ConnectionBodyProj::Text { text } => {
+                Poll::Ready(text.take().map(|t| Ok(Frame::data(t))))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            ConnectionBody::Call { body, .. } => body.is_end_stream(),
+            ConnectionBody::Text { text } => text.is_none(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            ConnectionBody::Call { body, .. } => body.size_hint(),
+            ConnectionBody::Text { text } => {
+                SizeHint::with_exact(text.as_ref().map_or(0, |t| t.len() as u64))
+            }
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! The gRPC port against peers that misbehave, with real sockets and raw HTTP/2 frames
+//! (the h2 crate as the client).
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use prost::Message;
+use support::echo::{self, SayRequest};
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
+
+async fn app(extra: &str) -> bia::RunningApp {
+    let config = bia::testing::config_with("hardened", extra);
+    bia::testing::start(echo::app(&config)).await.unwrap()
+}
+
+/// One gRPC message: the 5-byte prefix and the payload.
+fn frame(message: &impl Message) -> Bytes {
+    let payload = message.encode_to_vec();
+    let mut out = Vec::with_capacity(5 + payload.len());
+    out.push(0);
+    out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    out.extend_from_slice(&payload);
+    Bytes::from(out)
+}
+
+fn say(message: &str) -> SayRequest {
+    SayRequest {
+        message: message.into(),
+        padding: Vec::new(),
+    }
+}
+
+async fn h2_client(
+    addr: std::net::SocketAddr,
+) -> (h2::client::SendRequest<Bytes>, tokio::task::JoinHandle<()>) {
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let (client, connection) = h2::client::handshake(tcp).await.unwrap();
+    let driver = tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    (client, driver)
+}
+
+fn grpc_request(path: &str, content_type: &str) -> http::Request<()> {
+    http::Request::builder()
+        .method("POST")
+        .uri(format!("http://localhost{path}"))
+        .header("content-type", content_type)
+        .header("te", "trailers")
+        .body(())
+        .unwrap()
+}
+
+/// The grpc-status of a response: from its headers (trailers-only) or its trailers.
+async fn grpc_status(response: http::Response<h2::RecvStream>) -> Option<String> {
+    if let Some(status) = response.headers().get("grpc-status") {
+        return Some(status.to_str().unwrap().to_owned());
+    }
+    let mut body = response.into_body();
+    while let Some(chunk) = body.data().await {
+        let chunk = chunk.unwrap();
+        let _ = body.flow_control().release_capacity(chunk.len());
+    }
+    let trailers = match body.trailers().await {
+        Ok(trailers) => trailers?,
+        Err(e) => panic!("no trailers: {e:?}"),
+    };
+    Some(trailers.get("grpc-status")?.to_str().unwrap().to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_connection_is_closed_after_the_handshake_timeout() {
+    let running = app("[server.grpc]\nhandshake_timeout = \"300ms\"\n").await;
+    let mut silent = TcpStream::connect(running.grpc_addr()).await.unwrap();
+    let started = Instant::now();
+    let mut buf = [0u8; 16];
+    let read = tokio::time::timeout(Duration::from_secs(5), silent.read(&mut buf))
+        .await
+        .expect("the server closes the connection");
+    assert!(
+        matches!(read, Ok(0) | Err(_)),
+        "closed, not answered: {read:?}"
+    );
+    let waited = started.elapsed();
+    eprintln!("silent connection closed after {waited:?} (handshake_timeout 300ms)");
+    assert!(waited >= Duration::from_millis(250), "{waited:?}");
+    running.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_connection_is_closed_after_the_idle_timeout() {
+    let running = app("[server.grpc]\nidle_timeout = \"400ms\"\n").await;
+    let (mut client, driver) = h2_client(running.grpc_addr()).await;
+    let (response, mut send) = client
+        .send_request(grpc_request("/echo.v1.Echo/Say", "application/grpc"), false)
+        .unwrap();
+    send.send_data(frame(&say("hi")), true).unwrap();
+    let status = grpc_status(response.await.unwrap()).await;
+    assert_eq!(status.as_deref(), Some("0"));
+    let started = Instant::now();
+    tokio::time::timeout(Duration::from_secs(5), driver)
+        .await
+        .expect("the server closes the idle connection")
+        .unwrap();
+    eprintln!(
+        "idle connection closed {:?} after its last call",
+        started.elapsed()
+    );
+    running.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_advertises_its_stream_limit_and_outlasts_a_peer_that_stops_reading() {
+    // The peer below never reads again, so it never finishes the close: the stop still ends
+    // cleanly once the drain time is up.
+    let running =
+        app("[app]\nshutdown_timeout = \"500ms\"\n[server.grpc]\nmax_concurrent_streams = 7\n")
+            .await;
+    let tcp = TcpStream::connect(running.grpc_addr()).await.unwrap();
+    let (client, mut connection) = h2::client::handshake(tcp).await.unwrap();
+    // SETTINGS arrive once the connection is polled.
+    let poll = tokio::time::timeout(Duration::from_millis(300), &mut connection).await;
+    assert!(poll.is_err(), "the connection stays open");
+    assert_eq!(connection.max_concurrent_send_streams(), 7);
+    drop(client);
+    running.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_is_not_grpc_is_refused_and_two_unary_messages_are_an_error() {
+    let running = app("").await;
+    let (mut client, _driver) = h2_client(running.grpc_addr()).await;
+    let (response, mut send) = client
+        .send_request(grpc_request("/echo.v1.Echo/Say", "text/plain"), false)
+        .unwrap();
+    // The server may answer (and end the stream) before the body is sent.
+    let _ = send.send_data(frame(&say("hi")), true);
+    let response = response.await.unwrap();
+    assert_eq!(response.status(), http::StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    let (response, mut send) = client
+        .send_request(
+            grpc_request("/echo.v1.Echo/Say", "application/grpc+proto"),
+            false,
+        )
+        .unwrap();
+    let mut two = frame(&say("one")).to_vec();
+    two.extend_from_slice(&frame(&say("two")));
+    let _ = send.send_data(Bytes::from(two), true);
+    let status = grpc_status(response.await.unwrap()).await;
+    assert_eq!(status.as_deref(), Some("13"), "INTERNAL");
+    running.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_with_idle_and_silent_connections_open_is_quick_and_clean() {
+    let running = app("[app]\nshutdown_timeout = \"5s\"\n").await;
+    let _silent = TcpStream::connect(running.grpc_addr()).await.unwrap();
+    let (mut client, _driver) = h2_client(running.grpc_addr()).await;
+    let (response, mut send) = client
+        .send_request(grpc_request("/echo.v1.Echo/Say", "application/grpc"), false)
+        .unwrap();
+    send.send_data(frame(&say("hi")), true).unwrap();
+    assert_eq!(
+        grpc_status(response.await.unwrap()).await.as_deref(),
+        Some("0")
+    );
+    let started = Instant::now();
+    running.stop().await.expect("a clean stop");
+    let took = started.elapsed();
+    eprintln!("stopped with an idle and a silent connection open in {took:?}");
+    assert!(
+        took < Duration::from_secs(3),
+        "well within the 5 s drain: {took:?}"
+    );
+}

@@ -1,0 +1,250 @@
+//! The order of user layers around Bia's own, on the server and on the client, seen by layers
+//! that record what they see.
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+
+use bia::middleware::{Next, from_fn};
+use opentelemetry::trace::TraceContextExt;
+use support::echo::{self, EchoClient, EchoServer, EchoService, SayRequest};
+use tonic::Code;
+use tonic::body::Body;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_client::HealthClient;
+
+/// What a recording layer saw of one call.
+#[derive(Clone, Debug)]
+struct Seen {
+    layer: &'static str,
+    method: Option<&'static str>,
+    in_span: bool,
+    traceparent: bool,
+}
+
+type Log = Arc<Mutex<Vec<Seen>>>;
+
+/// A tower layer that records each call it sees, then passes it on.
+#[derive(Clone)]
+struct Record {
+    layer: &'static str,
+    log: Log,
+}
+
+fn recorder(layer: &'static str, log: &Log) -> Record {
+    Record {
+        layer,
+        log: log.clone(),
+    }
+}
+
+impl<S> tower::Layer<S> for Record {
+    type Service = Recorded<S>;
+
+    fn layer(&self, inner: S) -> Recorded<S> {
+        Recorded {
+            inner,
+            record: self.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Recorded<S> {
+    inner: S,
+    record: Record,
+}
+
+impl<S, B> tower::Service<http::Request<B>> for Recorded<S>
+where
+    S: tower::Service<http::Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> S::Future {
+        self.record.log.lock().unwrap().push(Seen {
+            layer: self.record.layer,
+            method: request
+                .extensions()
+                .get::<bia::CallInfo>()
+                .map(|c| c.method.name),
+            in_span: opentelemetry::Context::current()
+                .span()
+                .span_context()
+                .is_valid(),
+            traceparent: request.headers().contains_key("traceparent"),
+        });
+        self.inner.call(request)
+    }
+}
+
+fn say(message: &str) -> SayRequest {
+    SayRequest {
+        message: message.into(),
+        padding: Vec::new(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_layers_run_in_their_documented_order() {
+    let log: Log = Arc::default();
+    let config = bia::testing::config("order");
+    let app = bia::App::builder(&config)
+        .file_descriptor_set(echo::pb::FILE_DESCRIPTOR_SET)
+        .add_service(EchoServer::new(EchoService))
+        .layer_front(recorder("front 1", &log))
+        .layer_front(recorder("front 2", &log))
+        .layer(recorder("inner 1", &log))
+        .layer(recorder("inner 2", &log))
+        .build()
+        .unwrap();
+    let running = bia::testing::start(app).await.unwrap();
+    let mut client = EchoClient::new(running.channel().await.unwrap());
+    client.say(say("hi")).await.unwrap();
+    let seen = log.lock().unwrap().clone();
+    let layers: Vec<_> = seen.iter().map(|s| s.layer).collect();
+    assert_eq!(
+        layers,
+        ["front 1", "front 2", "inner 1", "inner 2"],
+        "{seen:?}"
+    );
+    for s in &seen {
+        assert_eq!(
+            s.method,
+            Some("echo.v1.Echo/Say"),
+            "every layer sees CallInfo: {s:?}"
+        );
+    }
+    // Front layers run outside trace (and so outside recovery); inner layers inside the span.
+    assert!(!seen[0].in_span && !seen[1].in_span, "{seen:?}");
+    assert!(seen[2].in_span && seen[3].in_span, "{seen:?}");
+
+    // Health and reflection bypass user layers.
+    log.lock().unwrap().clear();
+    let mut health = HealthClient::new(running.channel().await.unwrap());
+    health
+        .check(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .unwrap();
+    assert!(log.lock().unwrap().is_empty(), "{:?}", log.lock().unwrap());
+    running.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_auth_layer_lets_health_checks_through() {
+    let auth = from_fn(|request: http::Request<Body>, next: Next| async move {
+        if request.headers().get("authorization").is_none() {
+            return Err(tonic::Status::unauthenticated("send a bearer token"));
+        }
+        Ok(next.run(request).await)
+    });
+    let config = bia::testing::config("auth");
+    let app = bia::App::builder(&config)
+        .file_descriptor_set(echo::pb::FILE_DESCRIPTOR_SET)
+        .add_service(EchoServer::new(EchoService))
+        .layer(auth)
+        .build()
+        .unwrap();
+    let running = bia::testing::start(app).await.unwrap();
+    let mut client = EchoClient::new(running.channel().await.unwrap());
+    let denied = client.say(say("hi")).await.unwrap_err();
+    assert_eq!(denied.code(), Code::Unauthenticated);
+    let mut health = HealthClient::new(running.channel().await.unwrap());
+    let status = health
+        .check(HealthCheckRequest {
+            service: "echo.v1.Echo".into(),
+        })
+        .await
+        .expect("health checks need no token")
+        .into_inner();
+    assert_eq!(status.status, 1, "SERVING");
+    // The rejection is still a counted call.
+    let (_, metrics) = bia::testing::get(&running.admin_url("/metrics"))
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("rpc_response_status_code=\"UNAUTHENTICATED\""),
+        "{metrics}"
+    );
+    running.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_custom_server_stack_replaces_the_default_one() {
+    let log: Log = Arc::default();
+    let config = bia::testing::config("custom");
+    let inside = recorder("inside trace", &log);
+    let app = bia::App::builder(&config)
+        .file_descriptor_set(echo::pb::FILE_DESCRIPTOR_SET)
+        .add_service(EchoServer::new(EchoService))
+        .server_stack(move |defaults| {
+            tower::ServiceBuilder::new()
+                .layer(defaults.recovery)
+                .layer(defaults.trace)
+                .layer(inside)
+                .layer(defaults.metrics)
+                .layer(defaults.deadline)
+                .layer(defaults.limit)
+        })
+        .build()
+        .unwrap();
+    let running = bia::testing::start(app).await.unwrap();
+    let mut client = EchoClient::new(running.channel().await.unwrap());
+    client.say(say("hi")).await.unwrap();
+    let panicked = client.say(say("panic")).await.unwrap_err();
+    assert_eq!(
+        panicked.code(),
+        Code::Internal,
+        "recovery is still in the stack"
+    );
+    let seen = log.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert!(
+        seen[0].in_span,
+        "the custom layer runs inside the span: {seen:?}"
+    );
+    running.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_layers_wrap_the_channel_outermost_last() {
+    let running = bia::testing::start(echo::app(&bia::testing::config("client-order")))
+        .await
+        .unwrap();
+    let log: Log = Arc::default();
+    let config = bia::testing::config_with(
+        "caller",
+        &format!(
+            "[clients.echo]\ntarget = \"http://{}\"\n",
+            running.grpc_addr()
+        ),
+    );
+    let telemetry = bia::Telemetry::new(&config).unwrap();
+    let channel = bia::client::Channel::from_config(&config, "echo", &telemetry)
+        .unwrap()
+        .layer(recorder("first", &log))
+        .layer(recorder("second", &log));
+    let mut client = EchoClient::new(channel);
+    client.say(say("hi")).await.unwrap();
+    let seen = log.lock().unwrap().clone();
+    let layers: Vec<_> = seen.iter().map(|s| s.layer).collect();
+    assert_eq!(
+        layers,
+        ["second", "first"],
+        "the last added is outermost: {seen:?}"
+    );
+    // Both run before Bia's trace layer, which adds traceparent.
+    assert!(seen.iter().all(|s| !s.traceparent), "{seen:?}");
+    running.stop().await.unwrap();
+}
