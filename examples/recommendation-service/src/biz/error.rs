@@ -19,19 +19,10 @@ pub enum Error {
     UserServiceUnavailable(String),
 }
 
-/// A violation of `field` (its name in the request, e.g. `item_id`), for [`Error::Invalid`]; what a
-/// `bia::error::FieldViolation::new` would be.
-pub fn violation(field: &str, description: impl Into<String>) -> FieldViolation {
-    FieldViolation {
-        field: field.to_owned(),
-        description: description.into(),
-    }
-}
-
 impl Error {
     /// An invalid request with one violation.
     pub fn invalid(field: &'static str, description: impl Into<String>) -> Self {
-        Self::Invalid(vec![violation(field, description)])
+        Self::Invalid(vec![FieldViolation::new(field, description)])
     }
 
     /// The machine-readable reason sent in `google.rpc.ErrorInfo`.
@@ -49,11 +40,9 @@ impl From<Error> for bia::Error {
         let reason = err.reason();
         let message = err.to_string();
         let converted = match err {
-            Error::Invalid(violations) => violations
-                .into_iter()
-                .fold(bia::Error::invalid_argument(reason, message), |e, v| {
-                    e.with_field_violation(v.field, v.description)
-                }),
+            Error::Invalid(violations) => {
+                bia::Error::invalid_argument(reason, message).with_field_violations(violations)
+            }
             Error::UserNotFound(id) => {
                 bia::Error::not_found(reason, message).with_metadata("user_id", id)
             }

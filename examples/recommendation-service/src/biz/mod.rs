@@ -9,7 +9,7 @@ mod error;
 mod recommender;
 
 pub use catalogue::{Catalogue, Item};
-pub use error::{DOMAIN, Error, violation};
+pub use error::{DOMAIN, Error};
 pub use recommender::{
     DEFAULT_LIMIT, Event, EventKind, EventRepo, LIVE_BATCH, MAX_LIMIT, Profile, Recommendation,
     Recommender, Session, UserDirectory,

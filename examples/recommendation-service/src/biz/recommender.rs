@@ -5,7 +5,9 @@ use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 
-use super::{Catalogue, Error, violation};
+use bia::error::FieldViolation;
+
+use super::{Catalogue, Error};
 
 /// Recommendations sent when a request asks for 0.
 pub const DEFAULT_LIMIT: u32 = 10;
@@ -138,10 +140,10 @@ impl<U: UserDirectory> Recommender<U> {
     pub async fn recommend(&self, user_id: &str, limit: u32) -> Result<Vec<Recommendation>, Error> {
         let mut violations = Vec::new();
         if user_id.is_empty() {
-            violations.push(violation("user_id", "is required"));
+            violations.push(FieldViolation::new("user_id", "is required"));
         }
         if limit > MAX_LIMIT {
-            violations.push(violation(
+            violations.push(FieldViolation::new(
                 "limit",
                 format!("must be at most {MAX_LIMIT} (0 means {DEFAULT_LIMIT})"),
             ));
@@ -241,18 +243,18 @@ impl<U: UserDirectory> Session<U> {
     pub async fn record(&mut self, event: Event) -> Result<String, Error> {
         let mut violations = Vec::new();
         if event.user_id.is_empty() {
-            violations.push(violation("user_id", "is required"));
+            violations.push(FieldViolation::new("user_id", "is required"));
         }
         if event.item_id.is_empty() {
-            violations.push(violation("item_id", "is required"));
+            violations.push(FieldViolation::new("item_id", "is required"));
         } else if self.recommender.catalogue.get(&event.item_id).is_none() {
-            violations.push(violation(
+            violations.push(FieldViolation::new(
                 "item_id",
                 format!("{:?} is not in the catalogue", event.item_id),
             ));
         }
         let Some(kind) = event.kind else {
-            violations.push(violation(
+            violations.push(FieldViolation::new(
                 "kind",
                 "must be EVENT_KIND_VIEW, EVENT_KIND_LIKE or EVENT_KIND_PURCHASE",
             ));

@@ -25,15 +25,6 @@ pub enum Error {
     Storage(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
-/// A violation of `field` (its name in the request, e.g. `email`), for [`Error::Invalid`]; what a
-/// `bia::error::FieldViolation::new` would be.
-pub fn violation(field: &str, description: impl Into<String>) -> FieldViolation {
-    FieldViolation {
-        field: field.to_owned(),
-        description: description.into(),
-    }
-}
-
 impl Error {
     /// A storage failure.
     pub fn storage(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
@@ -57,11 +48,9 @@ impl From<Error> for bia::Error {
         let reason = err.reason();
         let message = err.to_string();
         let converted = match err {
-            Error::Invalid(violations) => violations
-                .into_iter()
-                .fold(bia::Error::invalid_argument(reason, message), |e, v| {
-                    e.with_field_violation(v.field, v.description)
-                }),
+            Error::Invalid(violations) => {
+                bia::Error::invalid_argument(reason, message).with_field_violations(violations)
+            }
             Error::EmailTaken(email) => {
                 bia::Error::already_exists(reason, message).with_metadata("email", email)
             }

@@ -7,7 +7,7 @@ mod error;
 mod page;
 mod user;
 
-pub use error::{DOMAIN, Error, violation};
+pub use error::{DOMAIN, Error};
 pub use page::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageToken, page_size};
 pub use user::{MAX_EMAIL_BYTES, MAX_NAME_CHARS, User, UserChanges, UserRepo, Users};
 

@@ -1,6 +1,8 @@
 //! Paging through users (<https://google.aip.dev/158>): page sizes and opaque page tokens.
 
-use super::{Error, violation};
+use bia::error::FieldViolation;
+
+use super::Error;
 
 /// The page size used when a request asks for 0.
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
@@ -11,7 +13,7 @@ pub const MAX_PAGE_SIZE: u32 = 1000;
 /// above [`MAX_PAGE_SIZE`] is capped, negative is invalid.
 pub fn page_size(requested: i32) -> Result<u32, Error> {
     match u32::try_from(requested) {
-        Err(_) => Err(Error::Invalid(vec![violation(
+        Err(_) => Err(Error::Invalid(vec![FieldViolation::new(
             "page_size",
             "must not be negative",
         )])),

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use bia::error::FieldViolation;
 
-use super::{Error, PageToken, page_size, violation};
+use super::{Error, PageToken, page_size};
 
 /// The longest name accepted, in characters.
 pub const MAX_NAME_CHARS: usize = 100;
@@ -114,7 +114,7 @@ impl<R: UserRepo> Users<R> {
     pub async fn update(&self, id: &str, name: &str, email: &str) -> Result<User, Error> {
         let mut violations = Vec::new();
         if id.is_empty() {
-            violations.push(violation("id", "is required"));
+            violations.push(FieldViolation::new("id", "is required"));
         }
         let changes = UserChanges {
             name: (!name.is_empty()).then(|| check_name(name, &mut violations)),
@@ -170,7 +170,10 @@ impl<R: UserRepo> Users<R> {
 /// Ids are opaque: any non-empty id is looked up, and one that names no user is NOT_FOUND.
 fn check_id(id: &str) -> Result<(), Error> {
     if id.is_empty() {
-        return Err(Error::Invalid(vec![violation("id", "is required")]));
+        return Err(Error::Invalid(vec![FieldViolation::new(
+            "id",
+            "is required",
+        )]));
     }
     Ok(())
 }
@@ -178,14 +181,17 @@ fn check_id(id: &str) -> Result<(), Error> {
 fn check_name(name: &str, violations: &mut Vec<FieldViolation>) -> String {
     let name = name.trim();
     if name.is_empty() {
-        violations.push(violation("name", "is required"));
+        violations.push(FieldViolation::new("name", "is required"));
     } else if name.chars().count() > MAX_NAME_CHARS {
-        violations.push(violation(
+        violations.push(FieldViolation::new(
             "name",
             format!("must be at most {MAX_NAME_CHARS} characters"),
         ));
     } else if name.chars().any(char::is_control) {
-        violations.push(violation("name", "must not contain control characters"));
+        violations.push(FieldViolation::new(
+            "name",
+            "must not contain control characters",
+        ));
     }
     name.to_owned()
 }
@@ -193,14 +199,14 @@ fn check_name(name: &str, violations: &mut Vec<FieldViolation>) -> String {
 fn check_email(email: &str, violations: &mut Vec<FieldViolation>) -> String {
     let email = email.trim();
     if email.is_empty() {
-        violations.push(violation("email", "is required"));
+        violations.push(FieldViolation::new("email", "is required"));
     } else if email.len() > MAX_EMAIL_BYTES {
-        violations.push(violation(
+        violations.push(FieldViolation::new(
             "email",
             format!("must be at most {MAX_EMAIL_BYTES} bytes"),
         ));
     } else if !is_email(email) {
-        violations.push(violation(
+        violations.push(FieldViolation::new(
             "email",
             "must be an address such as ada@example.com",
         ));
