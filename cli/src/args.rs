@@ -89,6 +89,7 @@ pub struct ProtoServerArgs {
     pub includes: Vec<PathBuf>,
 
     /// The service project to add to (the folder holding its Cargo.toml).
-    #[arg(long, value_name = "DIR", default_value = ".")]
-    pub out: PathBuf,
+    /// `--out` is an older name of this flag.
+    #[arg(short, long, alias = "out", value_name = "DIR", default_value = ".")]
+    pub output: PathBuf,
 }

@@ -68,6 +68,29 @@ impl Framework {
         }
     }
 
+    /// The `bia` dev-dependency of a project's tests: the same `bia` with its `testing` feature
+    /// (`bia::testing`, the OTLP collector).
+    pub(crate) fn test_toml_value(&self) -> String {
+        let source = match self {
+            Framework::Version(v) => format!("version = {}", toml_string(v)),
+            Framework::Path(p) => format!("path = {}", toml_string(&p.display().to_string())),
+            Framework::Git(url) => format!("git = {}", toml_string(url)),
+        };
+        format!("{{ {source}, features = [\"testing\"] }}")
+    }
+
+    /// The `bia-build` build-dependency that goes with this `bia`, as a TOML value: the crate
+    /// beside the framework crate in its workspace, the same version, or the same repository.
+    pub(crate) fn build_toml_value(&self) -> String {
+        match self {
+            Framework::Path(p) => {
+                let dir = p.parent().unwrap_or(p).join("bia-build");
+                format!("{{ path = {} }}", toml_string(&dir.display().to_string()))
+            }
+            other => other.toml_value(),
+        }
+    }
+
     /// `path`, `version` or `git`, for templates.
     pub(crate) fn kind(&self) -> &'static str {
         match self {
@@ -125,6 +148,10 @@ mod tests {
         );
         assert!(Framework::parse(Some("no/such/dir")).is_err());
         assert_eq!(Framework::Version("0.1".into()).toml_value(), "\"0.1\"");
+        assert_eq!(
+            Framework::Path("/src/bia/framework".into()).build_toml_value(),
+            "{ path = \"/src/bia/bia-build\" }"
+        );
         assert_eq!(toml_string("a\"b\\c"), "\"a\\\"b\\\\c\"");
     }
 }

@@ -8,15 +8,16 @@ use std::process::ExitCode;
 use clap::Parser;
 
 pub mod args;
+mod codegen;
 pub mod errors;
 mod framework;
-mod ident;
 pub mod new;
 pub mod proto_add;
 mod proto_model;
 pub mod proto_server;
 mod protos;
 mod render;
+mod rust_code;
 mod staging;
 
 pub use errors::{Error, Result};

@@ -7,10 +7,10 @@ use minijinja::Value;
 use crate::args::NewArgs;
 use crate::errors::{Error, Result};
 use crate::framework::Framework;
-use crate::ident::sanitize;
 use crate::proto_model::{self, ServiceModel};
 use crate::protos::{self, ProtoSet};
 use crate::render::{self, Template};
+use crate::rust_code::{self, Handler};
 use crate::staging::Staging;
 
 /// The default gRPC port (DESIGN.md: `server.grpc.addr`).
@@ -54,7 +54,7 @@ pub fn run(args: &NewArgs) -> Result<()> {
     }
     let template = match &args.template {
         Some(dir) => Template::from_dir(dir)?,
-        None => Template::builtin_service(),
+        None => Template::builtin_service(args.protos.is_empty()),
     };
     if args.protos.is_empty() && template.default_protos().is_empty() {
         return Err(Error::Unsupported(
@@ -99,6 +99,9 @@ pub fn run(args: &NewArgs) -> Result<()> {
     );
     let service_values: Vec<Value> = services.iter().map(|s| s.to_value(&crate_name)).collect();
     template.render_into(staging.path(), &context, &service_values)?;
+    if args.template.is_none() {
+        write_handlers(staging.path(), &services)?;
+    }
     if !template.has("Cargo.lock") {
         write(
             &staging.path().join("Cargo.lock"),
@@ -145,13 +148,28 @@ pub(crate) fn validate_name(name: &str) -> Result<String> {
         return Err(invalid("it is longer than 64 characters"));
     }
     let crate_name = name.replace('-', "_");
-    if sanitize(&crate_name) != crate_name {
+    if syn::parse_str::<syn::Ident>(&crate_name).is_err() {
         return Err(invalid("it is a Rust keyword"));
     }
     if TAKEN.contains(&crate_name.as_str()) {
         return Err(invalid("it is the name of a crate the project uses"));
     }
     Ok(crate_name)
+}
+
+/// The built-in template's handlers: a stub for each service the template has no handler for
+/// (the greeter example has its own), and `src/service/mod.rs` registering all of them, as
+/// `bia proto server` writes them.
+fn write_handlers(project: &Path, services: &[ServiceModel]) -> Result<()> {
+    for service in services {
+        let file = project.join(format!("src/service/{}.rs", service.module));
+        if !file.exists() {
+            write(&file, rust_code::stub(service)?.as_bytes())?;
+        }
+    }
+    let handlers: Vec<Handler> = services.iter().map(Handler::of).collect();
+    let mod_rs = rust_code::service_mod(&handlers)?;
+    write(&project.join(rust_code::SERVICE_MOD), mod_rs.as_bytes())
 }
 
 fn copy_sources(set: &ProtoSet, proto_dir: &Path) -> Result<()> {
@@ -178,13 +196,7 @@ fn context(
     set: &ProtoSet,
     services: &[ServiceModel],
 ) -> Value {
-    let needs_prost_types = set.fds.file.iter().any(|f| {
-        f.name().starts_with("google/protobuf/")
-            && !matches!(
-                f.name(),
-                "google/protobuf/empty.proto" | "google/protobuf/wrappers.proto"
-            )
-    });
+    let needs_prost_types = set.needs_prost_types();
     let mut protos: Vec<String> = set.sources.iter().map(|(n, _)| n.clone()).collect();
     protos.sort();
     let service_values: Vec<Value> = services.iter().map(|s| s.to_value(crate_name)).collect();
@@ -193,6 +205,8 @@ fn context(
         project_name => name,
         crate_name => crate_name,
         bia_dependency => framework.toml_value(),
+        bia_build_dependency => framework.build_toml_value(),
+        bia_test_dependency => framework.test_toml_value(),
         bia_source => framework.kind(),
         bia_version => env!("CARGO_PKG_VERSION"),
         grpc_port => GRPC_PORT,
@@ -210,8 +224,8 @@ fn context(
 fn test_call(services: &[ServiceModel], crate_name: &str) -> (Value, Value) {
     let pick = services
         .iter()
-        .flat_map(|s| s.methods.iter().enumerate().map(move |(i, m)| (s, i, m)))
-        .min_by_key(|(_, _, m)| m.client_streaming || m.server_streaming);
+        .flat_map(|s| s.methods().iter().enumerate().map(move |(i, m)| (s, i, m)))
+        .min_by_key(|(_, _, m)| m.client_streaming || m.server_streaming());
     match pick {
         Some((service, index, _)) => {
             let value = service.to_value(crate_name);

@@ -6,7 +6,6 @@ use heck::{ToSnakeCase, ToUpperCamelCase};
 
 use crate::args::ProtoAddArgs;
 use crate::errors::{Error, Result};
-use crate::ident::is_proto_ident;
 use crate::render;
 use crate::staging::temp_file;
 
@@ -119,6 +118,13 @@ pub(crate) fn package_of(path: &Path) -> Result<String> {
     Ok(parts.join("."))
 }
 
+/// Whether `s` is a valid proto identifier (`[A-Za-z_][A-Za-z0-9_]*`).
+fn is_proto_ident(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 /// A simple English plural for names (`Book` -> `Books`, `Category` -> `Categories`).
 fn plural(word: &str) -> String {
     let vowel_before_y =
@@ -160,5 +166,7 @@ mod tests {
         assert_eq!(plural("Address"), "Addresses");
         assert_eq!(plural("Key"), "Keys");
         assert_eq!(plural("Book"), "Books");
+        assert!(is_proto_ident("user_service"));
+        assert!(!is_proto_ident("1x"));
     }
 }

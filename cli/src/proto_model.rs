@@ -1,44 +1,24 @@
-//! From proto descriptors to the Rust names that tonic-prost-build 0.14 generates, for stubs that
-//! implement the generated traits exactly.
-//!
-//! The rules mirrored (prost-build `code_generator.rs`/`extern_paths.rs`, tonic-prost-build
-//! `request_response_name`, tonic-build `server.rs`):
-//! - trait: `to_upper_camel(service)`; module `naive_snake_case(trait) + "_server"`; server type
-//!   `<trait>Server`; client module `..._client` and type `<trait>Client`;
-//! - method: `to_snake(method)` (a raw identifier for keywords: `Move` -> `r#move`); a
-//!   server-streaming method has the associated type `<MethodAsInProto>Stream`;
-//! - types: `.google.protobuf.Empty` -> `()`, `StringValue`/`BytesValue` -> `String`/`Vec<u8>`,
-//!   other well-known types -> `::prost_types::<Name>`; the other wrappers map to primitives,
-//!   which tonic-prost-build cannot put in a method signature (refused with a message); a
-//!   message `.a.b.Outer.Inner` -> `a::b::outer::Inner` under the generated module tree.
+//! The services of a project as the CLI's templates and stubs see them: what
+//! tonic-prost-build generates for each (from [`crate::codegen`], so the names are the generated
+//! ones, never re-derived), plus the names the CLI gives its own files and handler types.
 
 use std::collections::{BTreeMap, HashMap};
 
-use heck::ToSnakeCase;
+use heck::{ToSnakeCase, ToUpperCamelCase};
 use minijinja::Value;
-use prost_types::{FileDescriptorProto, ServiceDescriptorProto};
+use prost_types::FileDescriptorSet;
 
+use crate::codegen::{self, GeneratedMethod, GeneratedService, RustType};
 use crate::errors::{Error, Result};
-use crate::ident::{naive_snake_case, to_snake, to_upper_camel};
-
-/// A Rust type for a proto message in a method signature.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum RustType {
-    /// A type outside the generated code, written as is (`()`, `::prost_types::Timestamp`).
-    Extern(String),
-    /// A generated message, by its full proto name (`greeter.v1.HelloRequest`).
-    Generated(String),
-}
 
 impl RustType {
-    /// The type as written in a stub, where `pb` is the module of proto package `package`.
-    fn in_crate(&self, package: &str) -> String {
+    /// The type as written in a stub, where `pb` is the module of the service's package.
+    pub(crate) fn in_crate(&self, package_modules: &[String]) -> String {
         match self {
             RustType::Extern(ty) => ty.clone(),
-            RustType::Generated(full) if package.is_empty() => format!("pb::{}", type_path(full)),
-            RustType::Generated(full) => match full.strip_prefix(&format!("{package}.")) {
-                Some(rest) => format!("pb::{}", type_path(rest)),
-                None => format!("crate::pb::{}", type_path(full)),
+            RustType::Generated(path) => match path.strip_prefix(package_modules) {
+                Some(rest) => format!("pb::{}", rest.join("::")),
+                None => format!("crate::pb::{}", path.join("::")),
             },
         }
     }
@@ -47,36 +27,22 @@ impl RustType {
     fn outside(&self, crate_name: &str) -> String {
         match self {
             RustType::Extern(ty) => ty.clone(),
-            RustType::Generated(full) => format!("{crate_name}::pb::{}", type_path(full)),
+            RustType::Generated(path) => format!("{crate_name}::pb::{}", path.join("::")),
         }
     }
 }
 
 /// One RPC method, with the names the generated trait uses.
-#[derive(Debug, Clone)]
-pub(crate) struct MethodModel {
-    /// The name in the proto (`SayHello`).
-    pub(crate) proto_name: String,
-    /// The trait method (`say_hello`, `r#move`).
-    pub(crate) rust_name: String,
-    /// The request message type.
-    pub(crate) input: RustType,
-    /// The response message type.
-    pub(crate) output: RustType,
-    /// The client sends a stream.
-    pub(crate) client_streaming: bool,
-    /// The server answers with a stream.
-    pub(crate) server_streaming: bool,
-}
+pub(crate) type MethodModel = GeneratedMethod;
 
-impl MethodModel {
-    /// The associated stream type of a server-streaming method (`SayHelloStream`).
-    pub(crate) fn stream_type(&self) -> String {
-        format!("{}Stream", self.proto_name)
+impl GeneratedMethod {
+    /// The server answers with a stream.
+    pub(crate) fn server_streaming(&self) -> bool {
+        self.stream_type.is_some()
     }
 
     fn kind(&self) -> &'static str {
-        match (self.client_streaming, self.server_streaming) {
+        match (self.client_streaming, self.server_streaming()) {
             (false, false) => "unary",
             (false, true) => "server_streaming",
             (true, false) => "client_streaming",
@@ -88,98 +54,117 @@ impl MethodModel {
 /// One proto service and the Rust names around it.
 #[derive(Debug, Clone)]
 pub(crate) struct ServiceModel {
-    /// The service name in the proto (`Greeter`).
-    pub(crate) proto_name: String,
-    /// The proto package (`greeter.v1`, may be empty).
-    pub(crate) package: String,
+    /// What tonic-prost-build generates for it.
+    pub(crate) generated: GeneratedService,
     /// The proto file that declares it (relative to `proto/`).
     pub(crate) file: String,
-    /// The generated trait (`Greeter`).
-    pub(crate) trait_name: String,
-    /// The package's module path under `pb` (`greeter::v1`, empty without a package).
-    pub(crate) package_path: String,
     /// The handler struct the stub declares (`GreeterService`).
     pub(crate) struct_name: String,
     /// The stub's module and file stem under `src/service/` (`greeter_service`).
     pub(crate) module: String,
-    /// The methods, in proto order.
-    pub(crate) methods: Vec<MethodModel>,
 }
 
 impl ServiceModel {
     /// `greeter.v1.Greeter`.
     pub(crate) fn full_name(&self) -> String {
-        if self.package.is_empty() {
-            self.proto_name.clone()
+        let g = &self.generated;
+        if g.package.is_empty() {
+            g.proto_name.clone()
         } else {
-            format!("{}.{}", self.package, self.proto_name)
+            format!("{}.{}", g.package, g.proto_name)
         }
+    }
+
+    /// Puts the package into the handler's names (`shop.v1.Admin` -> `ShopV1AdminService` in
+    /// `shop_v1_admin_service.rs`), for two services of one name in different packages.
+    pub(crate) fn qualify(&mut self) {
+        if self.generated.package.is_empty() {
+            return;
+        }
+        let package = self.generated.package.replace('.', "_");
+        self.struct_name = format!("{}{}", package.to_upper_camel_case(), self.struct_name);
+        self.module = self.struct_name.to_snake_case();
+    }
+
+    /// The methods, in proto order.
+    pub(crate) fn methods(&self) -> &[MethodModel] {
+        &self.generated.methods
+    }
+
+    /// The package's module path under `pb` (`greeter::v1`, empty without a package).
+    pub(crate) fn package_path(&self) -> String {
+        self.generated.package_modules.join("::")
     }
 
     fn pb_prefix(&self) -> String {
-        if self.package_path.is_empty() {
-            String::new()
-        } else {
-            format!("{}::", self.package_path)
-        }
+        self.generated
+            .package_modules
+            .iter()
+            .map(|m| format!("{m}::"))
+            .collect()
     }
 
-    /// The generated server module (`greeter_server`).
-    pub(crate) fn server_mod(&self) -> String {
-        format!("{}_server", naive_snake_case(&self.trait_name))
+    /// The trait, from the package's module (`greeter_server::Greeter`).
+    pub(crate) fn trait_in_package(&self) -> String {
+        format!(
+            "{}::{}",
+            self.generated.server_mod, self.generated.trait_name
+        )
     }
 
     /// The generated server type, from the crate root (`pb::greeter::v1::greeter_server::GreeterServer`).
     pub(crate) fn server_path(&self) -> String {
         format!(
-            "pb::{}{}::{}Server",
+            "pb::{}{}::{}",
             self.pb_prefix(),
-            self.server_mod(),
-            self.trait_name
+            self.generated.server_mod,
+            self.generated.server_type
         )
     }
 
     /// The template variables of this service (see `docs/cli.md`).
     pub(crate) fn to_value(&self, crate_name: &str) -> Value {
-        let client_mod = format!("{}_client", naive_snake_case(&self.trait_name));
-        let methods: Vec<Value> = self
+        let g = &self.generated;
+        let methods: Vec<Value> = g
             .methods
             .iter()
             .map(|m| self.method_value(m, crate_name))
             .collect();
-        let any = |f: fn(&MethodModel) -> bool| self.methods.iter().any(f);
-        let uses_local_types = self.methods.iter().any(|m| {
+        let any = |f: fn(&MethodModel) -> bool| g.methods.iter().any(f);
+        let uses_local_types = g.methods.iter().any(|m| {
             [&m.input, &m.output]
                 .into_iter()
-                .any(|t| t.in_crate(&self.package).starts_with("pb::"))
+                .any(|t| t.in_crate(&g.package_modules).starts_with("pb::"))
         });
-        let pb_use = if self.package_path.is_empty() {
+        let package_path = self.package_path();
+        let pb_use = if package_path.is_empty() {
             "crate::pb".to_owned()
         } else {
-            format!("crate::pb::{}", self.package_path)
+            format!("crate::pb::{package_path}")
         };
         Value::from_pairs([
-            ("proto_name", Value::from(self.proto_name.clone())),
+            ("proto_name", Value::from(g.proto_name.clone())),
             ("full_name", Value::from(self.full_name())),
-            ("package", Value::from(self.package.clone())),
+            ("package", Value::from(g.package.clone())),
             ("file", Value::from(self.file.clone())),
-            ("trait_name", Value::from(self.trait_name.clone())),
+            ("trait_name", Value::from(g.trait_name.clone())),
             (
                 "trait_path",
-                Value::from(format!("pb::{}::{}", self.server_mod(), self.trait_name)),
+                Value::from(format!("pb::{}", self.trait_in_package())),
             ),
-            ("server_mod", Value::from(self.server_mod())),
+            ("server_mod", Value::from(g.server_mod.clone())),
             ("server_path", Value::from(self.server_path())),
             (
                 "client_path",
                 Value::from(format!(
-                    "{crate_name}::pb::{}{client_mod}::{}Client",
+                    "{crate_name}::pb::{}{}::{}",
                     self.pb_prefix(),
-                    self.trait_name
+                    g.client_mod,
+                    g.client_type
                 )),
             ),
             ("pb_use", Value::from(pb_use)),
-            ("pb_path", Value::from(self.package_path.clone())),
+            ("pb_path", Value::from(package_path)),
             ("uses_local_types", Value::from(uses_local_types)),
             ("struct_name", Value::from(self.struct_name.clone())),
             ("module", Value::from(self.module.clone())),
@@ -189,14 +174,16 @@ impl ServiceModel {
             ),
             (
                 "has_server_streaming",
-                Value::from(any(|m| m.server_streaming)),
+                Value::from(any(|m| m.server_streaming())),
             ),
+            ("comments", Value::from(g.comments.clone())),
             ("methods", methods.into_iter().collect::<Value>()),
         ])
     }
 
     fn method_value(&self, m: &MethodModel, crate_name: &str) -> Value {
-        let stream_type = m.stream_type();
+        let package = &self.generated.package_modules;
+        let stream_type = m.stream_type.clone().unwrap_or_default();
         let camel = stream_type.chars().next().is_some_and(char::is_uppercase)
             && !stream_type.contains('_');
         Value::from_pairs([
@@ -204,11 +191,11 @@ impl ServiceModel {
             ("rust_name", Value::from(m.rust_name.clone())),
             ("kind", Value::from(m.kind())),
             ("client_streaming", Value::from(m.client_streaming)),
-            ("server_streaming", Value::from(m.server_streaming)),
+            ("server_streaming", Value::from(m.server_streaming())),
             ("stream_type", Value::from(stream_type)),
             ("stream_type_is_camel", Value::from(camel)),
-            ("input_type", Value::from(m.input.in_crate(&self.package))),
-            ("output_type", Value::from(m.output.in_crate(&self.package))),
+            ("input_type", Value::from(m.input.in_crate(package))),
+            ("output_type", Value::from(m.output.in_crate(package))),
             (
                 "input_type_outside",
                 Value::from(m.input.outside(crate_name)),
@@ -221,86 +208,73 @@ impl ServiceModel {
                 "path",
                 Value::from(format!("/{}/{}", self.full_name(), m.proto_name)),
             ),
+            ("comments", Value::from(m.comments.clone())),
         ])
     }
 }
 
-/// The services declared in `files` (names relative to `proto/`) of the descriptor set.
-pub(crate) fn services(
-    set: &prost_types::FileDescriptorSet,
-    files: &[String],
-) -> Result<Vec<ServiceModel>> {
-    let by_name: HashMap<&str, &FileDescriptorProto> =
-        set.file.iter().map(|f| (f.name(), f)).collect();
+/// The services declared in `files` (names relative to `proto/`) of the descriptor set, in
+/// file order, as tonic-prost-build generates them.
+pub(crate) fn services(set: &FileDescriptorSet, files: &[String]) -> Result<Vec<ServiceModel>> {
+    let mut generated: HashMap<(String, String), GeneratedService> = codegen::generate(set)?
+        .into_iter()
+        .map(|g| ((g.package.clone(), g.proto_name.clone()), g))
+        .collect();
     let mut out = Vec::new();
     for name in files {
-        let Some(file) = by_name.get(name.as_str()) else {
+        let Some(file) = set.file.iter().find(|f| f.name() == name) else {
             continue;
         };
         for service in &file.service {
-            out.push(service_model(file, service)?);
+            let key = (file.package().to_owned(), service.name().to_owned());
+            let Some(generated) = generated.remove(&key) else {
+                continue;
+            };
+            check_servable(&generated, file.name())?;
+            let trait_name = &generated.trait_name;
+            let struct_name = if trait_name.ends_with("Service") {
+                trait_name.clone()
+            } else {
+                format!("{trait_name}Service")
+            };
+            out.push(ServiceModel {
+                module: struct_name.to_snake_case(),
+                struct_name,
+                file: file.name().to_owned(),
+                generated,
+            });
         }
     }
     disambiguate(&mut out);
     Ok(out)
 }
 
-fn service_model(
-    file: &FileDescriptorProto,
-    service: &ServiceDescriptorProto,
-) -> Result<ServiceModel> {
-    let trait_name = to_upper_camel(service.name());
-    let struct_name = if trait_name.ends_with("Service") {
-        trait_name.clone()
-    } else {
-        format!("{trait_name}Service")
-    };
-    let package = file.package().to_owned();
-    let package_path = module_path(&package);
-    let mut methods = Vec::new();
-    for method in &service.method {
-        let input = resolve(method.input_type());
-        let output = resolve(method.output_type());
+/// A request or response that is a whole primitive wrapper (`google.protobuf.Int32Value`) is
+/// generated as `super::i32`, which does not compile: refuse it with a fix.
+fn check_servable(service: &GeneratedService, file: &str) -> Result<()> {
+    for method in &service.methods {
         for (ty, proto) in [
-            (&input, method.input_type()),
-            (&output, method.output_type()),
+            (&method.input, &method.input_proto_type),
+            (&method.output, &method.output_proto_type),
         ] {
-            if let RustType::Extern(rust) = ty
-                && !rust.starts_with("::")
-                && rust != "()"
+            let proto = proto.trim_start_matches('.');
+            if let (RustType::Generated(path), Some(wrapper)) =
+                (ty, proto.strip_prefix("google.protobuf."))
             {
+                let rust = path.last().map_or("", String::as_str);
+                let scalar = wrapper.trim_end_matches("Value").to_ascii_lowercase();
                 return Err(Error::Unsupported(format!(
-                    "{}: method {}/{} uses {} ({rust} in Rust) as its request or response; \
-                     tonic-prost-build cannot generate a service for that (it writes `super::{rust}`)\n\
-                     hint: wrap the value in a message of your own, e.g. `message {}Request {{ {} value = 1; }}`",
-                    file.name(),
-                    service.name(),
-                    method.name(),
-                    proto.trim_start_matches('.'),
-                    method.name(),
-                    proto_scalar(rust),
+                    "{file}: method {}/{} uses {proto} ({rust} in Rust) as its request or \
+                     response; tonic-prost-build cannot generate a service for that (it writes \
+                     `super::{rust}`)\n\
+                     hint: wrap the value in a message of your own, e.g. \
+                     `message {}Request {{ {scalar} value = 1; }}`",
+                    service.proto_name, method.proto_name, method.proto_name,
                 )));
             }
         }
-        methods.push(MethodModel {
-            proto_name: method.name().to_owned(),
-            rust_name: to_snake(method.name()),
-            input,
-            output,
-            client_streaming: method.client_streaming(),
-            server_streaming: method.server_streaming(),
-        });
     }
-    Ok(ServiceModel {
-        proto_name: service.name().to_owned(),
-        module: struct_name.to_snake_case(),
-        struct_name,
-        trait_name,
-        package,
-        package_path,
-        file: file.name().to_owned(),
-        methods,
-    })
+    Ok(())
 }
 
 /// Two services of the same name in different packages get the package in their stub's name.
@@ -310,72 +284,8 @@ fn disambiguate(services: &mut [ServiceModel]) {
         *counts.entry(s.module.clone()).or_default() += 1;
     }
     for s in services.iter_mut() {
-        if counts[&s.module] > 1 && !s.package.is_empty() {
-            s.struct_name = format!(
-                "{}{}",
-                to_upper_camel(&s.package.replace('.', "_")),
-                s.struct_name
-            );
-            s.module = s.struct_name.to_snake_case();
+        if counts[&s.module] > 1 {
+            s.qualify();
         }
-    }
-}
-
-/// The module path of a proto package under `pb` (prost-build's `Module`): `greeter::v1`.
-pub(crate) fn module_path(package: &str) -> String {
-    package
-        .split('.')
-        .filter(|p| !p.is_empty())
-        .map(to_snake)
-        .collect::<Vec<_>>()
-        .join("::")
-}
-
-/// prost-build's `resolve_ident` with its default extern paths, made absolute under `pb`.
-pub(crate) fn resolve(proto_type: &str) -> RustType {
-    let name = proto_type.trim_start_matches('.');
-    let wrapper = match name {
-        "google.protobuf.Empty" => Some("()"),
-        "google.protobuf.BoolValue" => Some("bool"),
-        "google.protobuf.BytesValue" => Some("::prost::alloc::vec::Vec<u8>"),
-        "google.protobuf.DoubleValue" => Some("f64"),
-        "google.protobuf.FloatValue" => Some("f32"),
-        "google.protobuf.Int32Value" => Some("i32"),
-        "google.protobuf.Int64Value" => Some("i64"),
-        "google.protobuf.StringValue" => Some("::prost::alloc::string::String"),
-        "google.protobuf.UInt32Value" => Some("u32"),
-        "google.protobuf.UInt64Value" => Some("u64"),
-        _ => None,
-    };
-    if let Some(rust) = wrapper {
-        return RustType::Extern(rust.to_owned());
-    }
-    if let Some(rest) = name.strip_prefix("google.protobuf.") {
-        return RustType::Extern(format!("::prost_types::{}", type_path(rest)));
-    }
-    RustType::Generated(name.to_owned())
-}
-
-/// `a.b.Outer.Inner` -> `a::b::outer::Inner`.
-fn type_path(name: &str) -> String {
-    let mut parts: Vec<&str> = name.split('.').collect();
-    let last = parts.pop().unwrap_or_default();
-    parts
-        .iter()
-        .map(|p| to_snake(p))
-        .chain([to_upper_camel(last)])
-        .collect::<Vec<_>>()
-        .join("::")
-}
-
-fn proto_scalar(rust: &str) -> &'static str {
-    match rust {
-        "bool" => "bool",
-        "f64" => "double",
-        "f32" => "float",
-        "i32" => "int32",
-        "i64" => "int64",
-        "u32" => "uint32",
-        _ => "uint64",
     }
 }

@@ -8,7 +8,11 @@
 //!   conditional: `{% if example %}...{% endif %}`).
 //! - Files under `proto/` are the protos a project gets when `bia new` has no `--proto`.
 //!
-//! The built-in templates are embedded in the binary by `build.rs`.
+//! The built-in templates are embedded in the binary by `build.rs`: `templates/service/` and the
+//! greeter example in `templates/greeter/`, laid over it when `bia new` has no `--proto`. Their
+//! Rust files are plain Rust wherever no placeholder is needed, so rustfmt, clippy and
+//! rust-analyzer read them; the end-to-end tests render both and run `cargo fmt --check`,
+//! `cargo clippy -D warnings` and `cargo test` in the result.
 
 use std::path::{Path, PathBuf};
 
@@ -47,15 +51,27 @@ pub(crate) struct Template {
 }
 
 impl Template {
-    /// The built-in service template (`templates/service/`).
-    pub(crate) fn builtin_service() -> Template {
-        let files = embedded::TEMPLATE_FILES
-            .iter()
-            .filter_map(|(path, contents)| {
-                path.strip_prefix("service/")
-                    .map(|p| (p.to_owned(), contents.as_bytes().to_vec()))
-            })
-            .collect();
+    /// The built-in service template (`templates/service/`), with the greeter example
+    /// (`templates/greeter/`) laid over it when `example`: its files are added, or replace the
+    /// service template's files of the same path.
+    pub(crate) fn builtin_service(example: bool) -> Template {
+        let layer = |prefix: &str| -> Vec<(String, Vec<u8>)> {
+            embedded::TEMPLATE_FILES
+                .iter()
+                .filter_map(|(path, contents)| {
+                    path.strip_prefix(prefix)
+                        .map(|p| (p.to_owned(), contents.as_bytes().to_vec()))
+                })
+                .collect()
+        };
+        let mut files = layer("service/");
+        if example {
+            for (path, contents) in layer("greeter/") {
+                files.retain(|(p, _)| *p != path);
+                files.push((path, contents));
+            }
+        }
+        files.sort();
         Template { files }
     }
 

@@ -2,6 +2,7 @@
 
 mod support;
 
+mod examples;
 mod help;
 mod new;
 mod new_errors;

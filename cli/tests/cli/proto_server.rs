@@ -1,6 +1,6 @@
 use std::path::Path;
 
-use crate::support::{bia, fixtures, read, snapshot, temp};
+use crate::support::{assert_code_contains, bia, fixtures, read, snapshot, temp};
 
 fn project(dir: &Path) -> std::path::PathBuf {
     bia(dir, &["new", "svc"]).ok();
@@ -25,7 +25,11 @@ fn adds_stubs_wires_them_in_and_a_second_run_changes_nothing() {
         stdout.contains("wrote src/service/catalog_service.rs"),
         "{stdout}"
     );
-    assert!(stdout.contains("updated src/lib.rs"), "{stdout}");
+    assert!(stdout.contains("updated src/service/mod.rs"), "{stdout}");
+    assert!(
+        !stdout.contains("src/lib.rs"),
+        "lib.rs is never touched: {stdout}"
+    );
 
     let stub = read(project.join("src/service/catalog_service.rs"));
     assert!(
@@ -42,15 +46,17 @@ fn adds_stubs_wires_them_in_and_a_second_run_changes_nothing() {
             && mod_rs.contains("pub use catalog_service::CatalogService;"),
         "{mod_rs}"
     );
-    let lib = read(project.join("src/lib.rs"));
-    let greeter = lib
+    let greeter = mod_rs
         .find("GreeterServer::new")
         .expect("the greeter is still there");
-    let catalog = lib
-        .find(".add_service(pb::catalog::v1::catalog_service_server::CatalogServiceServer::new(\n            service::CatalogService::new(),\n        ))")
+    let catalog = mod_rs
+        .find("crate::pb::catalog::v1::catalog_service_server::CatalogServiceServer::new(")
         .expect("registered");
-    let build = lib.find(".build()?").unwrap();
-    assert!(greeter < catalog && catalog < build, "{lib}");
+    assert!(
+        mod_rs.contains("CatalogService::new(use_cases)"),
+        "{mod_rs}"
+    );
+    assert!(catalog < greeter, "sorted by module: {mod_rs}");
 
     let before = snapshot(&project);
     let again = bia(
@@ -115,10 +121,10 @@ fn copies_a_proto_from_outside_with_its_imports() {
         read(project.join("Cargo.toml")).contains("prost-types = \"0.14\""),
         "WKTs need prost-types"
     );
-    let lib = read(project.join("src/lib.rs"));
-    assert!(
-        lib.contains("pb::shop::v1::admin_server::AdminServer::new(\n            service::AdminService::new(),\n        ))"),
-        "{lib}"
+    let mod_rs = read(project.join("src/service/mod.rs"));
+    assert_code_contains(
+        &mod_rs,
+        "pb::shop::v1::admin_server::AdminServer::new(AdminService::new(use_cases)))",
     );
 
     // The project's copy now differs from a changed source: refused, nothing written.
@@ -154,26 +160,59 @@ fn outside_a_project_it_says_where_to_run() {
     let out = bia(dir.path(), &["proto", "server", shop.to_str().unwrap()]);
     let stderr = out.fails(1);
     assert!(stderr.contains("is not a bia service project"), "{stderr}");
-    assert!(stderr.contains("--out"), "{stderr}");
+    assert!(stderr.contains("--output"), "{stderr}");
 }
 
 #[test]
-fn the_out_flag_points_at_the_project() {
+fn the_output_flag_points_at_the_project() {
     let dir = temp();
     let project = project(dir.path());
     let shop = fixtures().join("proto/shop/v1/shop.proto");
-    bia(
-        dir.path(),
-        &[
-            "proto",
-            "server",
-            shop.to_str().unwrap(),
-            "--out",
-            project.to_str().unwrap(),
-        ],
-    )
-    .ok();
+    let ops = fixtures().join("proto/ops/v1/ops.proto");
+    // `--out` is the older name, still accepted.
+    for (flag, proto) in [("--output", &shop), ("--out", &ops)] {
+        bia(
+            dir.path(),
+            &[
+                "proto",
+                "server",
+                proto.to_str().unwrap(),
+                flag,
+                project.to_str().unwrap(),
+            ],
+        )
+        .ok();
+    }
     assert!(project.join("src/service/shop_service.rs").is_file());
+    // ops.v1.Admin finds shop.v1.Admin's file name taken and takes its package into its own.
+    assert!(
+        project
+            .join("src/service/ops_v1_admin_service.rs")
+            .is_file()
+    );
+    let mod_rs = read(project.join("src/service/mod.rs"));
+    assert!(
+        mod_rs.contains("crate::pb::ops::v1::admin_server::AdminServer::new(")
+            && mod_rs.contains("OpsV1AdminService::new(use_cases)"),
+        "{mod_rs}"
+    );
+}
+
+#[test]
+fn a_service_mod_written_by_hand_is_refused_with_a_fix() {
+    let dir = temp();
+    let project = project(dir.path());
+    std::fs::write(
+        project.join("src/service/mod.rs"),
+        "pub fn register(b: bia::AppBuilder) -> bia::AppBuilder { let b = b; b }\n",
+    )
+    .unwrap();
+    let before = snapshot(&project);
+    let shop = fixtures().join("proto/shop/v1/shop.proto");
+    let out = bia(&project, &["proto", "server", shop.to_str().unwrap()]);
+    let stderr = out.fails(1);
+    assert!(stderr.contains("bia owns that file"), "{stderr}");
+    assert_eq!(before, snapshot(&project));
 }
 
 #[test]
@@ -185,4 +224,19 @@ fn a_broken_proto_changes_nothing() {
     let out = bia(&project, &["proto", "server", bad.to_str().unwrap()]);
     assert!(out.fails(1).contains("syntax.proto:7:3"), "{}", out.stderr);
     assert_eq!(before, snapshot(&project));
+}
+
+#[test]
+fn a_proto_without_services_only_copies_itself() {
+    let dir = temp();
+    let project = project(dir.path());
+    let common = fixtures().join("proto/shop/common/v1/common.proto");
+    let out = bia(&project, &["proto", "server", common.to_str().unwrap()]);
+    let stdout = out.ok();
+    assert!(stdout.contains("declares no service"), "{stdout}");
+    assert!(
+        stdout.contains("copied proto/shop/common/v1/common.proto"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("src/service"), "{stdout}");
 }

@@ -104,3 +104,15 @@ pub(crate) fn entries(dir: &Path) -> Vec<String> {
     names.sort();
     names
 }
+
+/// Asserts that the Rust source `text` contains `expected` whatever its layout: whitespace and
+/// commas are ignored (layouts differ in trailing commas), so the assertion holds whether rustfmt
+/// or prettyplease laid the file out.
+#[track_caller]
+pub(crate) fn assert_code_contains(text: &str, expected: &str) {
+    let squash = |s: &str| s.split_whitespace().collect::<String>().replace(',', "");
+    assert!(
+        squash(text).contains(&squash(expected)),
+        "missing {expected:?} in:\n{text}"
+    );
+}

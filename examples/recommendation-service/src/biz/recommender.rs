@@ -5,7 +5,9 @@ use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 
-use super::{Catalogue, Error, FieldViolation};
+use bia::error::FieldViolation;
+
+use super::{Catalogue, Error};
 
 /// Recommendations sent when a request asks for 0.
 pub const DEFAULT_LIMIT: u32 = 10;

@@ -1,5 +1,5 @@
 //! Handlers of `recommendation.v1.RecommendationService`
-//! (examples/proto/recommendation/v1/recommendation.proto).
+//! (proto/recommendation/v1/recommendation.proto).
 //!
 //! No handler spawns a task: every response stream is computed as the transport pulls it, so a
 //! slow client slows the stream down (backpressure), and a client that cancels drops the stream
@@ -12,7 +12,8 @@ use opentelemetry::trace::FutureExt as _;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::biz::{self, LIVE_BATCH, Recommender, Session, UserDirectory};
+use crate::biz::{self, LIVE_BATCH, Recommender, Session, UseCases, UserDirectory};
+use crate::data::UserClient;
 use crate::pb::recommendation::v1 as pb;
 
 /// The stream a server-streaming handler answers with.
@@ -24,10 +25,12 @@ pub struct RecommendationService<U> {
     recommender: Recommender<U>,
 }
 
-impl<U: UserDirectory> RecommendationService<U> {
-    /// Handlers over `recommender`.
-    pub fn new(recommender: Recommender<U>) -> Self {
-        Self { recommender }
+impl RecommendationService<UserClient> {
+    /// Handlers over the recommender of `use_cases`.
+    pub fn new(use_cases: &UseCases) -> Self {
+        Self {
+            recommender: use_cases.recommender.clone(),
+        }
     }
 }
 

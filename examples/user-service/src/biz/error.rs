@@ -1,6 +1,6 @@
 //! What can go wrong, and how each failure crosses the wire.
 
-use std::fmt;
+use bia::error::FieldViolation;
 
 /// The `google.rpc.ErrorInfo` domain of this service's errors.
 pub const DOMAIN: &str = "user-service";
@@ -9,7 +9,7 @@ pub const DOMAIN: &str = "user-service";
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The request is invalid: INVALID_ARGUMENT with a `google.rpc.BadRequest`.
-    #[error("invalid request: {}", Violations(.0))]
+    #[error("invalid request: {}", .0.iter().map(|v| format!("{} {}", v.field, v.description)).collect::<Vec<_>>().join("; "))]
     Invalid(Vec<FieldViolation>),
     /// Another user has this email: ALREADY_EXISTS.
     #[error("a user with email {0:?} already exists")]
@@ -23,39 +23,6 @@ pub enum Error {
     /// The storage failed: INTERNAL (details are logged, not sent).
     #[error("the user store failed")]
     Storage(#[source] Box<dyn std::error::Error + Send + Sync>),
-}
-
-/// One invalid request field.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FieldViolation {
-    /// The field's name in the request, e.g. `email`.
-    pub field: &'static str,
-    /// What is wrong with it.
-    pub description: String,
-}
-
-impl FieldViolation {
-    /// A violation of `field`.
-    pub fn new(field: &'static str, description: impl Into<String>) -> Self {
-        Self {
-            field,
-            description: description.into(),
-        }
-    }
-}
-
-struct Violations<'a>(&'a [FieldViolation]);
-
-impl fmt::Display for Violations<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, v) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str("; ")?;
-            }
-            write!(f, "{} {}", v.field, v.description)?;
-        }
-        Ok(())
-    }
 }
 
 impl Error {
@@ -81,11 +48,9 @@ impl From<Error> for bia::Error {
         let reason = err.reason();
         let message = err.to_string();
         let converted = match err {
-            Error::Invalid(violations) => violations
-                .into_iter()
-                .fold(bia::Error::invalid_argument(reason, message), |e, v| {
-                    e.with_field_violation(v.field, v.description)
-                }),
+            Error::Invalid(violations) => {
+                bia::Error::invalid_argument(reason, message).with_field_violations(violations)
+            }
             Error::EmailTaken(email) => {
                 bia::Error::already_exists(reason, message).with_metadata("email", email)
             }

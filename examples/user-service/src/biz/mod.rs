@@ -7,6 +7,26 @@ mod error;
 mod page;
 mod user;
 
-pub use error::{DOMAIN, Error, FieldViolation};
+pub use error::{DOMAIN, Error};
 pub use page::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageToken, page_size};
 pub use user::{MAX_EMAIL_BYTES, MAX_NAME_CHARS, User, UserChanges, UserRepo, Users};
+
+use crate::conf::ServiceConfig;
+use crate::data::{Data, UserStore};
+
+/// Every use case of the service, built once by `crate::app` and handed to each handler's `new`.
+#[derive(Debug, Clone)]
+pub struct UseCases {
+    /// The user directory.
+    pub users: Users<UserStore>,
+}
+
+impl UseCases {
+    /// The use cases over the storage in `data`: where `data`'s implementations meet the traits
+    /// of `biz`.
+    pub fn new(_conf: &ServiceConfig, data: Data) -> Self {
+        Self {
+            users: Users::new(UserStore::new(&data.database)),
+        }
+    }
+}

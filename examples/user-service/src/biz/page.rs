@@ -1,6 +1,8 @@
 //! Paging through users (<https://google.aip.dev/158>): page sizes and opaque page tokens.
 
-use super::{Error, FieldViolation};
+use bia::error::FieldViolation;
+
+use super::Error;
 
 /// The page size used when a request asks for 0.
 pub const DEFAULT_PAGE_SIZE: u32 = 50;

@@ -4,7 +4,9 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::{Error, FieldViolation, PageToken, page_size};
+use bia::error::FieldViolation;
+
+use super::{Error, PageToken, page_size};
 
 /// The longest name accepted, in characters.
 pub const MAX_NAME_CHARS: usize = 100;
@@ -270,7 +272,7 @@ mod tests {
         let mut violations = Vec::new();
         check_name("  ", &mut violations);
         check_email("nope", &mut violations);
-        let fields: Vec<_> = violations.iter().map(|v| v.field).collect();
+        let fields: Vec<_> = violations.iter().map(|v| v.field.as_str()).collect();
         assert_eq!(fields, ["name", "email"]);
         let mut violations = Vec::new();
         assert_eq!(check_name("  Ada  ", &mut violations), "Ada");

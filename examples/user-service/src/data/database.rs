@@ -3,36 +3,13 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use serde::Deserialize;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::{Connection, SqliteConnection};
 
+use crate::conf::DatabaseConfig;
+
 /// The migrations in `migrations/`, compiled into the binary.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
-
-/// `[database]`.
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
-#[serde(default, deny_unknown_fields)]
-pub struct DatabaseConfig {
-    /// A SQLite URL, e.g. `sqlite://data/users.db?mode=rwc` (relative to the working directory);
-    /// with `mode=rwc` the file and its folder are created when missing.
-    pub url: String,
-    /// The most connections the pool opens.
-    pub max_connections: u32,
-    /// How long a statement waits for another connection's (or process's) write lock.
-    #[serde(with = "humantime_serde")]
-    pub busy_timeout: Duration,
-}
-
-impl Default for DatabaseConfig {
-    fn default() -> Self {
-        Self {
-            url: "sqlite://data/users.db?mode=rwc".to_owned(),
-            max_connections: 8,
-            busy_timeout: Duration::from_secs(5),
-        }
-    }
-}
 
 /// An open, migrated database; cheap to clone.
 #[derive(Clone, Debug)]

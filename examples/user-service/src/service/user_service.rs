@@ -1,8 +1,9 @@
-//! Handlers of `user.v1.UserService` (examples/proto/user/v1/user.proto).
+//! Handlers of `user.v1.UserService` (proto/user/v1/user.proto).
 
 use tonic::{Request, Response, Status};
 
-use crate::biz::{User, UserRepo, Users};
+use crate::biz::{UseCases, User, UserRepo, Users};
+use crate::data::UserStore;
 use crate::pb::user::v1 as pb;
 
 /// Implements `user.v1.UserService` over the use cases in [`crate::biz`].
@@ -11,10 +12,12 @@ pub struct UserService<R> {
     users: Users<R>,
 }
 
-impl<R: UserRepo> UserService<R> {
-    /// Handlers over `users`.
-    pub fn new(users: Users<R>) -> Self {
-        Self { users }
+impl UserService<UserStore> {
+    /// Handlers over the user directory of `use_cases`.
+    pub fn new(use_cases: &UseCases) -> Self {
+        Self {
+            users: use_cases.users.clone(),
+        }
     }
 }
 

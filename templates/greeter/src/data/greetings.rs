@@ -1,4 +1,3 @@
-{% if example %}
 //! Greeting counts in memory; swap it for a database when the service needs one.
 
 use std::collections::HashMap;
@@ -23,4 +22,3 @@ impl GreetingRepo for GreetingStore {
         *count
     }
 }
-{% endif %}

@@ -1,7 +1,8 @@
-{% if example %}
 //! The greeting use case.
 
 use std::sync::Arc;
+
+use crate::conf::GreetingConfig;
 
 /// Where greetings are counted; `data::GreetingStore` implements it.
 pub trait GreetingRepo: std::fmt::Debug + Send + Sync + 'static {
@@ -22,41 +23,42 @@ pub struct Greeting {
 #[derive(Debug, Clone)]
 pub struct Greeter {
     repo: Arc<dyn GreetingRepo>,
+    config: GreetingConfig,
 }
 
 impl Greeter {
-    /// The most greetings one call streams.
-    pub const MAX_GREETINGS: u32 = 100;
-
-    /// A greeter counting in `repo`.
-    pub fn new(repo: impl GreetingRepo) -> Self {
+    /// A greeter counting in `repo`, with the words and limits of `config`.
+    pub fn new(repo: impl GreetingRepo, config: GreetingConfig) -> Self {
         Self {
             repo: Arc::new(repo),
+            config,
         }
     }
 
     /// Greets `name`, which must not be blank.
+    #[tracing::instrument(skip(self))]
     pub fn greet(&self, name: &str) -> Result<Greeting, bia::Error> {
         let name = name.trim();
         if name.is_empty() {
-            return Err(bia::Error::invalid_argument(
-                "NAME_REQUIRED",
-                "a name is required",
-            ));
+            return Err(
+                bia::Error::invalid_argument("NAME_REQUIRED", "a name is required")
+                    .with_field_violation("name", "must not be blank"),
+            );
         }
         let count = self.repo.record(name);
         Ok(Greeting {
-            message: format!("Hello, {name}!"),
+            message: format!("{}, {name}!", self.config.greeting),
             count,
         })
     }
 
-    /// Greets `name` `count` times (3 when 0, at most [`Self::MAX_GREETINGS`]).
+    /// Greets `name` `count` times (3 when 0, at most `max_greetings` of the configuration).
+    #[tracing::instrument(skip(self))]
     pub fn greet_many(&self, name: &str, count: u32) -> Result<Vec<Greeting>, bia::Error> {
         let count = if count == 0 {
             3
         } else {
-            count.min(Self::MAX_GREETINGS)
+            count.min(self.config.max_greetings)
         };
         (0..count).map(|_| self.greet(name)).collect()
     }
@@ -69,7 +71,7 @@ mod tests {
 
     #[test]
     fn greets_and_counts() {
-        let greeter = Greeter::new(GreetingStore::default());
+        let greeter = Greeter::new(GreetingStore::default(), GreetingConfig::default());
         assert_eq!(greeter.greet(" Ada ").unwrap().message, "Hello, Ada!");
         assert_eq!(greeter.greet("Ada").unwrap().count, 2);
         assert!(greeter.greet("  ").is_err());
@@ -81,5 +83,15 @@ mod tests {
             .collect();
         assert_eq!(counts, [1, 2, 3]);
     }
+
+    #[test]
+    fn the_configuration_changes_the_words_and_the_limit() {
+        let config = GreetingConfig {
+            greeting: "Hi".to_owned(),
+            max_greetings: 2,
+        };
+        let greeter = Greeter::new(GreetingStore::default(), config);
+        assert_eq!(greeter.greet("Ada").unwrap().message, "Hi, Ada!");
+        assert_eq!(greeter.greet_many("Bob", 10).unwrap().len(), 2);
+    }
 }
-{% endif %}

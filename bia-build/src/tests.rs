@@ -1,0 +1,162 @@
+use std::path::Path;
+
+use super::*;
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+const GREETER: &str = "syntax = \"proto3\";\npackage greeter.v1;\n\
+    import \"google/protobuf/empty.proto\";\n\
+    // Greets.\nservice Greeter { rpc Hi(google.protobuf.Empty) returns (Reply); }\n\
+    message Reply { string text = 1; }\n";
+
+#[test]
+fn compiles_every_proto_under_the_folder_into_out_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("proto/greeter/v1/greeter.proto"), GREETER);
+    let out = dir.path().join("out");
+    Builder::new()
+        .proto_dir(dir.path().join("proto"))
+        .out_dir(&out)
+        .rerun_if_changed(false)
+        .compile()
+        .unwrap();
+
+    let pb = std::fs::read_to_string(out.join(INCLUDE_FILE)).unwrap();
+    assert!(pb.contains("greeter.v1.rs"), "{pb}");
+    let code = std::fs::read_to_string(out.join("greeter.v1.rs")).unwrap();
+    assert!(code.contains("pub mod greeter_server"), "{code}");
+    let bytes = std::fs::read(out.join(DESCRIPTOR_SET)).unwrap();
+    let fds: prost_types::FileDescriptorSet = prost::Message::decode(bytes.as_slice()).unwrap();
+    let names: Vec<&str> = fds.file.iter().map(|f| f.name()).collect();
+    assert_eq!(
+        names,
+        ["google/protobuf/empty.proto", "greeter/v1/greeter.proto"],
+        "imports included"
+    );
+    assert!(
+        fds.file[1].source_code_info.is_some(),
+        "source info included"
+    );
+}
+
+#[test]
+fn chosen_files_resolve_imports_against_other_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path().join("common/money/v1/money.proto"),
+        "syntax = \"proto3\";\npackage money.v1;\nmessage Money { int64 units = 1; }\n",
+    );
+    write(
+        &dir.path().join("proto/shop/v1/shop.proto"),
+        "syntax = \"proto3\";\npackage shop.v1;\nimport \"money/v1/money.proto\";\n\
+         message Item { money.v1.Money price = 1; }\n",
+    );
+    write(&dir.path().join("proto/unused/v1/bad.proto"), "not a proto");
+    let protos = Builder::new()
+        .proto_dir(dir.path().join("proto"))
+        .files(["shop/v1/shop.proto"])
+        .include(dir.path().join("common"))
+        .load()
+        .unwrap();
+    let files: Vec<(&str, bool)> = protos
+        .files
+        .iter()
+        .map(|f| (f.name.as_str(), f.is_import))
+        .collect();
+    assert_eq!(
+        files,
+        [
+            ("money/v1/money.proto", true),
+            ("shop/v1/shop.proto", false)
+        ]
+    );
+}
+
+#[test]
+fn a_missing_import_names_the_file_and_the_folders_searched() {
+    let dir = tempfile::tempdir().unwrap();
+    let proto = dir.path().join("proto");
+    write(
+        &proto.join("a/v1/a.proto"),
+        "syntax = \"proto3\";\npackage a.v1;\n\nimport \"b/v1/b.proto\";\n",
+    );
+    let err = Builder::new().proto_dir(&proto).load().unwrap_err();
+    let message = err.to_string();
+    let file = proto.join("a/v1/a.proto");
+    assert!(
+        message.starts_with(&format!(
+            "{}:4:1: import 'b/v1/b.proto' not found",
+            file.display()
+        )),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("searched: {}, then the built-in", proto.display())),
+        "{message}"
+    );
+    assert!(err.is_file_not_found());
+    assert!(
+        format!("{err:?}").contains("hint: add the folder"),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn a_syntax_error_has_line_column_and_the_source_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let proto = dir.path().join("proto");
+    write(
+        &proto.join("a/v1/a.proto"),
+        "syntax = \"proto3\";\npackage a.v1;\nmessage A {\n  string name = 1\n  int32 age = 2;\n}\n",
+    );
+    let err = Builder::new().proto_dir(&proto).load().unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("a/v1/a.proto:5:3: expected"), "{message}");
+    assert!(message.contains("5 |   int32 age = 2;"), "{message}");
+    assert!(message.contains("  |   ^^^^^"), "{message}");
+    assert!(err.is_proto());
+}
+
+#[test]
+fn missing_folders_and_files_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = Builder::new()
+        .proto_dir(dir.path().join("nope"))
+        .load()
+        .unwrap_err();
+    assert!(err.to_string().contains("include folder"), "{err}");
+    std::fs::create_dir(dir.path().join("proto")).unwrap();
+    let err = Builder::new()
+        .proto_dir(dir.path().join("proto"))
+        .files(["x/v1/x.proto"])
+        .load()
+        .unwrap_err();
+    assert!(err.to_string().contains("proto file"), "{err}");
+    assert!(err.to_string().contains("x/v1/x.proto"), "{err}");
+}
+
+#[test]
+fn output_names_can_be_chosen() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path().join("tests/proto/greeter/v1/greeter.proto"),
+        GREETER,
+    );
+    let out = dir.path().join("out");
+    Builder::new()
+        .proto_dir(dir.path().join("tests/proto"))
+        .files(["greeter/v1/greeter.proto"])
+        .descriptor_set_name("greeter_descriptor.bin")
+        .include_file("generated.rs")
+        .out_dir(&out)
+        .rerun_if_changed(false)
+        .compile()
+        .unwrap();
+    for file in ["greeter_descriptor.bin", "generated.rs", "greeter.v1.rs"] {
+        assert!(out.join(file).is_file(), "{file}");
+    }
+    assert!(!out.join(DESCRIPTOR_SET).exists());
+}
