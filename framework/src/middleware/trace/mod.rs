@@ -74,6 +74,7 @@ where
         }
         let cx = parent.with_span(span);
         let log_span = log_span(&cx, method.name);
+        crate::telemetry::bridge::bind_call(&log_span, &cx, self.telemetry.tracer());
         let future = {
             let _attached = cx.clone().attach();
             let _entered = log_span.enter();
