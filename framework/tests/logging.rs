@@ -328,3 +328,18 @@ fn pretty_lines_on_a_non_terminal_stdout_carry_the_ids_and_no_colours() {
         "{access}"
     );
 }
+
+#[test]
+fn a_bad_filter_is_reported_with_its_key_and_value() {
+    if std::env::var_os("RUST_LOG").is_some_and(|v| !v.is_empty()) {
+        return; // RUST_LOG wins over log.level
+    }
+    let config = bia::testing::config_with("bad-filter", "[log]\nlevel = \"info,bia=loud\"\n");
+    let error = bia::telemetry::Logging::new(&config)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with("log.level = \"info,bia=loud\" is not a valid filter"),
+        "{error}"
+    );
+}

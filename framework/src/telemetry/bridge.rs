@@ -66,24 +66,27 @@ struct Binding {
 }
 
 /// Binds the call's `tracing` span to its OpenTelemetry context (holding the SERVER span) and
-/// the App's tracer, so that user spans inside it are exported. Does nothing when the span is
-/// disabled or the subscriber has no bridge (then it costs two type-id comparisons).
+/// the App's tracer, so that user spans inside it are exported, and gives it the ids its log lines
+/// carry. Does nothing when the span is disabled or the subscriber is not built on a
+/// [`Registry`]; binds nothing without the bridge.
 pub(crate) fn bind_call(span: &tracing::Span, cx: &OtelContext, tracer: &SdkTracer) {
     span.with_subscriber(|(id, dispatch)| {
-        if dispatch.downcast_ref::<SpanBridge>().is_none() {
-            return;
-        }
         let Some(span) = dispatch
             .downcast_ref::<Registry>()
             .and_then(|registry| registry.span(id))
         else {
             return;
         };
-        span.extensions_mut().replace(Binding {
-            cx: cx.clone(),
-            tracer: tracer.clone(),
-            owned: false,
-        });
+        if let Some(ids) = Ids::of(cx.span().span_context()) {
+            ids.store(&span);
+        }
+        if dispatch.downcast_ref::<SpanBridge>().is_some() {
+            span.extensions_mut().replace(Binding {
+                cx: cx.clone(),
+                tracer: tracer.clone(),
+                owned: false,
+            });
+        }
     });
 }
 
@@ -106,8 +109,11 @@ where
             };
             (binding.cx.clone(), binding.tracer.clone())
         };
+        // Bia's sampler follows the parent: an unsampled call records nothing, so skip the fields.
         let mut attributes = Vec::new();
-        attrs.record(&mut AttributeFields(&mut attributes));
+        if parent_cx.span().span_context().is_sampled() {
+            attrs.record(&mut AttributeFields(&mut attributes));
+        }
         let builder = SpanBuilder::from_name(Cow::Borrowed(attrs.metadata().name()))
             .with_kind(SpanKind::Internal)
             .with_attributes(attributes);

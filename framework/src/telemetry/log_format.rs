@@ -1,14 +1,16 @@
 //! The log line writer: one line per event, pretty or JSON, with the call's `trace_id` and
 //! `span_id` as top-level fields.
 //!
-//! The ids come from the nearest enclosing span that has them: a span with `trace_id` and
-//! `span_id` fields (the server's `rpc` span) has them read once when it is created; a user span
-//! exported by the [bridge](super::bridge) carries its own span id. Each line is formatted into a
+//! The ids come from the nearest enclosing span that has them: the server's `rpc` span gets them
+//! from the call's span context when the trace layer binds it; any other span with `trace_id` and
+//! `span_id` fields has them read once when it is created; a user span exported by the
+//! [bridge](super::bridge) carries its own span id. Each line is formatted into a
 //! reused per-thread buffer and handed to the writer in one piece.
 
 use std::cell::RefCell;
 use std::fmt::{self, Write as _};
 use std::io::Write as _;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use opentelemetry::trace::SpanContext;
 use tracing::field::{Field, Visit};
@@ -16,8 +18,6 @@ use tracing::span::{Attributes, Id};
 use tracing::{Event, Level, Subscriber};
 use tracing_log::NormalizeEvent as _;
 use tracing_subscriber::fmt::MakeWriter;
-use tracing_subscriber::fmt::format::Writer;
-use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
@@ -172,6 +172,11 @@ where
     W: for<'w> MakeWriter<'w> + 'static,
 {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        // The server's `rpc` span gets its ids from `bridge::bind_call`, straight from the
+        // span context: no formatting of its fields.
+        if attrs.metadata().target() == "bia::call" {
+            return;
+        }
         let fields = attrs.metadata().fields();
         if fields.field("trace_id").is_none() || fields.field("span_id").is_none() {
             return;
@@ -218,7 +223,7 @@ fn json_line(line: &mut String, event: &Event<'_>, ids: Option<&Ids>) {
     let normalized = event.normalized_metadata();
     let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
     line.push_str("{\"timestamp\":\"");
-    let _ = SystemTime.format_time(&mut Writer::new(line));
+    timestamp(line, SystemTime::now());
     line.push_str("\",\"level\":\"");
     line.push_str(meta.level().as_str());
     line.push_str("\",\"target\":");
@@ -318,26 +323,78 @@ fn json_str(line: &mut String, value: &str) {
 /// Escapes for the inside of a JSON string: quote, backslash and every control character.
 fn escape_json(line: &mut String, value: &str) {
     let mut start = 0;
-    for (i, b) in value.bytes().enumerate() {
-        let escaped = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0..=0x1f | 0x7f => {
-                line.push_str(&value[start..i]);
-                let _ = write!(line, "\\u{b:04x}");
-                start = i + 1;
-                continue;
-            }
-            _ => continue,
-        };
+    for (i, &b) in value.as_bytes().iter().enumerate() {
+        if !JSON_ESCAPED[usize::from(b)] {
+            continue;
+        }
         line.push_str(&value[start..i]);
-        line.push_str(escaped);
+        match b {
+            b'"' => line.push_str("\\\""),
+            b'\\' => line.push_str("\\\\"),
+            b'\n' => line.push_str("\\n"),
+            b'\r' => line.push_str("\\r"),
+            b'\t' => line.push_str("\\t"),
+            _ => {
+                let _ = write!(line, "\\u{b:04x}");
+            }
+        }
         start = i + 1;
     }
     line.push_str(&value[start..]);
+}
+
+/// The bytes [`escape_json`] replaces (all of them ASCII, so cutting before one is safe).
+static JSON_ESCAPED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table[0x7f] = true;
+    table
+};
+
+/// RFC 3339 in UTC with microseconds, `2026-12-02T01:50:34.123456Z`, without going through
+/// `fmt` (this runs for every line).
+fn timestamp(line: &mut String, now: SystemTime) {
+    let since = now.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs();
+    let (year, month, day) = civil_from_days(secs / 86_400);
+    let of_day = secs % 86_400;
+    let mut out = *b"0000-00-00T00:00:00.000000Z";
+    digits(&mut out[0..4], year);
+    digits(&mut out[5..7], month);
+    digits(&mut out[8..10], day);
+    digits(&mut out[11..13], of_day / 3600);
+    digits(&mut out[14..16], of_day / 60 % 60);
+    digits(&mut out[17..19], of_day % 60);
+    digits(&mut out[20..26], u64::from(since.subsec_micros()));
+    line.push_str(std::str::from_utf8(&out).unwrap_or_default());
+}
+
+/// Writes the last `out.len()` decimal digits of `n`.
+fn digits(out: &mut [u8], mut n: u64) {
+    for digit in out.iter_mut().rev() {
+        *digit = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+}
+
+/// Year, month, day of a count of days since 1970-01-01 (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    (year, month, day)
 }
 
 /// Formats into the line through an escaping function, with no string in between.
@@ -374,7 +431,7 @@ fn pretty_line(line: &mut String, event: &Event<'_>, ids: Option<&Ids>, ansi: bo
         }
     };
     style(line, DIM);
-    let _ = SystemTime.format_time(&mut Writer::new(line));
+    timestamp(line, SystemTime::now());
     style(line, RESET);
     line.push(' ');
     style(line, level_color(*meta.level()));
@@ -480,6 +537,23 @@ mod tests {
         assert_eq!(out, "a\\\"b\\\\c\\nd\\u001b[31me\\u007fé");
         let parsed: String = serde_json::from_str(&format!("\"{out}\"")).unwrap();
         assert_eq!(parsed, "a\"b\\c\nd\u{1b}[31me\u{7f}é");
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc_with_microseconds() {
+        for (secs, expected) in [
+            (0, "1970-01-01T00:00:00"),
+            (951_782_400, "2000-02-29T00:00:00"),
+            (951_868_799, "2000-02-29T23:59:59"),
+            (1_709_210_096, "2024-02-29T12:34:56"),
+            (1_798_860_345, "2027-01-02T03:25:45"),
+            (4_102_444_800, "2100-01-01T00:00:00"),
+        ] {
+            let mut out = String::new();
+            let at = UNIX_EPOCH + std::time::Duration::new(secs, 1_234_567);
+            timestamp(&mut out, at);
+            assert_eq!(out, format!("{expected}.001234Z"));
+        }
     }
 
     #[test]
