@@ -130,25 +130,26 @@ where
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        with_owned(&ctx, id, |cx| {
-            let span = cx.span();
-            if span.is_recording() {
-                let mut attributes = Vec::new();
-                values.record(&mut AttributeFields(&mut attributes));
-                span.set_attributes(attributes);
-            }
-        });
+        let Some(cx) = owned_context(&ctx, id) else {
+            return;
+        };
+        let span = cx.span();
+        if span.is_recording() {
+            let mut attributes = Vec::new();
+            values.record(&mut AttributeFields(&mut attributes));
+            span.set_attributes(attributes);
+        }
     }
 
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
-        if let Some(cx) = with_owned(&ctx, id, OtelContext::clone) {
+        if let Some(cx) = owned_context(&ctx, id) {
             let guard = cx.attach();
             ENTERED.with(|entered| entered.borrow_mut().push((id.clone(), guard)));
         }
     }
 
     fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
-        if with_owned(&ctx, id, |_| ()).is_none() {
+        if !is_owned(&ctx, id) {
             return;
         }
         // Usually the innermost; a span exited out of order is found further down.
@@ -162,14 +163,13 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        let Some(span) = ctx.event_span(event) else {
+        let Some(cx) = ctx
+            .event_span(event)
+            .and_then(|span| owned_context(&ctx, &span.id()))
+        else {
             return;
         };
-        let extensions = span.extensions();
-        let Some(binding) = extensions.get::<Binding>().filter(|b| b.owned) else {
-            return;
-        };
-        let otel_span = binding.cx.span();
+        let otel_span = cx.span();
         if !otel_span.is_recording() {
             return;
         }
@@ -198,19 +198,30 @@ where
     }
 
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
-        with_owned(&ctx, &id, |cx| cx.span().end());
+        if let Some(cx) = owned_context(&ctx, &id) {
+            cx.span().end();
+        }
     }
 }
 
-/// Runs `f` on the context of span `id` when the bridge started its OpenTelemetry span.
-fn with_owned<S, R>(ctx: &Context<'_, S>, id: &Id, f: impl FnOnce(&OtelContext) -> R) -> Option<R>
+/// The context of span `id` when the bridge started its OpenTelemetry span: cloned, so that no
+/// lock on the span's extensions is held while OpenTelemetry runs.
+fn owned_context<S>(ctx: &Context<'_, S>, id: &Id) -> Option<OtelContext>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     let span = ctx.span(id)?;
     let extensions = span.extensions();
     let binding = extensions.get::<Binding>().filter(|b| b.owned)?;
-    Some(f(&binding.cx))
+    Some(binding.cx.clone())
+}
+
+fn is_owned<S>(ctx: &Context<'_, S>, id: &Id) -> bool
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    ctx.span(id)
+        .is_some_and(|span| span.extensions().get::<Binding>().is_some_and(|b| b.owned))
 }
 
 /// Span fields as OpenTelemetry attributes.
