@@ -48,7 +48,7 @@ use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::Registry;
 use tracing_subscriber::layer::{Context, Layer};
-use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
 use super::log_format::Ids;
 
@@ -57,8 +57,34 @@ use super::log_format::Ids;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SpanBridge;
 
-/// In a span's extensions: the OpenTelemetry context its children start from, and the tracer
-/// of the App serving the call. `owned`: the bridge started that span and ends it.
+/// What Bia keeps in a span's extensions, in one allocation: the ids its log lines carry, and
+/// its binding to a call.
+#[derive(Default)]
+pub(crate) struct SpanState {
+    pub(crate) ids: Option<Ids>,
+    binding: Option<Binding>,
+}
+
+impl SpanState {
+    /// Changes the state of `span`, adding it on first use.
+    pub(crate) fn update<S>(span: &SpanRef<'_, S>, change: impl FnOnce(&mut Self))
+    where
+        S: for<'a> LookupSpan<'a>,
+    {
+        let mut extensions = span.extensions_mut();
+        match extensions.get_mut::<Self>() {
+            Some(state) => change(state),
+            None => {
+                let mut state = Self::default();
+                change(&mut state);
+                extensions.insert(state);
+            }
+        }
+    }
+}
+
+/// The OpenTelemetry context a span's children start from, and the tracer of the App serving
+/// the call. `owned`: the bridge started that span and ends it.
 struct Binding {
     cx: OtelContext,
     tracer: SdkTracer,
@@ -77,16 +103,17 @@ pub(crate) fn bind_call(span: &tracing::Span, cx: &OtelContext, tracer: &SdkTrac
         else {
             return;
         };
-        if let Some(ids) = Ids::of(cx.span().span_context()) {
-            ids.store(&span);
-        }
-        if dispatch.downcast_ref::<SpanBridge>().is_some() {
-            span.extensions_mut().replace(Binding {
-                cx: cx.clone(),
-                tracer: tracer.clone(),
-                owned: false,
-            });
-        }
+        let bridged = dispatch.downcast_ref::<SpanBridge>().is_some();
+        SpanState::update(&span, |state| {
+            state.ids = Ids::of(cx.span().span_context());
+            if bridged {
+                state.binding = Some(Binding {
+                    cx: cx.clone(),
+                    tracer: tracer.clone(),
+                    owned: false,
+                });
+            }
+        });
     });
 }
 
@@ -104,7 +131,10 @@ where
         let Some(parent) = span.parent() else { return };
         let (parent_cx, tracer) = {
             let extensions = parent.extensions();
-            let Some(binding) = extensions.get::<Binding>() else {
+            let Some(binding) = extensions
+                .get::<SpanState>()
+                .and_then(|state| state.binding.as_ref())
+            else {
                 return;
             };
             (binding.cx.clone(), binding.tracer.clone())
@@ -119,13 +149,13 @@ where
             .with_attributes(attributes);
         let otel_span = tracer.build_with_context(builder, &parent_cx);
         let cx = parent_cx.with_span(otel_span);
-        if let Some(ids) = Ids::of(cx.span().span_context()) {
-            ids.store(&span);
-        }
-        span.extensions_mut().replace(Binding {
-            cx,
-            tracer,
-            owned: true,
+        SpanState::update(&span, |state| {
+            state.ids = Ids::of(cx.span().span_context());
+            state.binding = Some(Binding {
+                cx,
+                tracer,
+                owned: true,
+            });
         });
     }
 
@@ -212,8 +242,12 @@ where
 {
     let span = ctx.span(id)?;
     let extensions = span.extensions();
-    let binding = extensions.get::<Binding>().filter(|b| b.owned)?;
+    let binding = owned_binding(extensions.get::<SpanState>())?;
     Some(binding.cx.clone())
+}
+
+fn owned_binding(state: Option<&SpanState>) -> Option<&Binding> {
+    state?.binding.as_ref().filter(|b| b.owned)
 }
 
 fn is_owned<S>(ctx: &Context<'_, S>, id: &Id) -> bool
@@ -221,7 +255,7 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     ctx.span(id)
-        .is_some_and(|span| span.extensions().get::<Binding>().is_some_and(|b| b.owned))
+        .is_some_and(|span| owned_binding(span.extensions().get::<SpanState>()).is_some())
 }
 
 /// Span fields as OpenTelemetry attributes.

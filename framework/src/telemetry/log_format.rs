@@ -19,11 +19,12 @@ use tracing::{Event, Level, Subscriber};
 use tracing_log::NormalizeEvent as _;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, Layer};
-use tracing_subscriber::registry::{LookupSpan, SpanRef};
+use tracing_subscriber::registry::LookupSpan;
 
+use super::bridge::SpanState;
 use crate::config::LogFormat;
 
-/// The ids a log line carries, kept in a span's extensions as lowercase hex.
+/// The ids a log line carries, as lowercase hex (kept in a span's [`SpanState`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Ids {
     trace: [u8; 32],
@@ -51,14 +52,6 @@ impl Ids {
 
     fn span_id(&self) -> &str {
         std::str::from_utf8(&self.span).unwrap_or_default()
-    }
-
-    /// Stores `self` on `span`, replacing what another layer put there.
-    pub(crate) fn store<S>(self, span: &SpanRef<'_, S>)
-    where
-        S: for<'a> LookupSpan<'a>,
-    {
-        span.extensions_mut().replace(self);
     }
 }
 
@@ -184,14 +177,14 @@ where
         let mut visitor = IdFields::default();
         attrs.record(&mut visitor);
         if let (Some(ids), Some(span)) = (visitor.ids(), ctx.span(id)) {
-            ids.store(&span);
+            SpanState::update(&span, |state| state.ids = Some(ids));
         }
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let ids = ctx
             .event_scope(event)
-            .and_then(|mut scope| scope.find_map(|span| span.extensions().get::<Ids>().copied()));
+            .and_then(|mut scope| scope.find_map(|span| span.extensions().get::<SpanState>()?.ids));
         let write = |line: &mut String| {
             line.clear();
             match self.format {
