@@ -216,3 +216,33 @@ impl<S: Subscriber> Layer<S> for SpanFloor {
         Layer::<S>::on_close(&self.0, id, ctx);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_level_filters_lines_but_info_spans_always_exist() {
+        let config = Config::builder("floor")
+            .env(false)
+            .set("log.level", "warn")
+            .build()
+            .unwrap();
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let (subscriber, guard) = Logging::new(&config)
+            .unwrap()
+            .writer(file.reopen().unwrap())
+            .subscriber();
+        tracing::subscriber::with_default(subscriber, || {
+            assert!(!tracing::info_span!("kept").is_disabled());
+            assert!(!tracing::warn_span!("kept").is_disabled());
+            assert!(tracing::debug_span!("dropped").is_disabled());
+            tracing::info!("not written");
+            tracing::warn!("written");
+        });
+        drop(guard);
+        let text = std::fs::read_to_string(file.path()).unwrap();
+        assert!(text.contains("written"), "{text}");
+        assert!(!text.contains("not written"), "{text}");
+    }
+}
