@@ -245,6 +245,8 @@ pub struct LogConfig {
     pub level: String,
     /// `pretty` for people, `json` for machines.
     pub format: LogFormat,
+    /// When the log queue is full: `false` waits for room (no line lost), `true` drops the line.
+    pub lossy: bool,
 }
 
 impl Default for LogConfig {
@@ -252,6 +254,7 @@ impl Default for LogConfig {
         Self {
             level: "info".to_owned(),
             format: LogFormat::Pretty,
+            lossy: false,
         }
     }
 }

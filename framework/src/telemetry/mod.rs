@@ -4,6 +4,8 @@
 //! State belongs to an App, not to the process, so two Apps in one process (a client service and
 //! a server service in a test, say) keep their own `service.name` and their own counts.
 
+pub mod bridge;
+mod log_format;
 mod logging;
 pub(crate) mod metrics;
 pub(crate) mod propagation;
@@ -16,7 +18,7 @@ use opentelemetry::propagation::TextMapCompositePropagator;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 
-pub use logging::{LoggingGuard, init_logging};
+pub use logging::{Logging, LoggingGuard, init_logging};
 pub use metrics::MetricsRegistry;
 
 use crate::build_error::BuildError;

@@ -70,6 +70,7 @@ impl<B> ObserveCall<B> for ServerTracer {
         }
         let cx = parent.with_span(span);
         let log_span = log_span(&cx, method.name);
+        crate::telemetry::bridge::bind_call(&log_span, &cx, self.telemetry.tracer());
         let observer = SpanObserver::new(
             cx,
             Some(log_span),

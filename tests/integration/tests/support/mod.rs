@@ -4,6 +4,7 @@
 pub mod echo;
 #[cfg(feature = "etcd")]
 pub mod etcd;
+pub mod traced;
 
 use std::time::Duration;
 

@@ -1,0 +1,570 @@
+//! The log line writer: one line per event, pretty or JSON, with the call's `trace_id` and
+//! `span_id` as top-level fields.
+//!
+//! The ids come from the nearest enclosing span that has them: the server's `rpc` span gets them
+//! from the call's span context when the trace layer binds it; any other span with `trace_id` and
+//! `span_id` fields has them read once when it is created; a user span exported by the
+//! [bridge](super::bridge) carries its own span id. Each line is formatted into a
+//! reused per-thread buffer and handed to the writer in one piece.
+
+use std::cell::RefCell;
+use std::fmt::{self, Write as _};
+use std::io::Write as _;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use opentelemetry::trace::SpanContext;
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id};
+use tracing::{Event, Level, Subscriber};
+use tracing_log::NormalizeEvent as _;
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::{Context, Layer};
+use tracing_subscriber::registry::LookupSpan;
+
+use super::bridge::SpanState;
+use crate::config::LogFormat;
+
+/// The ids a log line carries, as lowercase hex (kept in a span's [`SpanState`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Ids {
+    trace: [u8; 32],
+    span: [u8; 16],
+}
+
+impl Ids {
+    /// The ids of an OpenTelemetry span; `None` for an invalid (all-zero) context.
+    pub(crate) fn of(span: &SpanContext) -> Option<Self> {
+        if !span.is_valid() {
+            return None;
+        }
+        let mut ids = Self {
+            trace: [0; 32],
+            span: [0; 16],
+        };
+        hex(&span.trace_id().to_bytes(), &mut ids.trace);
+        hex(&span.span_id().to_bytes(), &mut ids.span);
+        Some(ids)
+    }
+
+    fn trace_id(&self) -> &str {
+        std::str::from_utf8(&self.trace).unwrap_or_default()
+    }
+
+    fn span_id(&self) -> &str {
+        std::str::from_utf8(&self.span).unwrap_or_default()
+    }
+}
+
+fn hex(bytes: &[u8], out: &mut [u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for (i, b) in bytes.iter().enumerate() {
+        out[2 * i] = DIGITS[usize::from(b >> 4)];
+        out[2 * i + 1] = DIGITS[usize::from(b & 0xf)];
+    }
+}
+
+/// Reads `trace_id` and `span_id` fields (32 and 16 lowercase hex digits) at span creation.
+#[derive(Default)]
+struct IdFields {
+    trace: HexField<32>,
+    span: HexField<16>,
+}
+
+impl IdFields {
+    fn ids(&self) -> Option<Ids> {
+        let ids = Ids {
+            trace: self.trace.complete()?,
+            span: self.span.complete()?,
+        };
+        (ids.trace != [b'0'; 32]).then_some(ids)
+    }
+}
+
+impl Visit for IdFields {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.record_debug(field, &format_args!("{value}"));
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        // `write!` into a fixed buffer: no allocation; a value of the wrong shape is ignored.
+        let _ = match field.name() {
+            "trace_id" => write!(self.trace.reset(), "{value:?}"),
+            "span_id" => write!(self.span.reset(), "{value:?}"),
+            _ => Ok(()),
+        };
+    }
+}
+
+/// Exactly `N` lowercase hex digits, written through `fmt::Write`.
+struct HexField<const N: usize> {
+    digits: [u8; N],
+    len: usize,
+    bad: bool,
+}
+
+impl<const N: usize> Default for HexField<N> {
+    fn default() -> Self {
+        Self {
+            digits: [0; N],
+            len: 0,
+            bad: true,
+        }
+    }
+}
+
+impl<const N: usize> HexField<N> {
+    fn reset(&mut self) -> &mut Self {
+        self.len = 0;
+        self.bad = false;
+        self
+    }
+
+    fn complete(&self) -> Option<[u8; N]> {
+        (!self.bad && self.len == N).then_some(self.digits)
+    }
+}
+
+impl<const N: usize> fmt::Write for HexField<N> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        for b in s.bytes() {
+            if self.len == N || !matches!(b, b'0'..=b'9' | b'a'..=b'f') {
+                self.bad = true;
+                return Err(fmt::Error);
+            }
+            self.digits[self.len] = b;
+            self.len += 1;
+        }
+        Ok(())
+    }
+}
+
+/// The layer that writes log lines; see the [module docs](self).
+pub(crate) struct LogLayer<W> {
+    writer: W,
+    format: LogFormat,
+    ansi: bool,
+}
+
+impl<W> LogLayer<W> {
+    pub(crate) fn new(writer: W, format: LogFormat, ansi: bool) -> Self {
+        Self {
+            writer,
+            format,
+            ansi,
+        }
+    }
+}
+
+thread_local! {
+    static LINE: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+impl<S, W> Layer<S> for LogLayer<W>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    W: for<'w> MakeWriter<'w> + 'static,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        // The server's `rpc` span gets its ids from `bridge::bind_call`, straight from the
+        // span context: no formatting of its fields.
+        if attrs.metadata().target() == "bia::call" {
+            return;
+        }
+        let fields = attrs.metadata().fields();
+        if fields.field("trace_id").is_none() || fields.field("span_id").is_none() {
+            return;
+        }
+        let mut visitor = IdFields::default();
+        attrs.record(&mut visitor);
+        if let (Some(ids), Some(span)) = (visitor.ids(), ctx.span(id)) {
+            SpanState::update(&span, |state| state.ids = Some(ids));
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        let ids = ctx
+            .event_scope(event)
+            .and_then(|mut scope| scope.find_map(|span| span.extensions().get::<SpanState>()?.ids));
+        let write = |line: &mut String| {
+            line.clear();
+            match self.format {
+                LogFormat::Json => json_line(line, event, ids.as_ref()),
+                LogFormat::Pretty => pretty_line(line, event, ids.as_ref(), self.ansi),
+            }
+            let _ = self
+                .writer
+                .make_writer_for(event.metadata())
+                .write_all(line.as_bytes());
+        };
+        // A field's Debug impl may log in turn: then the shared buffer is busy; use a fresh one.
+        LINE.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut line) => {
+                write(&mut line);
+                if line.capacity() > 64 * 1024 {
+                    *line = String::new();
+                }
+            }
+            Err(_) => write(&mut String::new()),
+        });
+    }
+}
+
+/// Field names the line itself uses; an event field with one of them is written as `fields.<name>`.
+const RESERVED: [&str; 5] = ["timestamp", "level", "target", "trace_id", "span_id"];
+
+fn json_line(line: &mut String, event: &Event<'_>, ids: Option<&Ids>) {
+    let normalized = event.normalized_metadata();
+    let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
+    line.push_str("{\"timestamp\":\"");
+    timestamp(line, SystemTime::now());
+    line.push_str("\",\"level\":\"");
+    line.push_str(meta.level().as_str());
+    line.push_str("\",\"target\":");
+    json_str(line, meta.target());
+    if let Some(ids) = ids {
+        line.push_str(",\"trace_id\":\"");
+        line.push_str(ids.trace_id());
+        line.push_str("\",\"span_id\":\"");
+        line.push_str(ids.span_id());
+        line.push('"');
+    }
+    event.record(&mut JsonFields { line });
+    line.push_str("}\n");
+}
+
+struct JsonFields<'a> {
+    line: &'a mut String,
+}
+
+impl JsonFields<'_> {
+    fn key(&mut self, field: &Field) -> bool {
+        let name = field.name();
+        if name.starts_with("log.") {
+            return false;
+        }
+        self.line.push_str(",\"");
+        if RESERVED.contains(&name) {
+            self.line.push_str("fields.");
+        }
+        escape_json(self.line, name);
+        self.line.push_str("\":");
+        true
+    }
+
+    fn number(&mut self, field: &Field, value: impl fmt::Display) {
+        if self.key(field) {
+            let _ = write!(self.line, "{value}");
+        }
+    }
+}
+
+impl Visit for JsonFields<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if self.key(field) {
+            json_str(self.line, value);
+        }
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        if self.key(field) {
+            self.line.push_str(if value { "true" } else { "false" });
+        }
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.number(field, value);
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.number(field, value);
+    }
+
+    fn record_i128(&mut self, field: &Field, value: i128) {
+        self.number(field, value);
+    }
+
+    fn record_u128(&mut self, field: &Field, value: u128) {
+        self.number(field, value);
+    }
+
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        if self.key(field) {
+            if value.is_finite() {
+                let _ = write!(self.line, "{value}");
+            } else {
+                // JSON has no NaN or infinity.
+                let _ = write!(self.line, "\"{value}\"");
+            }
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if self.key(field) {
+            self.line.push('"');
+            let _ = write!(Escaping(self.line, escape_json), "{value:?}");
+            self.line.push('"');
+        }
+    }
+}
+
+fn json_str(line: &mut String, value: &str) {
+    line.push('"');
+    escape_json(line, value);
+    line.push('"');
+}
+
+/// Escapes for the inside of a JSON string: quote, backslash and every control character.
+fn escape_json(line: &mut String, value: &str) {
+    let mut start = 0;
+    for (i, &b) in value.as_bytes().iter().enumerate() {
+        if !JSON_ESCAPED[usize::from(b)] {
+            continue;
+        }
+        line.push_str(&value[start..i]);
+        match b {
+            b'"' => line.push_str("\\\""),
+            b'\\' => line.push_str("\\\\"),
+            b'\n' => line.push_str("\\n"),
+            b'\r' => line.push_str("\\r"),
+            b'\t' => line.push_str("\\t"),
+            _ => {
+                let _ = write!(line, "\\u{b:04x}");
+            }
+        }
+        start = i + 1;
+    }
+    line.push_str(&value[start..]);
+}
+
+/// The bytes [`escape_json`] replaces (all of them ASCII, so cutting before one is safe).
+static JSON_ESCAPED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table[0x7f] = true;
+    table
+};
+
+/// RFC 3339 in UTC with microseconds, `2026-12-02T01:50:34.123456Z`, without going through
+/// `fmt` (this runs for every line).
+fn timestamp(line: &mut String, now: SystemTime) {
+    let since = now.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs();
+    let (year, month, day) = civil_from_days(secs / 86_400);
+    let of_day = secs % 86_400;
+    let mut out = *b"0000-00-00T00:00:00.000000Z";
+    digits(&mut out[0..4], year);
+    digits(&mut out[5..7], month);
+    digits(&mut out[8..10], day);
+    digits(&mut out[11..13], of_day / 3600);
+    digits(&mut out[14..16], of_day / 60 % 60);
+    digits(&mut out[17..19], of_day % 60);
+    digits(&mut out[20..26], u64::from(since.subsec_micros()));
+    line.push_str(std::str::from_utf8(&out).unwrap_or_default());
+}
+
+/// Writes the last `out.len()` decimal digits of `n`.
+fn digits(out: &mut [u8], mut n: u64) {
+    for digit in out.iter_mut().rev() {
+        *digit = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+}
+
+/// Year, month, day of a count of days since 1970-01-01 (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Formats into the line through an escaping function, with no string in between.
+struct Escaping<'a>(&'a mut String, fn(&mut String, &str));
+
+impl fmt::Write for Escaping<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        (self.1)(self.0, s);
+        Ok(())
+    }
+}
+
+const DIM: &str = "\x1b[2m";
+const ITALIC: &str = "\x1b[3m";
+const RESET: &str = "\x1b[0m";
+
+fn level_color(level: Level) -> &'static str {
+    match level {
+        Level::ERROR => "\x1b[31m",
+        Level::WARN => "\x1b[33m",
+        Level::INFO => "\x1b[32m",
+        Level::DEBUG => "\x1b[34m",
+        Level::TRACE => "\x1b[35m",
+    }
+}
+
+/// `2026-12-02T01:50:34.123456Z  INFO target: message key=value trace_id=... span_id=...`
+fn pretty_line(line: &mut String, event: &Event<'_>, ids: Option<&Ids>, ansi: bool) {
+    let normalized = event.normalized_metadata();
+    let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
+    let style = |line: &mut String, code: &str| {
+        if ansi {
+            line.push_str(code);
+        }
+    };
+    style(line, DIM);
+    timestamp(line, SystemTime::now());
+    style(line, RESET);
+    line.push(' ');
+    style(line, level_color(*meta.level()));
+    let _ = write!(line, "{:>5}", meta.level().as_str());
+    style(line, RESET);
+    line.push(' ');
+    style(line, DIM);
+    escape_pretty(line, meta.target());
+    line.push(':');
+    style(line, RESET);
+    event.record(&mut PrettyFields { line, ansi });
+    if let Some(ids) = ids {
+        for (key, value) in [("trace_id", ids.trace_id()), ("span_id", ids.span_id())] {
+            line.push(' ');
+            style(line, ITALIC);
+            line.push_str(key);
+            style(line, RESET);
+            line.push('=');
+            line.push_str(value);
+        }
+    }
+    line.push('\n');
+}
+
+struct PrettyFields<'a> {
+    line: &'a mut String,
+    ansi: bool,
+}
+
+impl PrettyFields<'_> {
+    /// Writes ` key=` (nothing for the message); false for fields that are not shown.
+    fn key(&mut self, field: &Field) -> bool {
+        let name = field.name();
+        if name.starts_with("log.") {
+            return false;
+        }
+        self.line.push(' ');
+        if name == "message" {
+            return true;
+        }
+        if self.ansi {
+            self.line.push_str(ITALIC);
+        }
+        if RESERVED.contains(&name) {
+            self.line.push_str("fields.");
+        }
+        self.line.push_str(name);
+        if self.ansi {
+            self.line.push_str(RESET);
+        }
+        self.line.push('=');
+        true
+    }
+}
+
+impl Visit for PrettyFields<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if !self.key(field) {
+            return;
+        }
+        let plain = !value.is_empty()
+            && !value
+                .bytes()
+                .any(|b| matches!(b, b' ' | b'"' | b'=' | b'\\' | 0..=0x1f | 0x7f));
+        if plain || field.name() == "message" {
+            escape_pretty(self.line, value);
+        } else {
+            self.line.push('"');
+            let _ = write!(self.line, "{}", value.escape_debug());
+            self.line.push('"');
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if self.key(field) {
+            let _ = write!(Escaping(self.line, escape_pretty), "{value:?}");
+        }
+    }
+}
+
+/// Control characters (newlines, escape sequences) written as `\n`, `\u{1b}`: one event is one
+/// line, and a value cannot paint the terminal.
+fn escape_pretty(line: &mut String, value: &str) {
+    let mut start = 0;
+    for (i, c) in value.char_indices() {
+        if c.is_control() {
+            line.push_str(&value[start..i]);
+            let _ = write!(line, "{}", c.escape_debug());
+            start = i + c.len_utf8();
+        }
+    }
+    line.push_str(&value[start..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_escaping_covers_quotes_backslashes_and_control_characters() {
+        let mut out = String::new();
+        escape_json(&mut out, "a\"b\\c\nd\u{1b}[31me\u{7f}é");
+        assert_eq!(out, "a\\\"b\\\\c\\nd\\u001b[31me\\u007fé");
+        let parsed: String = serde_json::from_str(&format!("\"{out}\"")).unwrap();
+        assert_eq!(parsed, "a\"b\\c\nd\u{1b}[31me\u{7f}é");
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc_with_microseconds() {
+        for (secs, expected) in [
+            (0, "1970-01-01T00:00:00"),
+            (951_782_400, "2000-02-29T00:00:00"),
+            (951_868_799, "2000-02-29T23:59:59"),
+            (1_709_210_096, "2024-02-29T12:34:56"),
+            (1_798_860_345, "2027-01-02T03:25:45"),
+            (4_102_444_800, "2100-01-01T00:00:00"),
+        ] {
+            let mut out = String::new();
+            let at = UNIX_EPOCH + std::time::Duration::new(secs, 1_234_567);
+            timestamp(&mut out, at);
+            assert_eq!(out, format!("{expected}.001234Z"));
+        }
+    }
+
+    #[test]
+    fn pretty_escaping_keeps_one_line_and_no_escape_bytes() {
+        let mut out = String::new();
+        escape_pretty(&mut out, "one\ntwo\u{1b}[0m");
+        assert_eq!(out, "one\\ntwo\\u{1b}[0m");
+    }
+
+    #[test]
+    fn ids_are_read_only_from_well_formed_hex() {
+        let mut field = HexField::<4>::default();
+        assert_eq!(field.complete(), None);
+        field.reset().write_str("00af").unwrap();
+        assert_eq!(field.complete(), Some(*b"00af"));
+        assert!(field.reset().write_str("00AF").is_err());
+        assert_eq!(field.complete(), None);
+        assert!(field.reset().write_str("00af0").is_err());
+        assert_eq!(field.complete(), None);
+    }
+}
