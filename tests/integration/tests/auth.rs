@@ -858,6 +858,11 @@ fn conflicting_or_incomplete_settings_stop_the_start() {
     assert_says(&error, &["auth.jwt.leeway", "soon"]);
 
     let error = start_error(&format!(
+        "[auth.jwt]\nsecret = \"{SECRET}\"\nleeway = \"1h\""
+    ));
+    assert_says(&error, &["auth.jwt.leeway = \"1h\"", "more than \"10m\""]);
+
+    let error = start_error(&format!(
         "[auth.jwt]\nsecret = \"{SECRET}\"\npublic_methods = [\"/echo.v1.Echo/Say\"]"
     ));
     assert_says(&error, &["auth.jwt.public_methods", "starts with a slash"]);

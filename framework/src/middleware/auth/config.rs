@@ -45,7 +45,7 @@ pub struct JwtConfig {
     pub public_key_file: Option<PathBuf>,
     /// A JWKS file (`{"keys": [...]}`) of RSA and EC public keys; a token picks its key by `kid`.
     pub jwks_file: Option<PathBuf>,
-    /// Clock skew allowed when checking `exp` and `nbf`.
+    /// Clock skew allowed when checking `exp` and `nbf`; at most 10 minutes.
     #[serde(with = "humantime_serde")]
     pub leeway: Duration,
     /// Methods that need no token: `pkg.Service/Method`, or `pkg.Service/*` for a whole service.

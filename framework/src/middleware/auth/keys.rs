@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
+use std::time::Duration;
 
 use jsonwebtoken::crypto::CryptoProvider;
 use jsonwebtoken::errors::ErrorKind;
@@ -26,6 +27,8 @@ const RSA_ALGORITHMS: &[Algorithm] = &[
 /// RFC 7518 section 3.2: an HS256 key is at least as long as the hash.
 const MIN_SECRET_BYTES: usize = 32;
 const MIN_RSA_BITS: usize = 2048;
+/// More clock skew than this would accept long-expired tokens.
+const MAX_LEEWAY: Duration = Duration::from_secs(600);
 
 /// Where the keys came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,6 +86,14 @@ impl Keys {
                 "auth.jwt: {} are all set, but a service verifies tokens with one key source: \
                  keep one of them",
                 set.join(" and ")
+            )));
+        }
+        if config.leeway > MAX_LEEWAY {
+            return Err(BuildError::new(format!(
+                "auth.jwt.leeway = {:?} is more than {:?}: it allows for clock skew, which is \
+                 seconds, and a larger one accepts tokens long after they expire",
+                humantime_serde::re::humantime::format_duration(config.leeway).to_string(),
+                humantime_serde::re::humantime::format_duration(MAX_LEEWAY).to_string(),
             )));
         }
         let base = base_validation(config);
