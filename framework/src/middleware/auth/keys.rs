@@ -83,7 +83,7 @@ impl Keys {
         .collect();
         if set.len() > 1 {
             return Err(BuildError::new(format!(
-                "auth.jwt: {} are all set, but a service verifies tokens with one key source: \
+                "auth.jwt: {} are set, but a service verifies tokens with one key source: \
                  keep one of them",
                 set.join(" and ")
             )));
