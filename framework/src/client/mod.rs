@@ -26,6 +26,7 @@
 //! # Ok(()) }
 //! ```
 
+mod auth;
 mod balance;
 mod breaker;
 mod deadline;
@@ -45,6 +46,7 @@ use tower::util::BoxCloneSyncService;
 use tower_layer::Layer;
 use tower_service::Service;
 
+pub use auth::{Bearer, BearerLayer};
 pub use balance::{Balancer, GuardedBody};
 pub use breaker::{Breaker, BreakerLayer, BreakerObserver};
 pub use deadline::{ClientDeadline, ClientDeadlineBody, ClientDeadlineFuture, ClientDeadlineLayer};

@@ -39,8 +39,10 @@ impl ConfigError {
             .into_iter()
             .map(|e| {
                 let mut path = e.path.clone();
-                if path.last().map(String::as_str) == Some(section) {
-                    path.pop();
+                // figment appends the section's parts (`auth`, `jwt` for `auth.jwt`).
+                let parts: Vec<&str> = section.split('.').collect();
+                if path.len() >= parts.len() && path[path.len() - parts.len()..] == parts[..] {
+                    path.truncate(path.len() - parts.len());
                     path.insert(0, section.to_owned());
                 }
                 let key = path.join(".");

@@ -18,6 +18,7 @@
 //! function with [`from_fn`].
 
 pub mod access_log;
+pub mod auth;
 pub mod call_info;
 pub mod cutoff;
 pub mod deadline;
@@ -32,6 +33,7 @@ pub mod status;
 pub mod trace;
 
 pub use access_log::AccessLogLayer;
+pub use auth::JwtLayer;
 pub use call_info::{CallDeadline, CallInfo, CallInfoLayer};
 pub use deadline::DeadlineLayer;
 pub use from_fn::{FromFnLayer, Next, from_fn};
