@@ -299,11 +299,17 @@ impl AppBuilder {
                 None => Arc::new(NoRegistry),
             },
         };
+        // JWT auth, when [auth.jwt] has a key source: first of the inner layers, so it runs
+        // after limit and before the user's own (DESIGN.md: limit -> auth -> router).
+        let mut inner = self.inner;
+        if let Some(auth) = crate::middleware::JwtLayer::from_config(&self.config)? {
+            inner.push_outermost(auth);
+        }
         let parts = GrpcParts {
             routes: routes.routes(),
             table: table.clone(),
             front: self.front,
-            inner: self.inner,
+            inner,
             builtin_through_user: self.builtin_through_user,
             tls: Tls::from_config(&self.config.server.grpc.tls, "server.grpc")?,
         };

@@ -172,6 +172,16 @@ impl UserLayers {
             box_grpc(layer.layer(inner))
         }));
     }
+
+    /// Adds `layer` outside the ones added so far.
+    pub(crate) fn push_outermost<L, S>(&mut self, layer: L)
+    where
+        L: Layer<BoxGrpcService, Service = S> + Send + Sync + 'static,
+        S: GrpcHttpService,
+    {
+        self.push(layer);
+        self.0.rotate_right(1);
+    }
 }
 
 impl<S> Layer<S> for UserLayers
