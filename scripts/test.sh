@@ -26,10 +26,6 @@ done
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/bia-target}"
-# CI builds a fresh clone once: incremental caches would only fill the disk.
-if [ "${CI:-}" = "true" ]; then
-    export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
-fi
 mkdir -p "$CARGO_TARGET_DIR"
 
 step() {
