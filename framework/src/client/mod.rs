@@ -112,9 +112,9 @@ impl Channel {
     ) -> Result<Self, BuildError> {
         let client = config.client(name)?;
         let discovery = match &client.target {
-            Target::One(uri) if uri.starts_with(DISCOVERY_SCHEME) => Some(
-                registry_discovery(config).map_err(|e| e.of(&format!("clients.{name}")))?,
-            ),
+            Target::One(uri) if uri.starts_with(DISCOVERY_SCHEME) => {
+                Some(registry_discovery(config).map_err(|e| e.of(&format!("clients.{name}")))?)
+            }
             _ => None,
         };
         Self::new(&client, discovery, telemetry).map_err(|e| e.of(&format!("clients.{name}")))
@@ -151,7 +151,10 @@ impl Channel {
             .layer(ClientMetricsLayer::new(telemetry.metrics().clone()))
             .layer(ClientDeadlineLayer::new(config.timeout))
             .layer(RetryLayer::new(&config.retry)?)
-            .layer(BreakerLayer::new(config.breaker.clone()))
+            .layer(
+                BreakerLayer::new(config.breaker.clone())
+                    .with_metrics(telemetry.metrics(), &breaker::target_label(&config.target)),
+            )
             .service(balancer);
         Ok(Self {
             inner: ChannelStack::Default(stack),
