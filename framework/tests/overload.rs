@@ -376,7 +376,10 @@ async fn cpu_bound_overload_figures() {
 async fn a_flood_of_trivial_calls_keeps_its_goodput_under_the_limits() {
     // The red team's case: many more callers than a limit of 256, each resending at once, on
     // a handler that costs about as much as a shed answer.
-    let callers = 2_000;
+    let callers: usize = std::env::var("BIA_FLOOD_CALLERS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(2_000);
     let length = Duration::from_secs(3);
     let mut results = Vec::new();
     for (name, toml) in [
@@ -439,6 +442,42 @@ async fn a_rate_limited_method_answers_resource_exhausted_beyond_its_bucket() {
     );
     assert!(
         metrics.contains("# HELP bia_server_shed_total"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_beyond_the_concurrency_cap_answer_unavailable() {
+    let toml = "[server.grpc]\nmax_concurrent_calls = 2\n";
+    // Handlers that wait half a second on a roomy pool: six calls at once, two places.
+    let server = Server::start("cap", toml, Duration::from_millis(500), Some(100));
+    let clients = server.clients().await;
+    let started = Instant::now();
+    let calls: Vec<_> = (0..6)
+        .map(|i| {
+            let mut client = clients[i % clients.len()].clone();
+            tokio::spawn(async move { (say(&mut client).await, started.elapsed()) })
+        })
+        .collect();
+    let mut ok = 0;
+    for call in calls {
+        match call.await.unwrap() {
+            (Ok(()), _) => ok += 1,
+            (Err(code), after) => {
+                assert_eq!(code, Code::Unavailable);
+                assert!(
+                    after < Duration::from_millis(400),
+                    "refused at once: {after:?}"
+                );
+            }
+        }
+    }
+    assert_eq!(ok, 2, "two places");
+    let metrics = server.metrics();
+    assert!(
+        metrics.contains(
+            "bia_server_shed_total{rpc_method=\"echo.v1.Echo/Say\",reason=\"concurrency\"} 4"
+        ),
         "{metrics}"
     );
 }

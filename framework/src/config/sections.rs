@@ -73,7 +73,8 @@ pub struct GrpcServerConfig {
     #[serde(with = "duration_map")]
     pub timeouts: BTreeMap<String, Duration>,
     /// Calls served at once across all connections; more are shed with `UNAVAILABLE`. 0: no limit.
-    /// A call counts from its arrival until its handler returns (a stream's body is not counted).
+    /// A call counts from the first frame of its request until its handler returns (a stream's
+    /// response body is not counted).
     pub max_concurrent_calls: usize,
     /// `[server.grpc.shedding]`: adaptive load shedding of unary calls, on by default.
     pub shedding: SheddingConfig,

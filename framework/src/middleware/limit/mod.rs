@@ -30,11 +30,12 @@
 //!
 //! # The concurrency cap
 //!
-//! A call takes its place when its handler first runs, not when it arrives, and gives it back
-//! when the handler returns (a stream's body is not counted). Taking it on arrival, as this
-//! layer once did, let calls hold places while they waited behind shed answers in the runtime's
-//! queue: under a flood, the admitted calls barely moved and goodput collapsed (see
-//! docs/reliability.md).
+//! A call takes its place when the first frame of its request is there to read, not when it
+//! arrives, and gives it back when its handler returns (a stream's response body is not
+//! counted). Taking it on arrival, as this layer once did, let calls hold places while their
+//! request message was still on its way through a connection busy with thousands of others:
+//! under a flood the places were spent waiting, and goodput collapsed (see docs/reliability.md).
+//! A call refused this way answers `UNAVAILABLE` when its handler reads the request.
 //!
 //! Nothing here locks or allocates on an admitted call: a few relaxed atomics.
 
@@ -80,7 +81,13 @@ const REASONS: [&str; 3] = ["overload", "concurrency", "rate_limit"];
 
 impl Reason {
     fn answer<B>(self) -> http::Response<Either<B, Empty<bytes::Bytes>>> {
-        let status = match self {
+        self.status()
+            .into_http::<()>()
+            .map(|()| Either::Right(Empty::new()))
+    }
+
+    fn status(self) -> tonic::Status {
+        match self {
             Reason::Overload => tonic::Status::unavailable(
                 "the server is overloaded and shed this call; retry later or elsewhere",
             ),
@@ -91,10 +98,47 @@ impl Reason {
             Reason::RateLimit => tonic::Status::resource_exhausted(
                 "this method's rate limit is exhausted (server.grpc.rate_limits); retry later",
             ),
-        };
-        status
-            .into_http::<()>()
-            .map(|()| Either::Right(Empty::new()))
+        }
+    }
+}
+
+/// A call's place under `max_concurrent_calls`, shared by its request body (which takes it when
+/// the first frame arrives) and its future (which gives it back when the handler returns).
+pub(crate) struct Permit {
+    limits: Arc<Limits>,
+    method: usize,
+    /// [`UNTAKEN`], [`HELD`] or [`DONE`].
+    state: std::sync::atomic::AtomicU8,
+}
+
+const UNTAKEN: u8 = 0;
+const HELD: u8 = 1;
+const DONE: u8 = 2;
+
+impl Permit {
+    /// Takes the place; false (and the call counted as refused) when there is none. Taking it
+    /// after the handler returned (a stream read on afterwards) takes nothing.
+    pub(crate) fn acquire(&self) -> bool {
+        let limits = &self.limits;
+        if limits.running.fetch_add(1, Ordering::Relaxed) >= limits.max_concurrent {
+            limits.running.fetch_sub(1, Ordering::Relaxed);
+            limits.count(self.method, Reason::Concurrency);
+            return false;
+        }
+        if self
+            .state
+            .compare_exchange(UNTAKEN, HELD, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            limits.running.fetch_sub(1, Ordering::Relaxed);
+        }
+        true
+    }
+
+    fn release(&self) {
+        if self.state.swap(DONE, Ordering::AcqRel) == HELD {
+            self.limits.running.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 }
 
@@ -229,32 +273,17 @@ struct Guard {
     limits: Option<Arc<Limits>>,
     /// Microseconds since the epoch at which the call arrived, when the shedder counts it.
     adaptive_start: Option<u64>,
-    /// A place under `max_concurrent_calls` still to take at the first poll.
-    permit_pending: bool,
-    permit: bool,
+    /// The call's place under `max_concurrent_calls`, shared with its request body.
+    permit: Option<Arc<Permit>>,
 }
 
 impl Guard {
-    /// Takes a place under the concurrency cap; false when there is none.
-    fn acquire(&mut self) -> bool {
-        self.permit_pending = false;
-        let Some(limits) = &self.limits else {
-            return true;
-        };
-        if limits.running.fetch_add(1, Ordering::Relaxed) >= limits.max_concurrent {
-            limits.running.fetch_sub(1, Ordering::Relaxed);
-            return false;
-        }
-        self.permit = true;
-        true
-    }
-
     fn finish(&mut self, completed: bool) {
         let Some(limits) = self.limits.take() else {
             return;
         };
-        if std::mem::take(&mut self.permit) {
-            limits.running.fetch_sub(1, Ordering::Relaxed);
+        if let Some(permit) = self.permit.take() {
+            permit.release();
         }
         if let (Some(start), Some(shedder)) = (self.adaptive_start.take(), &limits.shedder) {
             let now = completed.then(|| micros_since(limits.epoch, Instant::now()));
@@ -320,12 +349,20 @@ where
                 guard.adaptive_start = Some(micros);
             }
         }
-        guard.permit_pending = limits.max_concurrent > 0;
-        if guard.permit_pending || guard.adaptive_start.is_some() {
+        if limits.max_concurrent > 0 {
+            // An opt-in cap: one small allocation per call, shared by the body and the future.
+            guard.permit = Some(Arc::new(Permit {
+                limits: limits.clone(),
+                method: index,
+                state: std::sync::atomic::AtomicU8::new(UNTAKEN),
+            }));
+        }
+        if guard.permit.is_some() || guard.adaptive_start.is_some() {
             guard.limits = Some(limits.clone());
         }
         let max = limits.max_message_bytes;
-        let request = request.map(|body| LimitedBody::new(body, max));
+        let permit = guard.permit.clone();
+        let request = request.map(|body| LimitedBody::new(body, max, permit));
         LimitFuture {
             state: LimitState::Running {
                 inner: self.inner.call(request),
@@ -390,18 +427,7 @@ where
     type Output = Result<http::Response<LimitBody<B>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut this = self.project();
-        if this.guard.permit_pending && !this.guard.acquire() {
-            if let Some(limits) = &this.guard.limits {
-                limits.count(*this.method, Reason::Concurrency);
-            }
-            this.guard.finish(false);
-            this.state.set(LimitState::Refused {
-                response: None,
-                drain: None,
-            });
-            return Poll::Ready(Ok(Reason::Concurrency.answer()));
-        }
+        let this = self.project();
         match this.state.project() {
             LimitProj::Running { inner } => {
                 let result = ready!(inner.poll(cx));
