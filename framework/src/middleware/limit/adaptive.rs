@@ -315,4 +315,59 @@ mod tests {
         assert!(s.admit(now + 2_000));
         assert!(!s.admit(now + 2_000));
     }
+
+    #[test]
+    fn calls_cheaper_than_the_floor_are_never_shed() {
+        let s = shedder();
+        for b in 0..10 {
+            serve(&s, b * BUCKET, 500, 200);
+        }
+        // 0.2 ms calls queue to 20 ms: far slower, but refusing them would cost as much.
+        serve(&s, 10 * BUCKET, 500, 20_000);
+        let now = 11 * BUCKET + 5;
+        assert!(s.admit(now));
+        s.release(now - 200, Some(now));
+        assert!((0..1_000).all(|_| s.admit(now)), "{s:?}");
+    }
+
+    #[test]
+    fn shedding_that_does_not_keep_goodput_gives_up_for_a_window() {
+        let s = shedder();
+        for b in 0..10 {
+            serve(&s, b * BUCKET, 500, 2_000);
+        }
+        // Armed, and then a second of buckets in which calls are shed while few complete,
+        // slowly: shedding is not helping.
+        let mut at = 10 * BUCKET;
+        let mut outstanding = 0;
+        let mut shed = 0;
+        for _ in 0..BAD_BUCKETS + 3 {
+            let admitted = (0..50).filter(|_| s.admit(at)).count();
+            shed += 50 - admitted;
+            outstanding += admitted;
+            for _ in 0..outstanding.min(20) {
+                s.release(at, Some(at + 40_000));
+            }
+            outstanding -= outstanding.min(20);
+            at += BUCKET;
+        }
+        assert!(shed > 0, "it shed at first");
+        assert!(
+            s.banned_until.load(Ordering::Relaxed) > 0,
+            "and then gave up"
+        );
+        assert!(s.admit(at));
+        s.release(at, Some(at + 1));
+        assert!(
+            now_disarmed(&s, at + 2),
+            "disarmed: {:?}, armed until {}, banned until {}",
+            s,
+            s.armed_until.load(Ordering::Relaxed),
+            s.banned_until.load(Ordering::Relaxed)
+        );
+    }
+
+    fn now_disarmed(s: &Shedder, now: u64) -> bool {
+        (0..1_000).all(|_| s.admit(now))
+    }
 }
