@@ -173,7 +173,8 @@ fn backend_failed(code: Code) -> bool {
     )
 }
 
-/// The breaker middleware; see the [module docs](self).
+/// The breaker middleware: adaptive throttling that rejects calls locally while the backend fails
+/// (rejections are not counted, so it closes soon after the backend returns; docs/reliability.md).
 #[derive(Clone)]
 pub struct Breaker<S> {
     inner: S,

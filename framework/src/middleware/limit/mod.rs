@@ -37,7 +37,8 @@
 //! under a flood the places were spent waiting, and goodput collapsed (see docs/reliability.md).
 //! A call refused this way answers `UNAVAILABLE` when its handler reads the request.
 //!
-//! Nothing here locks or allocates on an admitted call: a few relaxed atomics.
+//! Nothing here locks or allocates on an admitted call: a few relaxed atomics (with
+//! `max_concurrent_calls` set, one small allocation per call for its place).
 
 pub(crate) mod adaptive;
 mod body;
