@@ -156,7 +156,10 @@ impl Channel {
             .layer(ClientMetricsLayer::new(telemetry.metrics().clone()))
             .layer(ClientDeadlineLayer::new(config.timeout))
             .layer(RetryLayer::new(&config.retry)?)
-            .layer(BreakerLayer::new(config.breaker.clone()))
+            .layer(
+                BreakerLayer::new(config.breaker.clone())
+                    .with_metrics(telemetry.metrics(), &breaker::target_label(&config.target)),
+            )
             .service(balancer);
         Ok(Self {
             inner: ChannelStack::Default(stack),
