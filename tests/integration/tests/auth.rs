@@ -4,7 +4,6 @@
 
 mod support;
 
-use std::io::Write;
 use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -14,11 +13,9 @@ use bia::middleware::{JwtLayer, Next, from_fn};
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
-use support::echo::{self, CountRequest, EchoClient, EchoServer, EchoService, SayRequest};
-use tokio_stream::StreamExt;
+use support::Captured;
+use support::echo::{self, EchoClient, SayRequest};
 use tonic::Code;
-use tonic_health::pb::HealthCheckRequest;
-use tonic_health::pb::health_client::HealthClient;
 
 const SECRET: &str = "an HS256 secret of at least 32 bytes, for tests";
 const ISSUER: &str = "https://id.test";
@@ -26,19 +23,6 @@ const AUDIENCE: &str = "echo";
 
 // ---------------------------------------------------------------------------------------------
 // Logs: every test logs into one buffer, so the no-credentials check sees everything.
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 fn logs() -> &'static Captured {
     static LOGS: OnceLock<Captured> = OnceLock::new();
@@ -192,15 +176,13 @@ async fn serve_with(auth_toml: &str, extra_toml: &str, builtin_through_user: boo
         JwtLayer::from_config(&config).unwrap().is_some(),
         "[auth.jwt] has a key source"
     );
-    let app = bia::App::builder(&config)
-        .file_descriptor_set(echo::pb::FILE_DESCRIPTOR_SET)
-        .add_service(EchoServer::new(EchoService))
+    let app = echo::builder(&config)
         .layer(from_fn(claims_probe))
         .user_layers_on_builtin_services(builtin_through_user)
         .build()
         .unwrap();
     let running = bia::testing::start(app).await.unwrap();
-    let client = EchoClient::new(running.channel().await.unwrap());
+    let client = echo::client(&running).await;
     Served { running, client }
 }
 
@@ -211,13 +193,7 @@ fn hs256_config(extra: &str) -> String {
 }
 
 fn say(message: &str, token: Option<&str>) -> tonic::Request<SayRequest> {
-    with_token(
-        SayRequest {
-            message: message.into(),
-            padding: Vec::new(),
-        },
-        token,
-    )
+    with_token(echo::say(message), token)
 }
 
 fn with_token<T>(message: T, token: Option<&str>) -> tonic::Request<T> {
@@ -258,22 +234,8 @@ async fn refused(
     assert_refused(&status, Code::Unauthenticated, reason, says, token);
 }
 
-fn count(n: u32) -> CountRequest {
-    CountRequest {
-        message: "n".into(),
-        count: n,
-        delay_ms: 0,
-    }
-}
-
 fn messages(texts: &[&str]) -> impl tokio_stream::Stream<Item = SayRequest> + use<> {
-    let requests: Vec<SayRequest> = texts
-        .iter()
-        .map(|text| SayRequest {
-            message: (*text).into(),
-            padding: Vec::new(),
-        })
-        .collect();
+    let requests: Vec<SayRequest> = texts.iter().map(|text| echo::say(*text)).collect();
     tokio_stream::iter(requests)
 }
 
@@ -426,7 +388,7 @@ async fn valid_tokens_pass_every_rpc_kind_and_the_handler_sees_the_claims() {
     client.say(request).await.unwrap();
 
     // Server streaming.
-    let count = count(2);
+    let count = echo::count("n", 2, 0);
     let status = client
         .count(with_token(count.clone(), None))
         .await
@@ -434,11 +396,7 @@ async fn valid_tokens_pass_every_rpc_kind_and_the_handler_sees_the_claims() {
     assert_eq!(status.code(), Code::Unauthenticated);
     let response = client.count(with_token(count, Some(&token))).await.unwrap();
     assert_eq!(response.metadata().get("x-claims").unwrap(), "user-1@acme");
-    let replies: Vec<_> = response
-        .into_inner()
-        .map(|r| r.unwrap().message)
-        .collect()
-        .await;
+    let replies = echo::replies(response.into_inner()).await;
     assert_eq!(replies, ["n 0", "n 1"]);
 
     // Client streaming.
@@ -459,14 +417,14 @@ async fn valid_tokens_pass_every_rpc_kind_and_the_handler_sees_the_claims() {
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated);
-    let replies: Vec<_> = client
-        .chat(with_token(messages(&["a", "b"]), Some(&token)))
-        .await
-        .unwrap()
-        .into_inner()
-        .map(|r| r.unwrap().message)
-        .collect()
-        .await;
+    let replies = echo::replies(
+        client
+            .chat(with_token(messages(&["a", "b"]), Some(&token)))
+            .await
+            .unwrap()
+            .into_inner(),
+    )
+    .await;
     assert_eq!(replies, ["a", "b"]);
 
     running.stop().await.unwrap();
@@ -536,10 +494,13 @@ async fn public_methods_and_health_need_no_token() {
     client.say(say("hi", None)).await.unwrap();
     // A public method ignores a token, even a bad one.
     client.say(say("hi", Some("garbage"))).await.unwrap();
-    let status = client.count(with_token(count(1), None)).await.unwrap_err();
+    let status = client
+        .count(with_token(echo::count("n", 1, 0), None))
+        .await
+        .unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated);
 
-    check_health(&running).await;
+    support::health(&running, "").await.unwrap();
     running.stop().await.unwrap();
 
     // A whole service; health passes the JWT layer itself when it goes through the user's layers.
@@ -548,20 +509,13 @@ async fn public_methods_and_health_need_no_token() {
         running,
         mut client,
     } = serve_with(&public, "", true).await;
-    client.count(with_token(count(1), None)).await.unwrap();
-    client.say(say("hi", None)).await.unwrap();
-    check_health(&running).await;
-    running.stop().await.unwrap();
-}
-
-async fn check_health(running: &bia::RunningApp) {
-    let mut health = HealthClient::new(running.channel().await.unwrap());
-    health
-        .check(HealthCheckRequest {
-            service: String::new(),
-        })
+    client
+        .count(with_token(echo::count("n", 1, 0), None))
         .await
         .unwrap();
+    client.say(say("hi", None)).await.unwrap();
+    support::health(&running, "").await.unwrap();
+    running.stop().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -656,28 +610,20 @@ async fn es256_keys_from_a_jwks_file_are_chosen_by_kid() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_client_bearer_layer_sends_the_token() {
     let Served { running, client: _ } = serve(&hs256_config("")).await;
-    let config = bia::testing::config_with(
-        "caller",
-        &format!(
-            "[clients.echo]\ntarget = \"http://{}\"\n",
-            running.grpc_addr()
-        ),
-    );
-    let telemetry = bia::Telemetry::new(&config).unwrap();
-    let channel = bia::client::Channel::from_config(&config, "echo", &telemetry).unwrap();
+    let (channel, _telemetry) = support::echo_channel("caller", &running.client_toml("echo", ""));
 
     let token = hs256(&claims());
     let mut client = EchoClient::new(channel.clone().layer(BearerLayer::new(&token).unwrap()));
     let response = client.say(say("hi", None)).await.unwrap();
     assert_eq!(response.metadata().get("x-claims").unwrap(), "user-1@acme");
-    let replies: Vec<_> = client
-        .count(count(2))
-        .await
-        .unwrap()
-        .into_inner()
-        .map(|r| r.unwrap().message)
-        .collect()
-        .await;
+    let replies = echo::replies(
+        client
+            .count(echo::count("n", 2, 0))
+            .await
+            .unwrap()
+            .into_inner(),
+    )
+    .await;
     assert_eq!(replies.len(), 2);
 
     // A token source asked at each call; its error fails the call without sending it.
@@ -735,7 +681,7 @@ async fn tokens_never_reach_logs_or_spans() {
     assert_eq!(status.code(), Code::PermissionDenied);
     running.stop().await.unwrap();
 
-    let text = String::from_utf8_lossy(&logs().0.lock().unwrap()).into_owned();
+    let text = logs().text();
     assert!(
         text.contains("call refused"),
         "the refusals are logged:\n{text}"

@@ -64,29 +64,21 @@ fn toml_path(path: &Path) -> String {
 }
 
 async fn tls_app(server_tls: &str) -> bia::RunningApp {
-    let config = bia::testing::config_with("tls", server_tls);
-    bia::testing::start(echo::app(&config)).await.unwrap()
+    echo::start("tls", server_tls).await
 }
 
 /// A bia client of `running` over https with `client_tls` (TOML keys of `[clients.echo.tls]`).
 fn client(running: &bia::RunningApp, client_tls: &str) -> EchoClient<bia::client::Channel> {
     let port = running.grpc_addr().port();
-    let config = bia::testing::config_with(
-        "caller",
-        &format!(
-            "[clients.echo]\ntarget = \"https://127.0.0.1:{port}\"\ntimeout = \"5s\"\n\
-             [clients.echo.tls]\ndomain = \"localhost\"\n{client_tls}"
-        ),
+    let toml = format!(
+        "[clients.echo]\ntarget = \"https://127.0.0.1:{port}\"\ntimeout = \"5s\"\n\
+         [clients.echo.tls]\ndomain = \"localhost\"\n{client_tls}"
     );
-    let telemetry = bia::Telemetry::new(&config).unwrap();
-    EchoClient::new(bia::client::Channel::from_config(&config, "echo", &telemetry).unwrap())
+    EchoClient::new(support::echo_channel("caller", &toml).0)
 }
 
 fn say() -> SayRequest {
-    SayRequest {
-        message: "over tls".into(),
-        padding: Vec::new(),
-    }
+    echo::say("over tls")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -231,29 +223,23 @@ async fn bad_files_fail_the_build_naming_the_key_and_the_path() {
         }
         text
     };
-    let mismatched = build(format!(
-        "[server.grpc.tls]\ncert_file = {}\nkey_file = {}\n",
-        toml_path(&cert),
-        toml_path(&other_key)
-    ));
-    assert!(
-        mismatched.contains("server.grpc.tls.cert_file") && mismatched.contains("other.key"),
-        "{mismatched}"
-    );
-    let unreadable = build(format!(
-        "[server.admin.tls]\ncert_file = {}\nkey_file = {}\n",
-        toml_path(&missing),
-        toml_path(&other_key)
-    ));
-    assert!(
-        unreadable.contains("server.admin.tls.cert_file") && unreadable.contains("missing.pem"),
-        "{unreadable}"
-    );
-    let half = build(format!(
-        "[server.grpc.tls]\ncert_file = {}\n",
-        toml_path(&cert)
-    ));
-    assert!(half.contains("server.grpc.tls.key_file"), "{half}");
+    let (cert, other_key, missing) = (toml_path(&cert), toml_path(&other_key), toml_path(&missing));
+    for (toml, names) in [
+        (
+            format!("[server.grpc.tls]\ncert_file = {cert}\nkey_file = {other_key}\n"),
+            &["server.grpc.tls.cert_file", "other.key"][..],
+        ),
+        (
+            format!("[server.admin.tls]\ncert_file = {missing}\nkey_file = {other_key}\n"),
+            &["server.admin.tls.cert_file", "missing.pem"],
+        ),
+        (
+            format!("[server.grpc.tls]\ncert_file = {cert}\n"),
+            &["server.grpc.tls.key_file"],
+        ),
+    ] {
+        support::assert_contains(&build(toml), names);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
