@@ -158,10 +158,8 @@ async fn claims_probe(
     Ok(response)
 }
 
-struct Served {
-    running: bia::RunningApp,
-    client: EchoClient<tonic::transport::Channel>,
-}
+/// The running echo App behind the JWT layer, and a tonic client of it.
+type Served = (bia::RunningApp, EchoClient<tonic::transport::Channel>);
 
 async fn serve(auth_toml: &str) -> Served {
     serve_with(auth_toml, "", false).await
@@ -183,7 +181,7 @@ async fn serve_with(auth_toml: &str, extra_toml: &str, builtin_through_user: boo
         .unwrap();
     let running = bia::testing::start(app).await.unwrap();
     let client = echo::client(&running).await;
-    Served { running, client }
+    (running, client)
 }
 
 fn hs256_config(extra: &str) -> String {
@@ -250,10 +248,7 @@ async fn say_status(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hs256_tokens_that_are_wrong_in_every_way_are_refused() {
-    let Served {
-        running,
-        mut client,
-    } = serve(&hs256_config("")).await;
+    let (running, mut client) = serve(&hs256_config("")).await;
 
     let status = client.say(say("hi", None)).await.unwrap_err();
     assert_refused(
@@ -367,10 +362,7 @@ fn b64(bytes: &[u8]) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn valid_tokens_pass_every_rpc_kind_and_the_handler_sees_the_claims() {
-    let Served {
-        running,
-        mut client,
-    } = serve(&hs256_config("")).await;
+    let (running, mut client) = serve(&hs256_config("")).await;
     let token = hs256(&claims());
 
     let response = client.say(say("hi", Some(&token))).await.unwrap();
@@ -434,10 +426,7 @@ async fn valid_tokens_pass_every_rpc_kind_and_the_handler_sees_the_claims() {
 async fn methods_require_their_scopes() {
     let scopes = "[auth.jwt.scopes]\n\"echo.v1.Echo/Say\" = [\"echo:say\"]\n\
                   \"echo.v1.Echo/Chat\" = [\"echo:chat\", \"echo:write\"]\n";
-    let Served {
-        running,
-        mut client,
-    } = serve(&hs256_config(scopes)).await;
+    let (running, mut client) = serve(&hs256_config(scopes)).await;
 
     let token = hs256(&claims());
     let status = say_status(&mut client, &token).await;
@@ -486,10 +475,7 @@ async fn methods_require_their_scopes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn public_methods_and_health_need_no_token() {
     let public = "public_methods = [\"echo.v1.Echo/Say\"]\n";
-    let Served {
-        running,
-        mut client,
-    } = serve(&hs256_config(public)).await;
+    let (running, mut client) = serve(&hs256_config(public)).await;
 
     client.say(say("hi", None)).await.unwrap();
     // A public method ignores a token, even a bad one.
@@ -505,10 +491,7 @@ async fn public_methods_and_health_need_no_token() {
 
     // A whole service; health passes the JWT layer itself when it goes through the user's layers.
     let public = hs256_config("public_methods = [\"echo.v1.Echo/*\"]\n");
-    let Served {
-        running,
-        mut client,
-    } = serve_with(&public, "", true).await;
+    let (running, mut client) = serve_with(&public, "", true).await;
     client
         .count(with_token(echo::count("n", 1, 0), None))
         .await
@@ -525,10 +508,7 @@ async fn rs256_from_a_pem_file_refuses_algorithm_confusion() {
     let config = format!(
         "[auth.jwt]\npublic_key_file = \"{pem}\"\nissuer = \"{ISSUER}\"\naudience = \"{AUDIENCE}\"\n"
     );
-    let Served {
-        running,
-        mut client,
-    } = serve(&config).await;
+    let (running, mut client) = serve(&config).await;
 
     let token = rs256(&RSA, &claims());
     let response = client.say(say("hi", Some(&token))).await.unwrap();
@@ -570,10 +550,7 @@ async fn es256_keys_from_a_jwks_file_are_chosen_by_kid() {
     let dir = tempfile::tempdir().unwrap();
     let jwks = write(&dir, "jwks.json", jwks_json(vec![jwk_a, jwk_b]));
     let config = format!("[auth.jwt]\njwks_file = \"{jwks}\"\nissuer = \"{ISSUER}\"\n");
-    let Served {
-        running,
-        mut client,
-    } = serve(&config).await;
+    let (running, mut client) = serve(&config).await;
 
     for (kid, key) in [("a", &key_a), ("b", &key_b)] {
         let token = sign(Algorithm::ES256, Some(kid), key, &claims());
@@ -609,7 +586,7 @@ async fn es256_keys_from_a_jwks_file_are_chosen_by_kid() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_client_bearer_layer_sends_the_token() {
-    let Served { running, client: _ } = serve(&hs256_config("")).await;
+    let (running, _) = serve(&hs256_config("")).await;
     let (channel, _telemetry) = support::echo_channel("caller", &running.client_toml("echo", ""));
 
     let token = hs256(&claims());
@@ -650,10 +627,7 @@ async fn the_client_bearer_layer_sends_the_token() {
 async fn tokens_never_reach_logs_or_spans() {
     let (collector, endpoint) = bia::testing::otlp::Collector::start().await;
     let scopes = "[auth.jwt.scopes]\n\"echo.v1.Echo/Chat\" = [\"echo:chat\"]\n";
-    let Served {
-        running,
-        mut client,
-    } = serve_with(
+    let (running, mut client) = serve_with(
         &hs256_config(scopes),
         &format!("[telemetry.otlp]\nendpoint = \"{endpoint}\"\n"),
         false,

@@ -35,15 +35,15 @@ async fn a_panicking_handler_answers_internal_and_the_server_keeps_serving() {
         "still"
     );
 
-    let text = running.metrics_text().await;
-    support::assert_contains(
-        &text,
+    support::assert_metrics(
+        &running,
         &[
             "bia_server_panics_total{rpc_method=\"echo.v1.Echo/Say\"} 1",
             "bia_server_panics_total{rpc_method=\"echo.v1.Echo/Count\"} 1",
             "rpc_method=\"echo.v1.Echo/Say\",rpc_response_status_code=\"INTERNAL\"} 1",
         ],
-    );
+    )
+    .await;
     running.stop().await.unwrap();
 }
 
@@ -78,16 +78,16 @@ async fn calls_past_their_deadline_get_deadline_exceeded() {
     }
     assert_eq!(last.unwrap().unwrap_err().code(), Code::DeadlineExceeded);
 
-    let text = running.metrics_text().await;
     // The server's own cap (the call without grpc-timeout) at least; the first call is the
     // server's too unless Bia's client gave up first.
-    support::assert_contains(
-        &text,
+    support::assert_metrics(
+        &running,
         &[
             "rpc_method=\"echo.v1.Echo/Say\",rpc_response_status_code=\"DEADLINE_EXCEEDED\"}",
             "rpc_method=\"echo.v1.Echo/Count\",rpc_response_status_code=\"DEADLINE_EXCEEDED\"} 1",
         ],
-    );
+    )
+    .await;
     running.stop().await.unwrap();
 }
 

@@ -59,6 +59,16 @@ fn server_files(dir: &Path, ca: &Ca) -> (PathBuf, PathBuf) {
     )
 }
 
+/// A test CA in a temporary folder, its certificate file, and a server's certificate and key
+/// files signed by it.
+fn pki() -> (tempfile::TempDir, Ca, PathBuf, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new("test CA");
+    let ca_file = write(dir.path(), "ca.pem", &ca.pem());
+    let (cert, key) = server_files(dir.path(), &ca);
+    (dir, ca, ca_file, cert, key)
+}
+
 fn toml_path(path: &Path) -> String {
     format!("{:?}", path.display().to_string())
 }
@@ -83,10 +93,7 @@ fn say() -> SayRequest {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grpc_and_admin_serve_tls_and_the_client_verifies_the_server() {
-    let dir = tempfile::tempdir().unwrap();
-    let ca = Ca::new("test CA");
-    let ca_file = write(dir.path(), "ca.pem", &ca.pem());
-    let (cert, key) = server_files(dir.path(), &ca);
+    let (dir, ca, ca_file, cert, key) = pki();
     let tls = format!(
         "cert_file = {}\nkey_file = {}\n",
         toml_path(&cert),
@@ -161,10 +168,7 @@ fn rustls_pemfile_certs(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mtls_refuses_a_client_without_a_certificate() {
-    let dir = tempfile::tempdir().unwrap();
-    let ca = Ca::new("test CA");
-    let ca_file = write(dir.path(), "ca.pem", &ca.pem());
-    let (cert, key) = server_files(dir.path(), &ca);
+    let (dir, ca, ca_file, cert, key) = pki();
     let running = tls_app(&format!(
         "[server.grpc.tls]\ncert_file = {}\nkey_file = {}\nclient_ca_file = {}\n",
         toml_path(&cert),

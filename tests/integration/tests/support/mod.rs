@@ -42,6 +42,11 @@ pub fn assert_contains(text: &str, needles: &[&str]) {
     }
 }
 
+/// Asserts that the `/metrics` text of `running` contains every one of `lines`.
+pub async fn assert_metrics(running: &bia::RunningApp, lines: &[&str]) {
+    assert_contains(&running.metrics_text().await, lines);
+}
+
 /// Health's `Check` of `service` (`""`: the whole server) on `running`: the serving status.
 pub async fn health(running: &bia::RunningApp, service: &str) -> Result<i32, tonic::Status> {
     let channel = running.channel().await.expect("the app is reachable");
