@@ -59,42 +59,41 @@ fn server_files(dir: &Path, ca: &Ca) -> (PathBuf, PathBuf) {
     )
 }
 
+/// A test CA in a temporary folder, its certificate file, and a server's certificate and key
+/// files signed by it.
+fn pki() -> (tempfile::TempDir, Ca, PathBuf, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new("test CA");
+    let ca_file = write(dir.path(), "ca.pem", &ca.pem());
+    let (cert, key) = server_files(dir.path(), &ca);
+    (dir, ca, ca_file, cert, key)
+}
+
 fn toml_path(path: &Path) -> String {
     format!("{:?}", path.display().to_string())
 }
 
 async fn tls_app(server_tls: &str) -> bia::RunningApp {
-    let config = bia::testing::config_with("tls", server_tls);
-    bia::testing::start(echo::app(&config)).await.unwrap()
+    echo::start("tls", server_tls).await
 }
 
 /// A bia client of `running` over https with `client_tls` (TOML keys of `[clients.echo.tls]`).
 fn client(running: &bia::RunningApp, client_tls: &str) -> EchoClient<bia::client::Channel> {
     let port = running.grpc_addr().port();
-    let config = bia::testing::config_with(
-        "caller",
-        &format!(
-            "[clients.echo]\ntarget = \"https://127.0.0.1:{port}\"\ntimeout = \"5s\"\n\
-             [clients.echo.tls]\ndomain = \"localhost\"\n{client_tls}"
-        ),
+    let toml = format!(
+        "[clients.echo]\ntarget = \"https://127.0.0.1:{port}\"\ntimeout = \"5s\"\n\
+         [clients.echo.tls]\ndomain = \"localhost\"\n{client_tls}"
     );
-    let telemetry = bia::Telemetry::new(&config).unwrap();
-    EchoClient::new(bia::client::Channel::from_config(&config, "echo", &telemetry).unwrap())
+    EchoClient::new(support::echo_channel("caller", &toml).0)
 }
 
 fn say() -> SayRequest {
-    SayRequest {
-        message: "over tls".into(),
-        padding: Vec::new(),
-    }
+    echo::say("over tls")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grpc_and_admin_serve_tls_and_the_client_verifies_the_server() {
-    let dir = tempfile::tempdir().unwrap();
-    let ca = Ca::new("test CA");
-    let ca_file = write(dir.path(), "ca.pem", &ca.pem());
-    let (cert, key) = server_files(dir.path(), &ca);
+    let (dir, ca, ca_file, cert, key) = pki();
     let tls = format!(
         "cert_file = {}\nkey_file = {}\n",
         toml_path(&cert),
@@ -169,10 +168,7 @@ fn rustls_pemfile_certs(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mtls_refuses_a_client_without_a_certificate() {
-    let dir = tempfile::tempdir().unwrap();
-    let ca = Ca::new("test CA");
-    let ca_file = write(dir.path(), "ca.pem", &ca.pem());
-    let (cert, key) = server_files(dir.path(), &ca);
+    let (dir, ca, ca_file, cert, key) = pki();
     let running = tls_app(&format!(
         "[server.grpc.tls]\ncert_file = {}\nkey_file = {}\nclient_ca_file = {}\n",
         toml_path(&cert),
@@ -231,29 +227,23 @@ async fn bad_files_fail_the_build_naming_the_key_and_the_path() {
         }
         text
     };
-    let mismatched = build(format!(
-        "[server.grpc.tls]\ncert_file = {}\nkey_file = {}\n",
-        toml_path(&cert),
-        toml_path(&other_key)
-    ));
-    assert!(
-        mismatched.contains("server.grpc.tls.cert_file") && mismatched.contains("other.key"),
-        "{mismatched}"
-    );
-    let unreadable = build(format!(
-        "[server.admin.tls]\ncert_file = {}\nkey_file = {}\n",
-        toml_path(&missing),
-        toml_path(&other_key)
-    ));
-    assert!(
-        unreadable.contains("server.admin.tls.cert_file") && unreadable.contains("missing.pem"),
-        "{unreadable}"
-    );
-    let half = build(format!(
-        "[server.grpc.tls]\ncert_file = {}\n",
-        toml_path(&cert)
-    ));
-    assert!(half.contains("server.grpc.tls.key_file"), "{half}");
+    let (cert, other_key, missing) = (toml_path(&cert), toml_path(&other_key), toml_path(&missing));
+    for (toml, names) in [
+        (
+            format!("[server.grpc.tls]\ncert_file = {cert}\nkey_file = {other_key}\n"),
+            &["server.grpc.tls.cert_file", "other.key"][..],
+        ),
+        (
+            format!("[server.admin.tls]\ncert_file = {missing}\nkey_file = {other_key}\n"),
+            &["server.admin.tls.cert_file", "missing.pem"],
+        ),
+        (
+            format!("[server.grpc.tls]\ncert_file = {cert}\n"),
+            &["server.grpc.tls.key_file"],
+        ),
+    ] {
+        support::assert_contains(&build(toml), names);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
