@@ -444,10 +444,13 @@ where
                 let result = std::task::ready!(inner.poll(cx));
                 let guard = guard.take();
                 Poll::Ready(Ok(match result {
-                    Ok(response) => response.map(|body| ConnectionBody::Call {
-                        body,
-                        _guard: guard,
-                    }),
+                    Ok(mut response) => {
+                        super::trailers::bound(response.headers_mut());
+                        response.map(|body| ConnectionBody::Call {
+                            body,
+                            _guard: guard,
+                        })
+                    }
                     // A layer's error is the call's status, not a reset stream.
                     Err(e) => tonic::Status::from_error(e.into())
                         .into_http::<()>()
@@ -494,7 +497,15 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         match self.project() {
-            ConnectionBodyProj::Call { body, .. } => body.poll_frame(cx).map_err(Into::into),
+            ConnectionBodyProj::Call { body, .. } => {
+                let mut frame = std::task::ready!(body.poll_frame(cx));
+                if let Some(Ok(frame)) = &mut frame
+                    && let Some(trailers) = frame.trailers_mut()
+                {
+                    super::trailers::bound(trailers);
+                }
+                Poll::Ready(frame.map(|f| f.map_err(Into::into)))
+            }
             ConnectionBodyProj::Text { text } => {
                 Poll::Ready(text.take().map(|t| Ok(Frame::data(t))))
             }

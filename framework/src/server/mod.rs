@@ -6,6 +6,7 @@ pub(crate) mod drain;
 pub(crate) mod grpc;
 mod stack;
 pub(crate) mod tls;
+mod trailers;
 
 pub use stack::{
     BoxGrpcService, DefaultLayers, DefaultStack, GrpcHttpService, Handlers, Layered, LayeredFuture,

@@ -42,15 +42,18 @@ async fn drain(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn streams_outlive_the_unary_default_and_unary_calls_do_not() {
-    let running = echo::start("streams", "[server.grpc]\ndefault_timeout = \"200ms\"\n").await;
+    let running = echo::start("streams", "[server.grpc]\ndefault_timeout = \"2s\"\n").await;
     let mut client = echo::client(&running).await;
+    let mut other = client.clone();
 
-    // 12 ticks 50 ms apart: 600 ms, three times the unary default, within the client's 60 s.
-    let (received, code) = drain(&mut client, ticks(12, 50, Some(Duration::from_secs(60)))).await;
-    assert_eq!((received, code), (12, Code::Ok));
-    // With no client deadline at all, a stream is not bounded either.
-    let (received, code) = drain(&mut client, ticks(12, 50, None)).await;
-    assert_eq!((received, code), (12, Code::Ok));
+    // 12 ticks 250 ms apart: 3 s, longer than the 2 s unary default, within the client's 60 s;
+    // and the same with no client deadline at all (a stream is not bounded either). Both at once.
+    let (with_deadline, without) = tokio::join!(
+        drain(&mut client, ticks(12, 250, Some(Duration::from_secs(60)))),
+        drain(&mut other, ticks(12, 250, None)),
+    );
+    assert_eq!(with_deadline, (12, Code::Ok));
+    assert_eq!(without, (12, Code::Ok));
     // The client's own deadline still ends a stream.
     let (received, code) = drain(
         &mut client,
@@ -59,8 +62,8 @@ async fn streams_outlive_the_unary_default_and_unary_calls_do_not() {
     .await;
     assert_eq!(code, Code::DeadlineExceeded);
     assert!(received < 100, "{received}");
-    // Unary calls keep the 200 ms cap.
-    let err = client.say(say("slow:1000")).await.unwrap_err();
+    // Unary calls keep the 2 s cap.
+    let err = client.say(say("slow:3000")).await.unwrap_err();
     assert_eq!(err.code(), Code::DeadlineExceeded);
     running.stop().await.unwrap();
 }

@@ -167,3 +167,42 @@ async fn a_stop_with_idle_and_silent_connections_open_is_quick_and_clean() {
         "well within the 5 s drain: {took:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_error_that_echoes_a_huge_input_is_cut_to_safe_trailers() {
+    use bia::middleware::{Next, from_fn};
+    // A handler (here a layer standing in for one) that puts the client's whole input into its
+    // error's message and ErrorInfo metadata, as the red team's 4 MiB id did.
+    let echoing = from_fn(
+        |request: http::Request<tonic::body::Body>, _next: Next| async move {
+            let huge = "x".repeat(200_000);
+            let _ = request;
+            Err(
+                bia::Error::not_found("THING_NOT_FOUND", format!("no thing {huge}"))
+                    .with_metadata("id", huge)
+                    .into(),
+            )
+        },
+    );
+    let config = bia::testing::config("trailers");
+    let app = echo::builder(&config).layer(echoing).build().unwrap();
+    let running = bia::testing::start(app).await.unwrap();
+    let mut client = echo::EchoClient::new(running.channel().await.unwrap());
+    let status = client.say(say("hi")).await.unwrap_err();
+    assert_eq!(
+        status.code(),
+        tonic::Code::NotFound,
+        "the status still goes through"
+    );
+    assert!(status.message().len() < 1_200, "{}", status.message().len());
+    assert!(
+        status.message().ends_with("too large)"),
+        "{}",
+        status.message()
+    );
+    assert!(
+        status.details().is_empty(),
+        "the oversized details were dropped"
+    );
+    running.stop().await.unwrap();
+}

@@ -12,10 +12,10 @@ pub enum Error {
     #[error("invalid request: {}", .0.iter().map(|v| format!("{} {}", v.field, v.description)).collect::<Vec<_>>().join("; "))]
     Invalid(Vec<FieldViolation>),
     /// Another user has this email: ALREADY_EXISTS.
-    #[error("a user with email {0:?} already exists")]
+    #[error("a user with email {:?} already exists", shown(.0))]
     EmailTaken(String),
     /// No user has this id: NOT_FOUND with reason `USER_NOT_FOUND`.
-    #[error("user {0:?} not found")]
+    #[error("user {:?} not found", shown(.0))]
     NotFound(String),
     /// The page token is not one this service issued: INVALID_ARGUMENT.
     #[error("the page token is not valid: pass the next_page_token of a previous ListUsers answer")]
@@ -52,9 +52,11 @@ impl From<Error> for bia::Error {
                 bia::Error::invalid_argument(reason, message).with_field_violations(violations)
             }
             Error::EmailTaken(email) => {
-                bia::Error::already_exists(reason, message).with_metadata("email", email)
+                bia::Error::already_exists(reason, message).with_metadata("email", shown(&email))
             }
-            Error::NotFound(id) => bia::Error::not_found(reason, message).with_metadata("id", id),
+            Error::NotFound(id) => {
+                bia::Error::not_found(reason, message).with_metadata("id", shown(&id))
+            }
             Error::InvalidPageToken => bia::Error::invalid_argument(reason, message)
                 .with_field_violation("page_token", "not a token this service issued"),
             Error::Storage(source) => {
@@ -71,5 +73,15 @@ impl From<Error> for bia::Error {
 impl From<Error> for tonic::Status {
     fn from(err: Error) -> Self {
         bia::Error::from(err).into()
+    }
+}
+
+/// At most the first 64 characters of a client's input, marked when cut: an error names what the
+/// client sent without sending a huge input back (the framework bounds trailers too).
+fn shown(input: &str) -> std::borrow::Cow<'_, str> {
+    const MAX: usize = 64;
+    match input.char_indices().nth(MAX) {
+        None => input.into(),
+        Some((end, _)) => format!("{}... ({} bytes)", &input[..end], input.len()).into(),
     }
 }
