@@ -195,6 +195,9 @@ pub struct SheddingConfig {
     /// How long shedding stays armed after the last shed call.
     #[serde(with = "humantime_serde")]
     pub cooldown: Duration,
+    /// Below this many unary calls in flight nothing is shed: a latency jump at low concurrency
+    /// is noise (a slow dependency, a busy neighbour), not overload this server can shed.
+    pub min_in_flight: usize,
 }
 
 impl Default for SheddingConfig {
@@ -206,6 +209,7 @@ impl Default for SheddingConfig {
             min_queue_delay: Duration::from_millis(5),
             min_call_latency: Duration::from_millis(1),
             cooldown: Duration::from_secs(1),
+            min_in_flight: 16,
         }
     }
 }

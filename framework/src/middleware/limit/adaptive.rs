@@ -59,6 +59,8 @@ pub(crate) struct Shedder {
     min_queue_delay_us: u64,
     min_call_latency_us: u64,
     cooldown_us: u64,
+    /// Below this many calls in flight nothing is shed, whatever the latency says.
+    min_in_flight: u64,
     in_flight: AtomicU64,
     limit: AtomicU64,
     /// The lowest bucket latency in the window, in µs.
@@ -99,6 +101,7 @@ impl Shedder {
             min_queue_delay_us: micros(config.min_queue_delay),
             min_call_latency_us: micros(config.min_call_latency),
             cooldown_us: micros(config.cooldown),
+            min_in_flight: config.min_in_flight as u64,
             in_flight: AtomicU64::new(0),
             limit: AtomicU64::new(NOT_LEARNT),
             min_rt: AtomicU64::new(NOT_LEARNT),
@@ -115,7 +118,8 @@ impl Shedder {
     /// Admits a call arriving `now` (µs since the epoch) and counts it in flight, or says shed.
     pub(crate) fn admit(&self, now: u64) -> bool {
         let in_flight = self.in_flight.load(Ordering::Relaxed);
-        if in_flight < self.limit.load(Ordering::Relaxed)
+        if in_flight < self.min_in_flight
+            || in_flight < self.limit.load(Ordering::Relaxed)
             || (now >= self.armed_until.load(Ordering::Relaxed) && !self.queueing_now(now))
         {
             self.in_flight.fetch_add(1, Ordering::Relaxed);
@@ -256,14 +260,28 @@ impl Shedder {
 mod tests {
     use super::*;
 
+    /// A shedder without the in-flight floor, so small numbers show the algorithm.
     fn shedder() -> Shedder {
         Shedder::new(
             &SheddingConfig {
                 window: Duration::from_secs(5),
+                min_in_flight: 0,
                 ..SheddingConfig::default()
             },
             None,
         )
+    }
+
+    #[test]
+    fn nothing_is_shed_below_the_in_flight_floor() {
+        let s = Shedder::new(&SheddingConfig::default(), None);
+        for b in 0..10 {
+            serve(&s, b * BUCKET, 500, 2_000);
+        }
+        // Calls queue badly, but at most 16 are in flight: all are admitted.
+        serve(&s, 10 * BUCKET, 500, 50_000);
+        let now = 11 * BUCKET + 5;
+        assert_eq!((0..16).filter(|_| s.admit(now)).count(), 16);
     }
 
     const BUCKET: u64 = 100_000;
