@@ -192,8 +192,10 @@ impl Server {
         }
     }
 
-    /// `VmHWM` (peak resident set) and the thread count, from `/proc/<pid>/status`.
-    pub(crate) fn peak_rss_and_threads(&self) -> (u64, u64) {
+    /// `VmHWM` (peak resident set), `RssAnon` (its private part now: heap and stacks, not the
+    /// pages of the binary and libraries it shares with the page cache) and the thread count,
+    /// from `/proc/<pid>/status`.
+    pub(crate) fn memory_and_threads(&self) -> (u64, u64, u64) {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
             .expect("reads the server's /proc status");
         let field = |name: &str| {
@@ -204,7 +206,11 @@ impl Server {
                 .and_then(|n| n.parse::<u64>().ok())
                 .unwrap_or(0)
         };
-        (field("VmHWM:") * 1024, field("Threads:"))
+        (
+            field("VmHWM:") * 1024,
+            field("RssAnon:") * 1024,
+            field("Threads:"),
+        )
     }
 
     /// Sends SIGTERM and waits for the process to exit.
@@ -247,6 +253,49 @@ fn clock_ticks() -> u64 {
             .and_then(|s| s.trim().parse().ok())
             .unwrap_or(100)
     })
+}
+
+/// CPU time all processes on the machine have used so far (user, system, interrupts, steal),
+/// from the first line of `/proc/stat`.
+pub(crate) fn machine_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: u64 = stat
+        .lines()
+        .next()
+        .and_then(|line| line.strip_prefix("cpu "))
+        .map(|rest| {
+            rest.split_whitespace()
+                .filter_map(|v| v.parse::<u64>().ok())
+                .enumerate()
+                // user nice system idle iowait irq softirq steal: all but idle and iowait.
+                .filter(|(i, _)| matches!(i, 0 | 1 | 2 | 5 | 6 | 7))
+                .map(|(_, v)| v)
+                .sum()
+        })
+        .unwrap_or(0);
+    Duration::from_nanos(ticks * 1_000_000_000 / clock_ticks())
+}
+
+/// The share of a core that processes other than this one and `server` used over `length`.
+pub(crate) async fn foreign_load(server: &Server, length: Duration) -> f64 {
+    let (machine, own, server_cpu) = (machine_cpu(), own_cpu(), server.cpu());
+    let at = Instant::now();
+    tokio::time::sleep(length).await;
+    foreign_since(machine, own, server_cpu, server, at)
+}
+
+/// [`foreign_load`] from counters read earlier.
+pub(crate) fn foreign_since(
+    machine: Duration,
+    own: Duration,
+    server_cpu: Duration,
+    server: &Server,
+    at: Instant,
+) -> f64 {
+    let total = machine_cpu().saturating_sub(machine).as_secs_f64();
+    let ours =
+        (own_cpu().saturating_sub(own) + server.cpu().saturating_sub(server_cpu)).as_secs_f64();
+    ((total - ours) / at.elapsed().as_secs_f64()).max(0.0)
 }
 
 fn cpu_of(path: &str) -> Duration {

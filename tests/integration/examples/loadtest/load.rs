@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tokio_stream::StreamExt;
 
-use crate::child::{Server, own_cpu};
+use crate::child::{Server, foreign_since, machine_cpu, own_cpu};
 use crate::pb::echo_client::EchoClient;
 use crate::pb::{CountRequest, SayRequest};
 
@@ -34,6 +34,9 @@ pub(crate) struct Sample {
     pub(crate) client_busy: f64,
     /// Calls (or streams) made over the whole run, warm-up included.
     pub(crate) calls: u64,
+    /// Share of a core that other processes (compilers, other people's tests) used during the
+    /// window.
+    pub(crate) foreign: f64,
 }
 
 /// Which client makes the unary calls.
@@ -264,6 +267,7 @@ struct Window {
     count: u64,
     server_cpu: Duration,
     own_cpu: Duration,
+    machine_cpu: Duration,
 }
 
 impl Window {
@@ -273,10 +277,18 @@ impl Window {
             count: counter.load(Ordering::Relaxed),
             server_cpu: server.cpu(),
             own_cpu: own_cpu(),
+            machine_cpu: machine_cpu(),
         }
     }
 
     fn close(self, server: &Server, counter: &AtomicU64) -> Sample {
+        let foreign = foreign_since(
+            self.machine_cpu,
+            self.own_cpu,
+            self.server_cpu,
+            server,
+            self.at,
+        );
         let elapsed = self.at.elapsed().as_secs_f64();
         let count = (counter.load(Ordering::Relaxed) - self.count).max(1) as f64;
         let server_cpu = (server.cpu() - self.server_cpu).as_secs_f64();
@@ -287,6 +299,7 @@ impl Window {
             server_busy: server_cpu / elapsed,
             client_us: client_cpu * 1e6 / count,
             client_busy: client_cpu / elapsed,
+            foreign,
             ..Sample::default()
         }
     }
