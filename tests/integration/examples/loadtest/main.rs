@@ -468,9 +468,9 @@ impl Report<'_> {
             println!("**{title}**\n");
             if workload == Workload::Streaming {
                 println!(
-                    "| server | {unit} | vs bare | server CPU per message | server core busy |"
+                    "| server | {unit} | vs bare | server CPU per message | vs bare, by CPU | server core busy |"
                 );
-                println!("|---|---:|---:|---:|---:|");
+                println!("|---|---:|---:|---:|---:|---:|");
             } else {
                 println!(
                     "| server | {unit} | vs bare | p50 | p99 | p99 vs bare | server CPU per call | vs bare, by CPU | server core busy |"
@@ -528,9 +528,9 @@ impl Report<'_> {
             self.options.concurrency
         );
         println!(
-            "| client | calls/s | vs tonic | p50 | p99 | client CPU per call | client core busy |"
+            "| client | calls/s | vs tonic | p50 | p99 | client CPU per call | vs tonic, by CPU | client core busy |"
         );
-        println!("|---|---:|---:|---:|---:|---:|---:|");
+        println!("|---|---:|---:|---:|---:|---:|---:|---:|");
         for (kind, name) in [
             (
                 ClientKind::Tonic,
