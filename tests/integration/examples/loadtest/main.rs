@@ -25,6 +25,9 @@
 //! client against the bare server. Each figure is the median over the rounds; a ratio is the
 //! median of the per-round ratios, so drift on a shared machine favours no variant. Peak RSS is
 //! `VmHWM` from `/proc/<pid>/status` after the last round.
+//!
+//! `loadtest --call ADDR N` makes N sequential calls and exits: a client for counting a
+//! server's instructions per call under callgrind (docs/performance.md).
 
 mod child;
 mod load;
@@ -79,6 +82,37 @@ fn main() -> std::process::ExitCode {
             .and_then(|i| args.get(i + 1))
             .map(|a| a.parse().expect("--addr HOST:PORT"));
         return server::serve(kind, addr);
+    }
+    if args.first().is_some_and(|a| a == "--call") {
+        // `--call ADDR N`: N sequential calls, for counting a server's instructions per call
+        // under `valgrind --tool=callgrind` (see docs/performance.md).
+        let addr = args.get(1).expect("--call ADDR N").clone();
+        let n: usize = args
+            .get(2)
+            .and_then(|n| n.parse().ok())
+            .expect("--call ADDR N");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("builds a runtime");
+        runtime.block_on(async move {
+            let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+                .expect("a valid URI")
+                .connect()
+                .await
+                .expect("connects");
+            let mut client = pb::echo_client::EchoClient::new(channel);
+            for _ in 0..n {
+                client
+                    .say(pb::SayRequest {
+                        message: "ping".into(),
+                        padding: Vec::new(),
+                    })
+                    .await
+                    .expect("the call succeeds");
+            }
+        });
+        return std::process::ExitCode::SUCCESS;
     }
     let options = options(&args);
     let pinned = child::can_pin();
@@ -244,7 +278,7 @@ fn options(args: &[String]) -> Options {
         rounds: 3,
         markdown: false,
         generator: ClientKind::RawH2,
-        max_wait: Duration::from_secs(20),
+        max_wait: Duration::from_secs(3),
     };
     let mut args = args.iter();
     let number = |value: Option<&String>, name: &str| -> u64 {
