@@ -1,10 +1,28 @@
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::*;
 
 fn write(path: &Path, text: &str) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, text).unwrap();
+}
+
+/// Loads a folder `proto` that holds only `a/v1/a.proto` with `text`, expecting an error;
+/// returns the folder (in a temporary one, kept alive with it) and the error.
+fn load_failing(text: &str) -> (tempfile::TempDir, PathBuf, Error) {
+    let dir = tempfile::tempdir().unwrap();
+    let proto = dir.path().join("proto");
+    write(&proto.join("a/v1/a.proto"), text);
+    let err = Builder::new().proto_dir(&proto).load().unwrap_err();
+    (dir, proto, err)
+}
+
+/// Asserts that `text` contains every one of `needles`.
+#[track_caller]
+fn assert_contains(text: &str, needles: &[&str]) {
+    for needle in needles {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
 }
 
 const GREETER: &str = "syntax = \"proto3\";\npackage greeter.v1;\n\
@@ -77,13 +95,8 @@ fn chosen_files_resolve_imports_against_other_folders() {
 
 #[test]
 fn a_missing_import_names_the_file_and_the_folders_searched() {
-    let dir = tempfile::tempdir().unwrap();
-    let proto = dir.path().join("proto");
-    write(
-        &proto.join("a/v1/a.proto"),
-        "syntax = \"proto3\";\npackage a.v1;\n\nimport \"b/v1/b.proto\";\n",
-    );
-    let err = Builder::new().proto_dir(&proto).load().unwrap_err();
+    let (_dir, proto, err) =
+        load_failing("syntax = \"proto3\";\npackage a.v1;\n\nimport \"b/v1/b.proto\";\n");
     let message = err.to_string();
     let file = proto.join("a/v1/a.proto");
     assert!(
@@ -106,17 +119,17 @@ fn a_missing_import_names_the_file_and_the_folders_searched() {
 
 #[test]
 fn a_syntax_error_has_line_column_and_the_source_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let proto = dir.path().join("proto");
-    write(
-        &proto.join("a/v1/a.proto"),
+    let (_dir, _, err) = load_failing(
         "syntax = \"proto3\";\npackage a.v1;\nmessage A {\n  string name = 1\n  int32 age = 2;\n}\n",
     );
-    let err = Builder::new().proto_dir(&proto).load().unwrap_err();
-    let message = err.to_string();
-    assert!(message.contains("a/v1/a.proto:5:3: expected"), "{message}");
-    assert!(message.contains("5 |   int32 age = 2;"), "{message}");
-    assert!(message.contains("  |   ^^^^^"), "{message}");
+    assert_contains(
+        &err.to_string(),
+        &[
+            "a/v1/a.proto:5:3: expected",
+            "5 |   int32 age = 2;",
+            "  |   ^^^^^",
+        ],
+    );
     assert!(err.is_proto());
 }
 
@@ -134,8 +147,7 @@ fn missing_folders_and_files_are_named() {
         .files(["x/v1/x.proto"])
         .load()
         .unwrap_err();
-    assert!(err.to_string().contains("proto file"), "{err}");
-    assert!(err.to_string().contains("x/v1/x.proto"), "{err}");
+    assert_contains(&err.to_string(), &["proto file", "x/v1/x.proto"]);
 }
 
 #[test]

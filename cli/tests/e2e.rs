@@ -6,22 +6,19 @@
 //!
 //! `CARGO_TARGET_DIR=$HOME/.cache/bia-target cargo test -p bia-cli --test e2e -- --ignored --test-threads=1`
 
+#[path = "cli/support.rs"]
+#[allow(dead_code)]
+mod support;
+
 use std::path::Path;
 use std::process::Command;
 
+use support::{fixtures, new_shop};
+
+/// Runs `bia args...` in `dir`, asserting success; returns stdout.
+#[track_caller]
 fn bia(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_bia"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("bia runs");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "bia {args:?} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
+    support::bia(dir, args).ok().to_owned()
 }
 
 /// Runs `cargo <args>` in `project`, sharing CARGO_TARGET_DIR (inherited) when set.
@@ -40,10 +37,6 @@ fn cargo(project: &Path, args: &[&str]) {
         "cargo {args:?} failed in {}",
         project.display()
     );
-}
-
-fn fixtures() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
 /// What every rendered project must pass.
@@ -69,27 +62,11 @@ fn greeter_example_builds_and_its_tests_pass() {
 #[ignore = "slow: builds generated projects with cargo; run with --ignored (scripts/test.sh does)"]
 fn every_rpc_kind_builds_serves_and_grows_with_proto_server() {
     let dir = tempfile::tempdir().unwrap();
-    let fixtures = fixtures();
-    let shop = fixtures.join("proto/shop/v1/shop.proto");
-    let ops = fixtures.join("proto/ops/v1/ops.proto");
-    let include = fixtures.join("proto");
-    bia(
-        dir.path(),
-        &[
-            "new",
-            "e2e-shop",
-            "--proto",
-            shop.to_str().unwrap(),
-            "--proto",
-            ops.to_str().unwrap(),
-            "-I",
-            include.to_str().unwrap(),
-        ],
-    );
+    new_shop(dir.path(), "e2e-shop").ok();
     let project = dir.path().join("e2e-shop");
 
     // Grow it: a new proto, its stub wired in, and src/lib.rs never touched.
-    let lib_rs = std::fs::read_to_string(project.join("src/lib.rs")).unwrap();
+    let lib_rs = support::read(project.join("src/lib.rs"));
     bia(
         &project,
         &["proto", "add", "proto/catalog/v1/catalog.proto"],
@@ -107,14 +84,11 @@ fn every_rpc_kind_builds_serves_and_grows_with_proto_server() {
         &["proto", "server", "proto/catalog/v1/catalog.proto"],
     );
     assert!(again.contains("nothing to change"), "{again}");
-    assert_eq!(
-        std::fs::read_to_string(project.join("src/lib.rs")).unwrap(),
-        lib_rs
-    );
+    assert_eq!(support::read(project.join("src/lib.rs")), lib_rs);
 
     // A test that asks reflection for every service.
     std::fs::copy(
-        fixtures.join("reflection_test.rs"),
+        fixtures().join("reflection_test.rs"),
         project.join("tests/reflection.rs"),
     )
     .unwrap();

@@ -1,6 +1,8 @@
 use std::path::Path;
 
-use crate::support::{assert_code_contains, bia, entries, fixtures, read, temp};
+use crate::support::{
+    assert_code_contains, assert_contains, bia, entries, fixtures, new_shop, read, temp, write,
+};
 
 fn shop_args<'a>(fixtures: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec!["new", "shop", "--proto"];
@@ -13,7 +15,7 @@ fn shop_args<'a>(fixtures: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
 fn without_protos_renders_the_greeter_example() {
     let dir = temp();
     let out = bia(dir.path(), &["new", "hello-svc"]);
-    assert!(out.ok().contains("greeter.v1.Greeter"), "{}", out.stdout);
+    out.ok_with(&["greeter.v1.Greeter"]);
     let project = dir.path().join("hello-svc");
     for file in [
         "Cargo.toml",
@@ -42,7 +44,7 @@ fn without_protos_renders_the_greeter_example() {
     assert_eq!(entries(dir.path()), ["hello-svc"]);
 
     let cargo = read(project.join("Cargo.toml"));
-    assert!(cargo.contains("name = \"hello-svc\""), "{cargo}");
+    assert_contains(&cargo, &["name = \"hello-svc\""]);
     assert!(cargo.contains("\n[workspace]\n"), "standalone: {cargo}");
     let framework = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -75,14 +77,14 @@ fn without_protos_renders_the_greeter_example() {
          GreeterService::new(use_cases)))",
     );
     let greeter = read(project.join("src/biz/greeter.rs"));
-    assert!(greeter.contains("#[tracing::instrument"), "{greeter}");
+    assert_contains(&greeter, &["#[tracing::instrument"]);
     assert!(read(project.join("src/conf.rs")).contains("pub struct GreetingConfig"));
     assert!(read(project.join("src/server.rs")).contains("pub fn middleware("));
     assert!(read(project.join("src/main.rs")).contains("hello_svc::app(&config)"));
     let service = read(project.join("src/service/greeter_service.rs"));
-    assert!(
-        service.contains("type StreamGreetingsStream = BoxStream<pb::SayHelloResponse>;"),
-        "{service}"
+    assert_contains(
+        &service,
+        &["type StreamGreetingsStream = BoxStream<pb::SayHelloResponse>;"],
     );
     assert!(
         !service.contains("unimplemented"),
@@ -130,23 +132,7 @@ fn the_project_gets_normal_permissions() {
 #[test]
 fn with_protos_writes_a_stub_per_service_matching_tonic() {
     let dir = temp();
-    let shop = fixtures().join("proto/shop/v1/shop.proto");
-    let ops = fixtures().join("proto/ops/v1/ops.proto");
-    let include = fixtures().join("proto");
-    let out = bia(
-        dir.path(),
-        &[
-            "new",
-            "shop",
-            "--proto",
-            shop.to_str().unwrap(),
-            "--proto",
-            ops.to_str().unwrap(),
-            "-I",
-            include.to_str().unwrap(),
-        ],
-    );
-    out.ok();
+    new_shop(dir.path(), "shop").ok();
     let project = dir.path().join("shop");
     // The protos and their imports are copied; the well-known types are not.
     for proto in [
@@ -165,15 +151,16 @@ fn with_protos_writes_a_stub_per_service_matching_tonic() {
     assert!(read(project.join("Cargo.toml")).contains("prost-types = \"0.14\""));
 
     let mod_rs = read(project.join("src/service/mod.rs"));
-    for line in [
-        "mod shop_service;",
-        "mod shop_v1_admin_service;",
-        "mod ops_v1_admin_service;",
-        "pub use shop_service::ShopService;",
-        "pub use ops_v1_admin_service::OpsV1AdminService;",
-    ] {
-        assert!(mod_rs.contains(line), "{line} missing:\n{mod_rs}");
-    }
+    assert_contains(
+        &mod_rs,
+        &[
+            "mod shop_service;",
+            "mod shop_v1_admin_service;",
+            "mod ops_v1_admin_service;",
+            "pub use shop_service::ShopService;",
+            "pub use ops_v1_admin_service::OpsV1AdminService;",
+        ],
+    );
     assert_code_contains(
         &mod_rs,
         ".add_service(crate::pb::shop::v1::shop_server::ShopServer::new(ShopService::new(use_cases)))",
@@ -213,27 +200,22 @@ fn with_protos_writes_a_stub_per_service_matching_tonic() {
         assert_code_contains(&stub, expected);
     }
     let admin = read(project.join("src/service/shop_v1_admin_service.rs"));
-    assert!(
-        admin.contains("impl pb::admin_server::Admin for ShopV1AdminService"),
-        "{admin}"
-    );
-    assert!(
-        admin.contains("_request: Request<Streaming<()>>,"),
-        "{admin}"
+    assert_contains(
+        &admin,
+        &[
+            "impl pb::admin_server::Admin for ShopV1AdminService",
+            "_request: Request<Streaming<()>>,",
+        ],
     );
     let tests = read(project.join("tests/grpc.rs"));
-    assert!(
-        tests.contains("shop::pb::shop::v1::shop_client::ShopClient::new("),
-        "{tests}"
-    );
-    assert!(tests.contains("client.get_item(request)"), "{tests}");
-    assert!(
-        tests.contains("let request = <shop::pb::shop::v1::GetItemRequest>::default();"),
-        "{tests}"
-    );
-    assert!(
-        tests.contains("\"Shop/GetItem is not implemented yet\""),
-        "{tests}"
+    assert_contains(
+        &tests,
+        &[
+            "shop::pb::shop::v1::shop_client::ShopClient::new(",
+            "client.get_item(request)",
+            "let request = <shop::pb::shop::v1::GetItemRequest>::default();",
+            "\"Shop/GetItem is not implemented yet\"",
+        ],
     );
 }
 
@@ -253,21 +235,19 @@ fn the_include_folder_defaults_to_the_proto_root() {
 fn a_client_streaming_only_service_is_called_with_a_stream() {
     let dir = temp();
     let proto = dir.path().join("proto/up/v1/up.proto");
-    std::fs::create_dir_all(proto.parent().unwrap()).unwrap();
-    std::fs::write(
+    write(
         &proto,
         "syntax = \"proto3\";\npackage up.v1;\nservice Upload { rpc Send(stream Chunk) returns (Chunk); }\nmessage Chunk { bytes data = 1; }\n",
-    )
-    .unwrap();
+    );
     bia(
         dir.path(),
         &["new", "up", "--proto", "proto/up/v1/up.proto"],
     )
     .ok();
     let tests = read(dir.path().join("up/tests/grpc.rs"));
-    assert!(
-        tests.contains("tokio_stream::iter(vec![<up::pb::up::v1::Chunk>::default()])"),
-        "{tests}"
+    assert_contains(
+        &tests,
+        &["tokio_stream::iter(vec![<up::pb::up::v1::Chunk>::default()])"],
     );
 }
 
@@ -302,20 +282,13 @@ fn framework_specs() {
             .contains(&format!("bia = {{ path = \"{}\" }}", canonical.display()))
     );
     let dockerfile = read(dir.path().join("c-svc/Dockerfile"));
-    assert!(
-        dockerfile.contains("outside this build context"),
-        "{dockerfile}"
-    );
+    assert_contains(&dockerfile, &["outside this build context"]);
 
     let bad = bia(
         dir.path(),
         &["new", "d-svc", "--framework", "no/such/folder"],
     );
-    assert!(
-        bad.fails(2).contains("invalid --framework"),
-        "{}",
-        bad.stderr
-    );
+    bad.fails_with(2, &["invalid --framework"]);
     assert!(!dir.path().join("d-svc").exists());
 }
 
@@ -325,7 +298,7 @@ fn force_replaces_an_existing_project() {
     bia(dir.path(), &["new", "again"]).ok();
     std::fs::write(dir.path().join("again/stale.txt"), "old").unwrap();
     let refused = bia(dir.path(), &["new", "again"]);
-    assert!(refused.fails(1).contains("--force"), "{}", refused.stderr);
+    refused.fails_with(1, &["--force"]);
     assert!(
         dir.path().join("again/stale.txt").exists(),
         "refused means untouched"
@@ -349,30 +322,22 @@ fn a_user_template_gets_the_same_variables() {
     let dir = temp();
     let template = dir.path().join("tpl");
     std::fs::create_dir_all(template.join("src")).unwrap();
-    std::fs::write(
+    write(
         template.join("NAMES.txt.tmpl"),
         "{{ project_name }} {{ crate_name }} {{ grpc_port }}\n{% for s in services %}{{ s.full_name }}:{{ s.struct_name }}\n{% endfor %}",
-    )
-    .unwrap();
-    std::fs::write(
+    );
+    write(
         template.join("src/__service__.rs.tmpl"),
         "// {{ service.trait_path }}\n",
-    )
-    .unwrap();
-    std::fs::write(template.join("verbatim.txt"), "{{ not rendered }}").unwrap();
-    let shop = fixtures().join("proto/shop/v1/shop.proto");
-    let out = bia(
-        dir.path(),
-        &[
-            "new",
-            "my-shop",
-            "--template",
-            template.to_str().unwrap(),
-            "--proto",
-            shop.to_str().unwrap(),
-        ],
     );
-    out.ok();
+    write(template.join("verbatim.txt"), "{{ not rendered }}");
+    let shop = fixtures().join("proto/shop/v1/shop.proto");
+    let (tpl, shop) = (template.to_str().unwrap(), shop.to_str().unwrap());
+    bia(
+        dir.path(),
+        &["new", "my-shop", "--template", tpl, "--proto", shop],
+    )
+    .ok();
     let project = dir.path().join("my-shop");
     assert_eq!(
         read(project.join("NAMES.txt")),
@@ -390,13 +355,11 @@ fn a_user_template_gets_the_same_variables() {
         dir.path(),
         &["new", "other", "--template", template.to_str().unwrap()],
     );
-    assert!(refused.fails(1).contains("proto/"), "{}", refused.stderr);
-    std::fs::create_dir_all(template.join("proto/ping/v1")).unwrap();
-    std::fs::write(
+    refused.fails_with(1, &["proto/"]);
+    write(
         template.join("proto/ping/v1/ping.proto"),
         "syntax = \"proto3\";\npackage ping.v1;\nservice Ping { rpc Ping(P) returns (P); }\nmessage P {}\n",
-    )
-    .unwrap();
+    );
     bia(
         dir.path(),
         &["new", "other", "--template", template.to_str().unwrap()],

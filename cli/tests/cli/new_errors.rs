@@ -1,7 +1,7 @@
 //! `bia new` refuses bad input with a message that says how to fix it, exits non-zero, and
 //! writes nothing.
 
-use crate::support::{bia, entries, fixtures, temp};
+use crate::support::{assert_contains, bia, entries, fixtures, temp, write};
 
 #[test]
 fn invalid_project_names_exit_2() {
@@ -28,11 +28,7 @@ fn invalid_project_names_exit_2() {
 fn a_missing_proto_file() {
     let dir = temp();
     let out = bia(dir.path(), &["new", "svc", "--proto", "nope/v1/nope.proto"]);
-    let stderr = out.fails(1);
-    assert!(
-        stderr.contains("proto file nope/v1/nope.proto not found"),
-        "{stderr}"
-    );
+    out.fails_with(1, &["proto file nope/v1/nope.proto not found"]);
     assert!(entries(dir.path()).is_empty());
 }
 
@@ -40,77 +36,58 @@ fn a_missing_proto_file() {
 fn a_missing_include_folder() {
     let dir = temp();
     let shop = fixtures().join("proto/shop/v1/shop.proto");
+    let shop = shop.to_str().unwrap();
     let out = bia(
         dir.path(),
-        &[
-            "new",
-            "svc",
-            "--proto",
-            shop.to_str().unwrap(),
-            "-I",
-            "no-such-dir",
-        ],
+        &["new", "svc", "--proto", shop, "-I", "no-such-dir"],
     );
-    assert!(
-        out.fails(1)
-            .contains("include folder no-such-dir not found"),
-        "{}",
-        out.stderr
-    );
+    out.fails_with(1, &["include folder no-such-dir not found"]);
 }
 
 #[test]
 fn a_syntax_error_names_file_line_column_and_text() {
     let stderr = new_from_bad_proto("bad/syntax.proto");
-    assert!(
-        stderr.contains("error: bad/syntax.proto:7:3: expected ';'"),
-        "{stderr}"
+    // The place, the offending text, the source line and a hint.
+    assert_contains(
+        &stderr,
+        &[
+            "error: bad/syntax.proto:7:3: expected ';'",
+            "`int32`",
+            "7 |   int32 age = 2;",
+            "hint: ",
+        ],
     );
-    assert!(stderr.contains("`int32`"), "the offending text: {stderr}");
-    assert!(
-        stderr.contains("7 |   int32 age = 2;"),
-        "the source line: {stderr}"
-    );
-    assert!(stderr.contains("hint: "), "{stderr}");
 }
 
 #[test]
 fn an_unresolved_import() {
     let stderr = new_from_bad_proto("bad/missing_import.proto");
-    assert!(
-        stderr.contains("bad/missing_import.proto:5:1: import 'nowhere/v1/gone.proto' not found"),
-        "{stderr}"
+    // Says how to fix it: -I DIR.
+    assert_contains(
+        &stderr,
+        &[
+            "bad/missing_import.proto:5:1: import 'nowhere/v1/gone.proto' not found",
+            "-I DIR",
+        ],
     );
-    assert!(stderr.contains("-I DIR"), "says how to fix it: {stderr}");
 }
 
 #[test]
 fn an_undefined_type() {
     let stderr = new_from_bad_proto("bad/undefined.proto");
-    assert!(stderr.contains("bad/undefined.proto:6:"), "{stderr}");
-    assert!(stderr.contains("NotDefined"), "{stderr}");
+    assert_contains(&stderr, &["bad/undefined.proto:6:", "NotDefined"]);
 }
 
 #[test]
 fn a_wrapper_type_as_a_whole_request_is_refused_with_a_fix() {
-    let dir = temp();
-    let out = bia(
-        &fixtures(),
+    let stderr = new_from_bad_proto("bad/wrapper.proto");
+    assert_contains(
+        &stderr,
         &[
-            "new",
-            "svc",
-            "--proto",
-            "bad/wrapper.proto",
-            "--output",
-            dir.path().to_str().unwrap(),
+            "Counter/Add uses google.protobuf.Int32Value",
+            "wrap the value in a message",
         ],
     );
-    let stderr = out.fails(1);
-    assert!(
-        stderr.contains("Counter/Add uses google.protobuf.Int32Value"),
-        "{stderr}"
-    );
-    assert!(stderr.contains("wrap the value in a message"), "{stderr}");
 }
 
 #[test]
@@ -118,9 +95,7 @@ fn an_unwritable_output() {
     let dir = temp();
     std::fs::write(dir.path().join("a-file"), "").unwrap();
     let out = bia(dir.path(), &["new", "svc", "--output", "a-file"]);
-    let stderr = out.fails(1);
-    assert!(stderr.contains("a-file"), "{stderr}");
-    assert!(stderr.contains("choose another folder"), "{stderr}");
+    out.fails_with(1, &["a-file", "choose another folder"]);
     assert_eq!(entries(dir.path()), ["a-file"]);
 }
 
@@ -128,29 +103,20 @@ fn an_unwritable_output() {
 fn a_failing_template_leaves_nothing_behind() {
     let dir = temp();
     let template = dir.path().join("tpl");
-    std::fs::create_dir_all(template.join("proto/p/v1")).unwrap();
-    std::fs::write(
+    write(
         template.join("proto/p/v1/p.proto"),
         "syntax = \"proto3\";\npackage p.v1;\n",
-    )
-    .unwrap();
-    std::fs::write(template.join("a.txt.tmpl"), "fine\n").unwrap();
-    std::fs::write(template.join("z.txt.tmpl"), "{{ no_such_variable }}\n").unwrap();
+    );
+    write(template.join("a.txt.tmpl"), "fine\n");
+    write(template.join("z.txt.tmpl"), "{{ no_such_variable }}\n");
     let out_dir = dir.path().join("out");
     std::fs::create_dir(&out_dir).unwrap();
+    let (tpl, out) = (template.to_str().unwrap(), out_dir.to_str().unwrap());
     let out = bia(
         dir.path(),
-        &[
-            "new",
-            "svc",
-            "--template",
-            template.to_str().unwrap(),
-            "--output",
-            out_dir.to_str().unwrap(),
-        ],
+        &["new", "svc", "--template", tpl, "--output", out],
     );
-    let stderr = out.fails(1);
-    assert!(stderr.contains("template z.txt.tmpl: line 1"), "{stderr}");
+    out.fails_with(1, &["template z.txt.tmpl: line 1"]);
     assert!(entries(&out_dir).is_empty(), "{:?}", entries(&out_dir));
 }
 

@@ -1,4 +1,4 @@
-use crate::support::{bia, read, temp};
+use crate::support::{assert_contains, bia, read, temp, write};
 
 #[test]
 fn writes_a_crud_skeleton_whose_package_comes_from_its_folders() {
@@ -7,7 +7,7 @@ fn writes_a_crud_skeleton_whose_package_comes_from_its_folders() {
         dir.path(),
         &["proto", "add", "proto/catalog/v1/catalog.proto"],
     );
-    assert!(out.ok().contains("package catalog.v1"), "{}", out.stdout);
+    out.ok_with(&["package catalog.v1"]);
     let text = read(dir.path().join("proto/catalog/v1/catalog.proto"));
     for expected in [
         "syntax = \"proto3\";",
@@ -51,20 +51,19 @@ fn the_skeleton_compiles_into_a_project() {
     );
     out.ok();
     let stub = read(dir.path().join("library/src/service/book_service.rs"));
-    assert!(stub.contains("async fn list_books("), "{stub}");
+    assert_contains(&stub, &["async fn list_books("]);
 }
 
 #[test]
 fn refuses_to_overwrite() {
     let dir = temp();
     let path = dir.path().join("proto/catalog/v1/catalog.proto");
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(&path, "mine").unwrap();
+    write(&path, "mine");
     let out = bia(
         dir.path(),
         &["proto", "add", "proto/catalog/v1/catalog.proto"],
     );
-    assert!(out.fails(1).contains("never overwrites"), "{}", out.stderr);
+    out.fails_with(1, &["never overwrites"]);
     assert_eq!(read(&path), "mine");
 }
 
@@ -72,17 +71,13 @@ fn refuses_to_overwrite() {
 fn refuses_paths_it_cannot_make_a_package_from() {
     let dir = temp();
     let out = bia(dir.path(), &["proto", "add", "proto/catalog.proto"]);
-    assert!(
-        out.fails(1).contains("proto/catalog/v1/catalog.proto"),
-        "{}",
-        out.stderr
-    );
+    out.fails_with(1, &["proto/catalog/v1/catalog.proto"]);
     let out = bia(dir.path(), &["proto", "add", "proto/my-api/v1/x.proto"]);
-    assert!(out.fails(1).contains("`my-api`"), "{}", out.stderr);
+    out.fails_with(1, &["`my-api`"]);
     let out = bia(
         dir.path(),
         &["proto", "add", "proto/catalog/v1/catalog.txt"],
     );
-    assert!(out.fails(1).contains(".proto"), "{}", out.stderr);
+    out.fails_with(1, &[".proto"]);
     assert!(!dir.path().join("proto").exists());
 }

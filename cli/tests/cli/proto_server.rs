@@ -1,10 +1,27 @@
 use std::path::Path;
 
-use crate::support::{assert_code_contains, bia, fixtures, read, snapshot, temp};
+use crate::support::{
+    Output, assert_code_contains, assert_contains, bia, fixtures, read, snapshot, temp, write,
+};
 
 fn project(dir: &Path) -> std::path::PathBuf {
     bia(dir, &["new", "svc"]).ok();
     dir.join("svc")
+}
+
+/// Runs `bia proto server <fixture>` in `dir`, `fixture` relative to the fixtures folder.
+fn server_of_fixture(dir: &Path, fixture: &str) -> Output {
+    let proto = fixtures().join(fixture);
+    bia(dir, &["proto", "server", proto.to_str().unwrap()])
+}
+
+/// Asserts that `bia proto server <fixture>` in `project` fails with `message` and changes
+/// nothing.
+#[track_caller]
+fn refused_unchanged(project: &Path, fixture: &str, message: &str) {
+    let before = snapshot(project);
+    server_of_fixture(project, fixture).fails_with(1, &[message]);
+    assert_eq!(before, snapshot(project), "a refusal changes nothing");
 }
 
 #[test]
@@ -20,25 +37,22 @@ fn adds_stubs_wires_them_in_and_a_second_run_changes_nothing() {
         &project,
         &["proto", "server", "proto/catalog/v1/catalog.proto"],
     );
-    let stdout = out.ok();
-    assert!(
-        stdout.contains("wrote src/service/catalog_service.rs"),
-        "{stdout}"
-    );
-    assert!(stdout.contains("updated src/service/mod.rs"), "{stdout}");
+    let stdout = out.ok_with(&[
+        "wrote src/service/catalog_service.rs",
+        "updated src/service/mod.rs",
+    ]);
     assert!(
         !stdout.contains("src/lib.rs"),
         "lib.rs is never touched: {stdout}"
     );
 
     let stub = read(project.join("src/service/catalog_service.rs"));
-    assert!(
-        stub.contains("impl pb::catalog_service_server::CatalogService for CatalogService"),
-        "{stub}"
-    );
-    assert!(
-        stub.contains("CatalogService/DeleteCatalog is not implemented yet"),
-        "{stub}"
+    assert_contains(
+        &stub,
+        &[
+            "impl pb::catalog_service_server::CatalogService for CatalogService",
+            "CatalogService/DeleteCatalog is not implemented yet",
+        ],
     );
     let mod_rs = read(project.join("src/service/mod.rs"));
     assert!(
@@ -52,10 +66,7 @@ fn adds_stubs_wires_them_in_and_a_second_run_changes_nothing() {
     let catalog = mod_rs
         .find("crate::pb::catalog::v1::catalog_service_server::CatalogServiceServer::new(")
         .expect("registered");
-    assert!(
-        mod_rs.contains("CatalogService::new(use_cases)"),
-        "{mod_rs}"
-    );
+    assert_contains(&mod_rs, &["CatalogService::new(use_cases)"]);
     assert!(catalog < greeter, "sorted by module: {mod_rs}");
 
     let before = snapshot(&project);
@@ -63,12 +74,10 @@ fn adds_stubs_wires_them_in_and_a_second_run_changes_nothing() {
         &project,
         &["proto", "server", "proto/catalog/v1/catalog.proto"],
     );
-    let stdout = again.ok();
-    assert!(
-        stdout.contains("skipped src/service/catalog_service.rs"),
-        "{stdout}"
-    );
-    assert!(stdout.contains("nothing to change"), "{stdout}");
+    again.ok_with(&[
+        "skipped src/service/catalog_service.rs",
+        "nothing to change",
+    ]);
     assert_eq!(before, snapshot(&project), "a second run changes nothing");
 }
 
@@ -88,11 +97,7 @@ fn never_replaces_handler_code_and_says_what_it_skipped() {
         &project,
         &["proto", "server", "proto/greeter/v1/greeter.proto"],
     );
-    let stdout = out.ok();
-    assert!(
-        stdout.contains("skipped src/service/greeter_service.rs"),
-        "{stdout}"
-    );
+    let stdout = out.ok_with(&["skipped src/service/greeter_service.rs"]);
     assert!(
         stdout.contains("SayBye"),
         "names the missing handler: {stdout}"
@@ -107,13 +112,8 @@ fn never_replaces_handler_code_and_says_what_it_skipped() {
 fn copies_a_proto_from_outside_with_its_imports() {
     let dir = temp();
     let project = project(dir.path());
-    let shop = fixtures().join("proto/shop/v1/shop.proto");
-    let out = bia(&project, &["proto", "server", shop.to_str().unwrap()]);
-    let stdout = out.ok();
-    assert!(
-        stdout.contains("copied proto/shop/v1/shop.proto"),
-        "{stdout}"
-    );
+    let out = server_of_fixture(&project, "proto/shop/v1/shop.proto");
+    out.ok_with(&["copied proto/shop/v1/shop.proto"]);
     assert!(project.join("proto/shop/common/v1/common.proto").is_file());
     assert!(project.join("src/service/shop_service.rs").is_file());
     assert!(project.join("src/service/admin_service.rs").is_file());
@@ -149,18 +149,15 @@ fn copies_a_proto_from_outside_with_its_imports() {
             dir.path().join("changed").to_str().unwrap(),
         ],
     );
-    assert!(out.fails(1).contains("differs from"), "{}", out.stderr);
+    out.fails_with(1, &["differs from"]);
     assert_eq!(before, snapshot(&project));
 }
 
 #[test]
 fn outside_a_project_it_says_where_to_run() {
     let dir = temp();
-    let shop = fixtures().join("proto/shop/v1/shop.proto");
-    let out = bia(dir.path(), &["proto", "server", shop.to_str().unwrap()]);
-    let stderr = out.fails(1);
-    assert!(stderr.contains("is not a bia service project"), "{stderr}");
-    assert!(stderr.contains("--output"), "{stderr}");
+    let out = server_of_fixture(dir.path(), "proto/shop/v1/shop.proto");
+    out.fails_with(1, &["is not a bia service project", "--output"]);
 }
 
 #[test]
@@ -202,41 +199,28 @@ fn the_output_flag_points_at_the_project() {
 fn a_service_mod_written_by_hand_is_refused_with_a_fix() {
     let dir = temp();
     let project = project(dir.path());
-    std::fs::write(
+    write(
         project.join("src/service/mod.rs"),
         "pub fn register(b: bia::AppBuilder) -> bia::AppBuilder { let b = b; b }\n",
-    )
-    .unwrap();
-    let before = snapshot(&project);
-    let shop = fixtures().join("proto/shop/v1/shop.proto");
-    let out = bia(&project, &["proto", "server", shop.to_str().unwrap()]);
-    let stderr = out.fails(1);
-    assert!(stderr.contains("bia owns that file"), "{stderr}");
-    assert_eq!(before, snapshot(&project));
+    );
+    refused_unchanged(&project, "proto/shop/v1/shop.proto", "bia owns that file");
 }
 
 #[test]
 fn a_broken_proto_changes_nothing() {
     let dir = temp();
     let project = project(dir.path());
-    let before = snapshot(&project);
-    let bad = fixtures().join("bad/syntax.proto");
-    let out = bia(&project, &["proto", "server", bad.to_str().unwrap()]);
-    assert!(out.fails(1).contains("syntax.proto:7:3"), "{}", out.stderr);
-    assert_eq!(before, snapshot(&project));
+    refused_unchanged(&project, "bad/syntax.proto", "syntax.proto:7:3");
 }
 
 #[test]
 fn a_proto_without_services_only_copies_itself() {
     let dir = temp();
     let project = project(dir.path());
-    let common = fixtures().join("proto/shop/common/v1/common.proto");
-    let out = bia(&project, &["proto", "server", common.to_str().unwrap()]);
-    let stdout = out.ok();
-    assert!(stdout.contains("declares no service"), "{stdout}");
-    assert!(
-        stdout.contains("copied proto/shop/common/v1/common.proto"),
-        "{stdout}"
-    );
+    let out = server_of_fixture(&project, "proto/shop/common/v1/common.proto");
+    let stdout = out.ok_with(&[
+        "declares no service",
+        "copied proto/shop/common/v1/common.proto",
+    ]);
     assert!(!stdout.contains("src/service"), "{stdout}");
 }

@@ -39,6 +39,20 @@ impl Output {
         );
         &self.stderr
     }
+
+    /// [`Output::ok`], asserting stdout contains every one of `needles`; returns stdout.
+    #[track_caller]
+    pub(crate) fn ok_with(&self, needles: &[&str]) -> &str {
+        assert_contains(self.ok(), needles);
+        &self.stdout
+    }
+
+    /// [`Output::fails`], asserting stderr contains every one of `needles`; returns stderr.
+    #[track_caller]
+    pub(crate) fn fails_with(&self, code: i32, needles: &[&str]) -> &str {
+        assert_contains(self.fails(code), needles);
+        &self.stderr
+    }
 }
 
 /// Runs `bia args...` in `dir`.
@@ -55,6 +69,25 @@ pub(crate) fn bia(dir: &Path, args: &[&str]) -> Output {
     }
 }
 
+/// Runs `bia new <name>` in `dir` with the shop and ops fixtures (`--proto` twice, `-I` for
+/// their imports): a project with every RPC kind, keywords, well-known types and two services
+/// of one name.
+pub(crate) fn new_shop(dir: &Path, name: &str) -> Output {
+    let fixtures = fixtures();
+    let path = |rel: &str| fixtures.join(rel).to_str().unwrap().to_owned();
+    let (shop, ops, include) = (
+        path("proto/shop/v1/shop.proto"),
+        path("proto/ops/v1/ops.proto"),
+        path("proto"),
+    );
+    bia(
+        dir,
+        &[
+            "new", name, "--proto", &shop, "--proto", &ops, "-I", &include,
+        ],
+    )
+}
+
 /// `cli/tests/fixtures`.
 pub(crate) fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
@@ -63,6 +96,17 @@ pub(crate) fn fixtures() -> PathBuf {
 /// A fresh temporary folder.
 pub(crate) fn temp() -> tempfile::TempDir {
     tempfile::tempdir().expect("a temporary folder")
+}
+
+/// Writes `contents` to `path`, creating its folders.
+#[track_caller]
+pub(crate) fn write(path: impl AsRef<Path>, contents: &str) {
+    let path = path.as_ref();
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .unwrap_or_else(|e| panic!("mkdir {}: {e}", parent.display()));
+    }
+    std::fs::write(path, contents).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
 }
 
 /// Reads a file to a string.
@@ -115,4 +159,12 @@ pub(crate) fn assert_code_contains(text: &str, expected: &str) {
         squash(text).contains(&squash(expected)),
         "missing {expected:?} in:\n{text}"
     );
+}
+
+/// Asserts that `text` contains every one of `needles`, naming the first one missing.
+#[track_caller]
+pub(crate) fn assert_contains(text: &str, needles: &[&str]) {
+    for needle in needles {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
 }

@@ -281,11 +281,7 @@ async fn streams_the_client_cancels_end_on_the_server() {
 
     // A live stream whose client reads one answer, then goes away with its side still open.
     let proxy = Proxy::start(services.recommendations.grpc_addr()).await;
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", proxy.addr))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let channel = proxy.endpoint().connect().await.unwrap();
     let (events, inbound) = tokio::sync::mpsc::channel(4);
     let mut live = RecommendationServiceClient::new(channel)
         .live_recommendations(ReceiverStream::new(inbound))
@@ -342,8 +338,8 @@ async fn a_client_that_stops_reading_stops_the_live_stream() {
     // proxy, to cut the call at the end: a tonic client cannot cancel a request stream that
     // still has messages to send.)
     let proxy = Proxy::start(services.recommendations.grpc_addr()).await;
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", proxy.addr))
-        .unwrap()
+    let channel = proxy
+        .endpoint()
         .initial_stream_window_size(16 * 1024)
         .connect()
         .await
@@ -368,7 +364,7 @@ async fn a_client_that_stops_reading_stops_the_live_stream() {
     let mut last = usize::MAX;
     loop {
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-        let now = received(&support::metrics(&services.recommendations).await);
+        let now = received(&services.recommendations.metrics_text().await);
         if now == last {
             break;
         }

@@ -6,16 +6,17 @@ mod support;
 use bia::testing::otlp::SpanKind;
 use bia::testing::otlp::{Collector, ReceivedSpan};
 use recommendation_service::pb::recommendation::v1::{EventKind, StreamRecommendationsRequest};
-use support::{Services, event, metrics};
+use support::{Services, event};
 
 const STREAM: &str = "recommendation.v1.RecommendationService/StreamRecommendations";
 const LIVE: &str = "recommendation.v1.RecommendationService/LiveRecommendations";
 const GET_USER: &str = "user.v1.UserService/GetUser";
 
-/// The one span of `trace_id` with this name, kind and service.
-fn span_in(
+/// The one span of `parent`'s trace with this name, kind and service, asserting that it is a
+/// child of `parent`.
+fn child_of(
     spans: &[ReceivedSpan],
-    trace_id: &[u8],
+    parent: &ReceivedSpan,
     name: &str,
     kind: SpanKind,
     service: &str,
@@ -23,13 +24,21 @@ fn span_in(
     let found: Vec<_> = spans
         .iter()
         .filter(|s| {
-            s.trace_id == trace_id && s.name == name && s.kind == kind && s.service == service
+            s.trace_id == parent.trace_id
+                && s.name == name
+                && s.kind == kind
+                && s.service == service
         })
         .collect();
     assert_eq!(
         found.len(),
         1,
         "one {kind:?} {name} of {service}: {spans:#?}"
+    );
+    assert_eq!(
+        found[0].parent_span_id, parent.span_id,
+        "{kind:?} {name} of {service} under {:?} {}",
+        parent.kind, parent.name
     );
     found[0].clone()
 }
@@ -117,8 +126,8 @@ async fn one_call_is_one_trace_across_both_services() {
     while live.message().await.unwrap().is_some() {}
 
     // Both services' metrics, with the contracted names and labels.
-    let recommendation_metrics = metrics(&services.recommendations).await;
-    let user_metrics = metrics(&services.users).await;
+    let recommendation_metrics = services.recommendations.metrics_text().await;
+    let user_metrics = services.users.metrics_text().await;
     for line in [
         histogram_count("server", STREAM, "OK", 1),
         histogram_count("server", STREAM, "NOT_FOUND", 1),
@@ -170,31 +179,17 @@ async fn one_call_is_one_trace_across_both_services() {
         assert_eq!(root.attr("network.peer.address"), Some("127.0.0.1"));
 
         // ... -> its CLIENT span GetUser ...
-        let client = span_in(
+        let client = child_of(
             &spans,
-            &root.trace_id,
+            &root,
             GET_USER,
             SpanKind::Client,
             "recommendation-service",
         );
-        assert_eq!(
-            client.parent_span_id, root.span_id,
-            "{method}: CLIENT under SERVER"
-        );
         assert_rpc_attributes(&client, GET_USER, status);
 
         // ... -> the user-service SERVER span GetUser.
-        let server = span_in(
-            &spans,
-            &root.trace_id,
-            GET_USER,
-            SpanKind::Server,
-            "user-service",
-        );
-        assert_eq!(
-            server.parent_span_id, client.span_id,
-            "{method}: SERVER under CLIENT"
-        );
+        let server = child_of(&spans, &client, GET_USER, SpanKind::Server, "user-service");
         assert_rpc_attributes(&server, GET_USER, status);
         assert_server_address(&server, user_port);
         assert_eq!(server.attr("network.peer.address"), Some("127.0.0.1"));

@@ -93,6 +93,15 @@ fn details(status: tonic::Status) -> (Code, bia::Error) {
     (status.code(), bia::Error::from(status))
 }
 
+/// Asserts that `status` is INVALID_ARGUMENT with `field` the first field violation.
+#[track_caller]
+fn assert_invalid(status: tonic::Status, field: &str) -> bia::Error {
+    let (code, err) = details(status);
+    assert_eq!(code, Code::InvalidArgument, "{err:?}");
+    assert_eq!(err.field_violations()[0].field, field, "{err:?}");
+    err
+}
+
 #[tokio::test]
 async fn creates_reads_updates_and_deletes_a_user() {
     let (_dir, db) = temp_db();
@@ -253,9 +262,7 @@ async fn unknown_ids_of_any_shape_are_not_found_and_an_empty_id_is_invalid() {
         service.update("", "Name", "").await.unwrap_err(),
         service.delete("").await.unwrap_err(),
     ] {
-        let (code, err) = details(status);
-        assert_eq!(code, Code::InvalidArgument);
-        assert_eq!(err.field_violations()[0].field, "id");
+        assert_invalid(status, "id");
     }
 
     service.stop().await;
@@ -306,9 +313,7 @@ async fn lists_users_page_by_page() {
         assert_eq!(err.reason(), "INVALID_PAGE_TOKEN");
         assert_eq!(err.field_violations()[0].field, "page_token");
     }
-    let (code, err) = details(service.list(-1, "").await.unwrap_err());
-    assert_eq!(code, Code::InvalidArgument);
-    assert_eq!(err.field_violations()[0].field, "page_size");
+    assert_invalid(service.list(-1, "").await.unwrap_err(), "page_size");
 
     service.stop().await;
 }
@@ -387,10 +392,7 @@ async fn serves_health_reflection_and_metrics() {
 
     service.create("Ada", "ada@example.com").await.unwrap();
     service.get("nobody").await.unwrap_err();
-    let (status, text) = bia::testing::get(&service.running.admin_url("/metrics"))
-        .await
-        .unwrap();
-    assert_eq!(status, 200);
+    let text = service.running.metrics_text().await;
     for line in [
         "rpc_server_call_duration_seconds_count{rpc_system_name=\"grpc\",rpc_method=\"user.v1.UserService/CreateUser\",rpc_response_status_code=\"OK\"} 1",
         "rpc_server_call_duration_seconds_count{rpc_system_name=\"grpc\",rpc_method=\"user.v1.UserService/GetUser\",rpc_response_status_code=\"NOT_FOUND\"} 1",

@@ -22,6 +22,7 @@ use tower::ServiceExt;
 use tower_service::Service;
 
 use super::replay::Replay;
+use super::tls::ClientTls;
 use super::trace::ClientSpan;
 use crate::build_error::BuildError;
 use crate::error::BoxError;
@@ -45,7 +46,7 @@ pub(crate) struct Endpoint {
 }
 
 impl Endpoint {
-    fn new(uri: &str) -> Result<Self, BuildError> {
+    fn new(uri: &str, tls: &ClientTls) -> Result<Self, BuildError> {
         let invalid = |e| {
             BuildError::caused_by(
                 format!("endpoint {uri:?} is not a valid URI (expected http://host:port)"),
@@ -53,10 +54,15 @@ impl Endpoint {
             )
         };
         let parsed: http::Uri = uri.parse().map_err(invalid)?;
-        let channel = TonicEndpoint::from(parsed.clone())
+        let mut endpoint = TonicEndpoint::from(parsed.clone())
             .tcp_nodelay(true)
-            .connect_timeout(Duration::from_secs(2))
-            .connect_lazy();
+            .connect_timeout(Duration::from_secs(2));
+        if parsed.scheme_str() == Some("https") {
+            endpoint = endpoint.tls_config(tls.for_https()).map_err(|e| {
+                BuildError::caused_by(format!("endpoint {uri:?}: cannot set up TLS"), e)
+            })?;
+        }
+        let channel = endpoint.connect_lazy();
         let mut span_attributes = Vec::with_capacity(2);
         if let Some(host) = parsed.host() {
             span_attributes.push(opentelemetry::KeyValue::new(
@@ -121,10 +127,10 @@ impl Drop for AbortOnDrop {
 
 impl Balancer {
     /// A balancer over fixed addresses.
-    pub fn fixed(uris: &[String]) -> Result<Self, BuildError> {
+    pub fn fixed(uris: &[String], tls: &ClientTls) -> Result<Self, BuildError> {
         let set: Vec<Arc<Endpoint>> = uris
             .iter()
-            .map(|u| Endpoint::new(u).map(Arc::new))
+            .map(|u| Endpoint::new(u, tls).map(Arc::new))
             .collect::<Result<_, _>>()?;
         let (_, endpoints) = watch::channel(Arc::new(set));
         Ok(Self {
@@ -136,7 +142,8 @@ impl Balancer {
 
     /// A balancer over the instances `discovery` finds for `service`. Must be called inside a
     /// Tokio runtime (it follows the discovery on a task).
-    pub fn discover(discovery: Arc<dyn Discovery>, service: &str) -> Self {
+    pub fn discover(discovery: Arc<dyn Discovery>, service: &str, tls: &ClientTls) -> Self {
+        let tls = tls.clone();
         let (tx, endpoints) = watch::channel::<EndpointSet>(Arc::new(Vec::new()));
         let mut updates = discovery.watch(service);
         let service = service.to_owned();
@@ -152,7 +159,7 @@ impl Balancer {
                             if let Some(existing) = by_uri.get(uri.as_str()) {
                                 next.push(Arc::clone(existing));
                             } else {
-                                match Endpoint::new(uri) {
+                                match Endpoint::new(uri, &tls) {
                                     Ok(endpoint) => next.push(Arc::new(endpoint)),
                                     Err(e) => {
                                         tracing::warn!(%service, error = %e, "ignoring an endpoint")

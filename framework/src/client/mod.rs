@@ -33,6 +33,7 @@ mod deadline;
 mod metrics;
 mod replay;
 mod retry;
+mod tls;
 mod trace;
 
 use std::sync::Arc;
@@ -52,6 +53,7 @@ pub use breaker::{Breaker, BreakerLayer, BreakerObserver};
 pub use deadline::{ClientDeadline, ClientDeadlineBody, ClientDeadlineFuture, ClientDeadlineLayer};
 pub use metrics::{ClientCallMetrics, ClientMetrics, ClientMetricsLayer};
 pub use retry::{Retry, RetryLayer};
+pub use tls::ClientTls;
 pub use trace::{ClientTrace, ClientTraceLayer, ClientTracer};
 
 use crate::build_error::BuildError;
@@ -128,6 +130,7 @@ impl Channel {
         discovery: Option<Arc<dyn Discovery>>,
         telemetry: &Telemetry,
     ) -> Result<Self, BuildError> {
+        let tls = ClientTls::from_config(&config.tls)?;
         let balancer = match &config.target {
             Target::Unset => return Err(BuildError::new("no target configured")),
             Target::One(uri) => match uri.strip_prefix(DISCOVERY_SCHEME) {
@@ -142,18 +145,21 @@ impl Channel {
                             "target {uri:?} needs a registry: set registry.etcd.endpoints"
                         ))
                     })?;
-                    Balancer::discover(discovery, service)
+                    Balancer::discover(discovery, service, &tls)
                 }
-                None => Balancer::fixed(std::slice::from_ref(uri))?,
+                None => Balancer::fixed(std::slice::from_ref(uri), &tls)?,
             },
-            Target::Many(uris) => Balancer::fixed(uris)?,
+            Target::Many(uris) => Balancer::fixed(uris, &tls)?,
         };
         let stack = ServiceBuilder::new()
             .layer(ClientTraceLayer::new(telemetry.clone()))
             .layer(ClientMetricsLayer::new(telemetry.metrics().clone()))
             .layer(ClientDeadlineLayer::new(config.timeout))
             .layer(RetryLayer::new(&config.retry)?)
-            .layer(BreakerLayer::new(config.breaker.clone()))
+            .layer(
+                BreakerLayer::new(config.breaker.clone())
+                    .with_metrics(telemetry.metrics(), &breaker::target_label(&config.target)),
+            )
             .service(balancer);
         Ok(Self {
             inner: ChannelStack::Default(stack),

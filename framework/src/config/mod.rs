@@ -28,8 +28,8 @@ use serde::de::DeserializeOwned;
 pub use error::ConfigError;
 pub use sections::{
     AdminServerConfig, AppConfig, BreakerConfig, ClientConfig, ClientTlsConfig, EtcdConfig,
-    GrpcServerConfig, LogConfig, LogFormat, OtlpConfig, RegistryConfig, RetryConfig, ServerConfig,
-    ServerTlsConfig, Target, TelemetryConfig,
+    GrpcServerConfig, LogConfig, LogFormat, OtlpConfig, RateLimitConfig, RegistryConfig,
+    RetryConfig, ServerConfig, ServerTlsConfig, SheddingConfig, Target, TelemetryConfig,
 };
 
 /// The file read when no `--config PATH` is given (relative to the working directory).

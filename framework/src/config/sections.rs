@@ -72,8 +72,16 @@ pub struct GrpcServerConfig {
     /// `package.Service/Method`, e.g. `timeouts."user.v1.UserService/Export" = "10m"`.
     #[serde(with = "duration_map")]
     pub timeouts: BTreeMap<String, Duration>,
-    /// Calls served at once across all connections; more are shed with `RESOURCE_EXHAUSTED`. 0: no limit.
+    /// Calls served at once across all connections; more are shed with `UNAVAILABLE`. 0: no limit.
+    /// A call counts from the first frame of its request until its handler returns (a stream's
+    /// response body is not counted).
     pub max_concurrent_calls: usize,
+    /// `[server.grpc.shedding]`: adaptive load shedding of unary calls, on by default.
+    pub shedding: SheddingConfig,
+    /// Per-method token-bucket rate limits, by `package.Service/Method`, e.g.
+    /// `rate_limits."user.v1.UserService/CreateUser" = { rate = 100, burst = 200 }`; calls beyond
+    /// them answer `RESOURCE_EXHAUSTED`.
+    pub rate_limits: BTreeMap<String, RateLimitConfig>,
     /// HTTP/2 streams (calls) allowed at once per connection, advertised in
     /// `SETTINGS_MAX_CONCURRENT_STREAMS`.
     pub max_concurrent_streams: Option<u32>,
@@ -114,6 +122,8 @@ impl Default for GrpcServerConfig {
             stream_timeout: None,
             timeouts: BTreeMap::new(),
             max_concurrent_calls: 0,
+            shedding: SheddingConfig::default(),
+            rate_limits: BTreeMap::new(),
             max_concurrent_streams: Some(256),
             max_local_error_reset_streams: 1024,
             max_header_list_bytes: 32 * 1024,
@@ -156,6 +166,50 @@ impl Default for ServerTlsConfig {
     }
 }
 
+/// `[server.grpc.shedding]`: adaptive load shedding (BBR-like), for unary calls.
+///
+/// Over a sliding window the server learns the most calls it completed per bucket and the lowest
+/// average latency of a bucket; their product is the number of calls it can have in flight
+/// without queueing. While calls queue (a bucket's average latency is above `latency_factor`
+/// times the lowest, and at least `min_queue_delay` above it), calls beyond that number are shed
+/// at once with `UNAVAILABLE`, until no call has been shed for `cooldown`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SheddingConfig {
+    /// Whether unary calls may be shed when the server is overloaded.
+    pub enabled: bool,
+    /// The window over which throughput and latency are learnt (in 50 buckets).
+    #[serde(with = "humantime_serde")]
+    pub window: Duration,
+    /// How much slower than the best bucket a bucket must be to say that calls queue.
+    pub latency_factor: f64,
+    /// The least queueing (a bucket's latency above the lowest) that counts as overload: fast
+    /// handlers' latency doubles by chance, and a queue this short is not worth refusing calls.
+    #[serde(with = "humantime_serde")]
+    pub min_queue_delay: Duration,
+    /// Calls whose lowest latency is below this are never shed: refusing them costs about as much
+    /// as serving them, and under a flood of callers that resend at once shedding them would only
+    /// lower goodput.
+    #[serde(with = "humantime_serde")]
+    pub min_call_latency: Duration,
+    /// How long shedding stays armed after the last shed call.
+    #[serde(with = "humantime_serde")]
+    pub cooldown: Duration,
+}
+
+impl Default for SheddingConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            window: Duration::from_secs(5),
+            latency_factor: 2.0,
+            min_queue_delay: Duration::from_millis(5),
+            min_call_latency: Duration::from_millis(1),
+            cooldown: Duration::from_secs(1),
+        }
+    }
+}
+
 /// `[clients.<name>.tls]`: how a client verifies its server, and its own certificate for mTLS.
 /// An `https://` target uses TLS (with the system's web roots unless `ca_file` is set).
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
@@ -169,6 +223,17 @@ pub struct ClientTlsConfig {
     pub key_file: Option<std::path::PathBuf>,
     /// The name to verify the server's certificate against, when it is not the target's host.
     pub domain: Option<String>,
+}
+
+/// A token bucket: `rate` calls a second on average, up to `burst` at once.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Calls a second, on average.
+    pub rate: f64,
+    /// Calls allowed at once after a quiet spell; at least 1. Defaults to `rate` (one second's worth).
+    #[serde(default)]
+    pub burst: Option<u32>,
 }
 
 /// `[server.admin]`: the HTTP endpoint with `/metrics`, `/healthz` and `/readyz`.
@@ -374,7 +439,8 @@ pub struct BreakerConfig {
     pub enabled: bool,
     /// How many requests per accepted one the backend may see before rejection starts (K).
     pub k: f64,
-    /// The window over which requests and accepts are counted.
+    /// The window over which the calls sent and the ones accepted are counted (calls rejected
+    /// locally are not counted, so the breaker closes soon after the backend returns).
     #[serde(with = "humantime_serde")]
     pub window: Duration,
     /// Below this many requests in the window nothing is rejected.
@@ -386,7 +452,7 @@ impl Default for BreakerConfig {
         Self {
             enabled: true,
             k: 1.5,
-            window: Duration::from_secs(10),
+            window: Duration::from_secs(3),
             min_requests: 20,
         }
     }

@@ -134,7 +134,7 @@ impl DefaultLayers {
             metrics: MetricsLayer::new(telemetry.metrics(), table),
             access_log: AccessLogLayer::new(),
             deadline: DeadlineLayer::from_config(config, table),
-            limit: LimitLayer::new(config.max_message_bytes, config.max_concurrent_calls),
+            limit: LimitLayer::from_config(config, telemetry.metrics(), table),
         }
     }
 

@@ -148,6 +148,20 @@ impl MetricsRegistry {
             .clone()
     }
 
+    /// A counter of `name` with `labels`, registered now (for layers that hold their counters).
+    pub(crate) fn counter(&self, name: &'static str, labels: &[(&'static str, &str)]) -> Counter {
+        self.inner
+            .recorder
+            .register_counter(&labelled(name, labels), &METADATA)
+    }
+
+    /// A gauge of `name` with `labels`, registered now.
+    pub(crate) fn gauge(&self, name: &'static str, labels: &[(&'static str, &str)]) -> Gauge {
+        self.inner
+            .recorder
+            .register_gauge(&labelled(name, labels), &METADATA)
+    }
+
     /// Counts a panic caught in a handler.
     pub(crate) fn count_panic(&self, method: &'static str) {
         self.panics(method).increment(1);
@@ -171,6 +185,16 @@ impl MetricsRegistry {
             })
             .clone()
     }
+}
+
+fn labelled(name: &'static str, labels: &[(&'static str, &str)]) -> Key {
+    Key::from_parts(
+        name,
+        labels
+            .iter()
+            .map(|(key, value)| Label::new(*key, (*value).to_owned()))
+            .collect::<Vec<_>>(),
+    )
 }
 
 fn describe(recorder: &PrometheusRecorder) {
@@ -211,6 +235,33 @@ fn describe(recorder: &PrometheusRecorder) {
     counter(
         "bia_server_panics_total",
         "Panics caught in gRPC handlers and answered INTERNAL.",
+    );
+    counter(
+        "bia_server_shed_total",
+        "Calls the server refused before running their handler, by method and reason: \
+         overload (adaptive shedding, UNAVAILABLE), concurrency (server.grpc.max_concurrent_calls, \
+         UNAVAILABLE), rate_limit (server.grpc.rate_limits, RESOURCE_EXHAUSTED).",
+    );
+    gauge(
+        "bia_server_inflight_limit",
+        "The adaptive shedder's limit: unary calls the server can have in flight without queueing \
+         (most calls completed per bucket times the lowest bucket latency); 0 until learnt.",
+    );
+    gauge(
+        "bia_server_inflight_calls",
+        "Unary calls in flight as the adaptive shedder counts them, sampled once a bucket.",
+    );
+    gauge(
+        "bia_server_overloaded",
+        "1 while the adaptive shedder is armed (calls queue, or one was shed within the cooldown), else 0.",
+    );
+    counter(
+        "bia_client_breaker_rejected_total",
+        "Outgoing calls the client's circuit breaker (adaptive throttling) rejected locally, by target.",
+    );
+    gauge(
+        "bia_client_breaker_reject_probability",
+        "The probability with which the client's circuit breaker rejects a call now, by target.",
     );
     gauge(
         "bia_build_info",

@@ -5,6 +5,10 @@
 //! let running = bia::testing::start(app).await?;
 //! let channel = running.channel().await?; // a tonic Channel to the gRPC server
 //! let (status, body) = bia::testing::get(&running.admin_url("/metrics")).await?;
+//! let metrics = running.metrics_text().await; // the same, asserting 200
+//! // A caller's bia::client::Channel to it, built from configuration as a service builds one.
+//! let caller = bia::testing::config_with("caller", &running.client_toml("echo", ""));
+//! let (channel, _telemetry) = bia::testing::client_channel(&caller, "echo");
 //! running.stop().await?;
 //! # Ok(()) }
 //! ```
@@ -18,8 +22,10 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
 use crate::app::{App, AppError, RunningApp};
+use crate::client::Channel;
 use crate::config::Config;
 use crate::error::BoxError;
+use crate::telemetry::Telemetry;
 
 /// A test configuration: every address `127.0.0.1:0`, the environment ignored, a short drain.
 pub fn config(name: &str) -> Config {
@@ -58,6 +64,57 @@ impl RunningApp {
         let addr = self.admin_addr().expect("the admin server is enabled");
         format!("http://{addr}{path}")
     }
+
+    /// The admin server's `/metrics` text (Prometheus exposition format). Panics unless it
+    /// answers 200.
+    ///
+    /// ```no_run
+    /// # async fn demo(running: bia::RunningApp) {
+    /// let metrics = running.metrics_text().await;
+    /// assert!(metrics.contains("rpc_server_call_duration_seconds"), "{metrics}");
+    /// # }
+    /// ```
+    pub async fn metrics_text(&self) -> String {
+        let (status, text) = get(&self.admin_url("/metrics"))
+            .await
+            .expect("the admin server answers /metrics");
+        assert_eq!(status, 200, "/metrics answered {status}: {text}");
+        text
+    }
+
+    /// A `[clients.<name>]` TOML table whose `target` is this app's gRPC server, followed by
+    /// `keys`: more lines of that table (e.g. `timeout = "3s"\n`), or further tables.
+    ///
+    /// ```no_run
+    /// # fn demo(running: &bia::RunningApp) {
+    /// let toml = running.client_toml("echo", "timeout = \"3s\"\n");
+    /// let caller = bia::testing::config_with("caller", &toml);
+    /// # }
+    /// ```
+    pub fn client_toml(&self, name: &str, keys: &str) -> String {
+        format!(
+            "[clients.{name}]\ntarget = \"http://{}\"\n{keys}",
+            self.grpc_addr()
+        )
+    }
+}
+
+/// The channel of client `name` in `config`, recording on a [`Telemetry`] of `config`'s own
+/// (returned with it: keep it for the caller's metrics), as a service builds its clients.
+/// Panics when either cannot be built. Call it inside a Tokio runtime.
+///
+/// ```no_run
+/// # async fn demo(running: bia::RunningApp) {
+/// let caller = bia::testing::config_with("caller", &running.client_toml("echo", ""));
+/// let (channel, telemetry) = bia::testing::client_channel(&caller, "echo");
+/// // ... calls through `channel`, then e.g. `telemetry.metrics().render()`.
+/// # }
+/// ```
+pub fn client_channel(config: &Config, name: &str) -> (Channel, Telemetry) {
+    let telemetry = Telemetry::new(config).expect("the caller's telemetry builds");
+    let channel = Channel::from_config(config, name, &telemetry)
+        .unwrap_or_else(|e| panic!("the client {name:?} builds: {e}"));
+    (channel, telemetry)
 }
 
 /// GETs `url` and returns the status code and body text.

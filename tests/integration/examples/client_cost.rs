@@ -9,43 +9,18 @@
 //!
 //! Counting instructions, not seconds, makes two builds comparable on a busy machine.
 
-#[allow(unreachable_pub)] // generated code
-mod pb {
-    tonic::include_proto!("echo.v1");
-    pub(crate) const FILE_DESCRIPTOR_SET: &[u8] =
-        include_bytes!(concat!(env!("OUT_DIR"), "/echo_descriptor.bin"));
-}
+#[path = "../tests/support/mod.rs"]
+mod support;
 
-use pb::echo_client::EchoClient;
-use pb::echo_server::{Echo, EchoServer};
-use pb::{CountRequest, SayRequest, SayResponse};
-use tonic::{Request, Response, Status, Streaming};
+use support::echo::{EchoClient, EchoServer, pb, say};
+use support::say_only::{Reply, SayOnly};
 
+/// Answers every message with itself.
 struct Fast;
 
-type Replies =
-    std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<SayResponse, Status>> + Send>>;
-
-#[tonic::async_trait]
-impl Echo for Fast {
-    async fn say(&self, request: Request<SayRequest>) -> Result<Response<SayResponse>, Status> {
-        Ok(Response::new(SayResponse {
-            message: request.into_inner().message,
-        }))
-    }
-    type CountStream = Replies;
-    async fn count(&self, _: Request<CountRequest>) -> Result<Response<Replies>, Status> {
-        Err(Status::unimplemented("not measured"))
-    }
-    async fn collect(
-        &self,
-        _: Request<Streaming<SayRequest>>,
-    ) -> Result<Response<SayResponse>, Status> {
-        Err(Status::unimplemented("not measured"))
-    }
-    type ChatStream = Replies;
-    async fn chat(&self, _: Request<Streaming<SayRequest>>) -> Result<Response<Replies>, Status> {
-        Err(Status::unimplemented("not measured"))
+impl Reply for Fast {
+    async fn reply(&self, message: String) -> Result<String, tonic::Status> {
+        Ok(message)
     }
 }
 
@@ -64,14 +39,11 @@ fn main() {
         );
         let app = bia::App::builder(&config)
             .file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
-            .add_service(EchoServer::new(Fast))
+            .add_service(EchoServer::new(SayOnly(Fast)))
             .build()
             .unwrap();
         let running = bia::testing::start(app).await.unwrap();
-        let request = || SayRequest {
-            message: "ping".into(),
-            padding: Vec::new(),
-        };
+        let request = || say("ping");
         match client.as_str() {
             "tonic" => {
                 let mut echo = EchoClient::new(running.channel().await.unwrap());

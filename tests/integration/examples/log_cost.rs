@@ -18,17 +18,11 @@
 //! for N seconds with 64 calls in flight over 4 connections, printing calls per second; compare
 //! modes in one sitting (`> FILE` to log into a file, as in production).
 
-#[allow(unreachable_pub)] // generated code
-mod pb {
-    tonic::include_proto!("echo.v1");
-    pub(crate) const FILE_DESCRIPTOR_SET: &[u8] =
-        include_bytes!(concat!(env!("OUT_DIR"), "/echo_descriptor.bin"));
-}
+#[path = "../tests/support/mod.rs"]
+mod support;
 
-use pb::echo_client::EchoClient;
-use pb::echo_server::{Echo, EchoServer};
-use pb::{CountRequest, SayRequest, SayResponse};
-use tonic::{Request, Response, Status, Streaming};
+use support::echo::{EchoClient, EchoServer, pb, say};
+use support::say_only::{Reply, SayOnly};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
@@ -36,37 +30,19 @@ struct Handler {
     user_span: bool,
 }
 
-type Replies =
-    std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<SayResponse, Status>> + Send>>;
-
 #[tracing::instrument(skip_all, fields(length = message.len()))]
 fn user_code(message: String) -> String {
     tracing::info!("user code ran");
     message
 }
 
-#[tonic::async_trait]
-impl Echo for Handler {
-    async fn say(&self, request: Request<SayRequest>) -> Result<Response<SayResponse>, Status> {
-        let mut message = request.into_inner().message;
-        if self.user_span {
-            message = user_code(message);
-        }
-        Ok(Response::new(SayResponse { message }))
-    }
-    type CountStream = Replies;
-    async fn count(&self, _: Request<CountRequest>) -> Result<Response<Replies>, Status> {
-        Err(Status::unimplemented("not measured"))
-    }
-    async fn collect(
-        &self,
-        _: Request<Streaming<SayRequest>>,
-    ) -> Result<Response<SayResponse>, Status> {
-        Err(Status::unimplemented("not measured"))
-    }
-    type ChatStream = Replies;
-    async fn chat(&self, _: Request<Streaming<SayRequest>>) -> Result<Response<Replies>, Status> {
-        Err(Status::unimplemented("not measured"))
+impl Reply for Handler {
+    async fn reply(&self, message: String) -> Result<String, tonic::Status> {
+        Ok(if self.user_span {
+            user_code(message)
+        } else {
+            message
+        })
     }
 }
 
@@ -109,9 +85,9 @@ fn main() {
     let app = || {
         bia::App::builder(&config)
             .file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
-            .add_service(EchoServer::new(Handler {
+            .add_service(EchoServer::new(SayOnly(Handler {
                 user_span: mode == "json-span",
-            }))
+            })))
             .build()
             .unwrap()
     };
@@ -129,12 +105,7 @@ fn main() {
         let running = bia::testing::start(app()).await.unwrap();
         let mut echo = EchoClient::new(running.channel().await.unwrap());
         for _ in 0..calls {
-            echo.say(SayRequest {
-                message: "ping".into(),
-                padding: Vec::new(),
-            })
-            .await
-            .unwrap();
+            echo.say(say("ping")).await.unwrap();
         }
         running.stop().await.unwrap();
     });
@@ -176,11 +147,7 @@ fn drive(app: bia::App, length: std::time::Duration) -> f64 {
                 tasks.push(tokio::spawn(async move {
                     while start.elapsed() < length {
                         let message = format!("ping {connection}");
-                        let request = SayRequest {
-                            message,
-                            padding: Vec::new(),
-                        };
-                        echo.say(request).await.unwrap();
+                        echo.say(say(message)).await.unwrap();
                         done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     }
                 }));

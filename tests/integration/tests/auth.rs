@@ -4,7 +4,6 @@
 
 mod support;
 
-use std::io::Write;
 use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -14,11 +13,9 @@ use bia::middleware::{JwtLayer, Next, from_fn};
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
-use support::echo::{self, CountRequest, EchoClient, EchoServer, EchoService, SayRequest};
-use tokio_stream::StreamExt;
+use support::Captured;
+use support::echo::{self, EchoClient, SayRequest};
 use tonic::Code;
-use tonic_health::pb::HealthCheckRequest;
-use tonic_health::pb::health_client::HealthClient;
 
 const SECRET: &str = "an HS256 secret of at least 32 bytes, for tests";
 const ISSUER: &str = "https://id.test";
@@ -26,19 +23,6 @@ const AUDIENCE: &str = "echo";
 
 // ---------------------------------------------------------------------------------------------
 // Logs: every test logs into one buffer, so the no-credentials check sees everything.
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 fn logs() -> &'static Captured {
     static LOGS: OnceLock<Captured> = OnceLock::new();
@@ -174,10 +158,8 @@ async fn claims_probe(
     Ok(response)
 }
 
-struct Served {
-    running: bia::RunningApp,
-    client: EchoClient<tonic::transport::Channel>,
-}
+/// The running echo App behind the JWT layer, and a tonic client of it.
+type Served = (bia::RunningApp, EchoClient<tonic::transport::Channel>);
 
 async fn serve(auth_toml: &str) -> Served {
     serve_with(auth_toml, "", false).await
@@ -192,16 +174,14 @@ async fn serve_with(auth_toml: &str, extra_toml: &str, builtin_through_user: boo
         JwtLayer::from_config(&config).unwrap().is_some(),
         "[auth.jwt] has a key source"
     );
-    let app = bia::App::builder(&config)
-        .file_descriptor_set(echo::pb::FILE_DESCRIPTOR_SET)
-        .add_service(EchoServer::new(EchoService))
+    let app = echo::builder(&config)
         .layer(from_fn(claims_probe))
         .user_layers_on_builtin_services(builtin_through_user)
         .build()
         .unwrap();
     let running = bia::testing::start(app).await.unwrap();
-    let client = EchoClient::new(running.channel().await.unwrap());
-    Served { running, client }
+    let client = echo::client(&running).await;
+    (running, client)
 }
 
 fn hs256_config(extra: &str) -> String {
@@ -211,13 +191,7 @@ fn hs256_config(extra: &str) -> String {
 }
 
 fn say(message: &str, token: Option<&str>) -> tonic::Request<SayRequest> {
-    with_token(
-        SayRequest {
-            message: message.into(),
-            padding: Vec::new(),
-        },
-        token,
-    )
+    with_token(echo::say(message), token)
 }
 
 fn with_token<T>(message: T, token: Option<&str>) -> tonic::Request<T> {
@@ -258,22 +232,8 @@ async fn refused(
     assert_refused(&status, Code::Unauthenticated, reason, says, token);
 }
 
-fn count(n: u32) -> CountRequest {
-    CountRequest {
-        message: "n".into(),
-        count: n,
-        delay_ms: 0,
-    }
-}
-
 fn messages(texts: &[&str]) -> impl tokio_stream::Stream<Item = SayRequest> + use<> {
-    let requests: Vec<SayRequest> = texts
-        .iter()
-        .map(|text| SayRequest {
-            message: (*text).into(),
-            padding: Vec::new(),
-        })
-        .collect();
+    let requests: Vec<SayRequest> = texts.iter().map(|text| echo::say(*text)).collect();
     tokio_stream::iter(requests)
 }
 
@@ -288,10 +248,7 @@ async fn say_status(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hs256_tokens_that_are_wrong_in_every_way_are_refused() {
-    let Served {
-        running,
-        mut client,
-    } = serve(&hs256_config("")).await;
+    let (running, mut client) = serve(&hs256_config("")).await;
 
     let status = client.say(say("hi", None)).await.unwrap_err();
     assert_refused(
@@ -405,10 +362,7 @@ fn b64(bytes: &[u8]) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn valid_tokens_pass_every_rpc_kind_and_the_handler_sees_the_claims() {
-    let Served {
-        running,
-        mut client,
-    } = serve(&hs256_config("")).await;
+    let (running, mut client) = serve(&hs256_config("")).await;
     let token = hs256(&claims());
 
     let response = client.say(say("hi", Some(&token))).await.unwrap();
@@ -426,7 +380,7 @@ async fn valid_tokens_pass_every_rpc_kind_and_the_handler_sees_the_claims() {
     client.say(request).await.unwrap();
 
     // Server streaming.
-    let count = count(2);
+    let count = echo::count("n", 2, 0);
     let status = client
         .count(with_token(count.clone(), None))
         .await
@@ -434,11 +388,7 @@ async fn valid_tokens_pass_every_rpc_kind_and_the_handler_sees_the_claims() {
     assert_eq!(status.code(), Code::Unauthenticated);
     let response = client.count(with_token(count, Some(&token))).await.unwrap();
     assert_eq!(response.metadata().get("x-claims").unwrap(), "user-1@acme");
-    let replies: Vec<_> = response
-        .into_inner()
-        .map(|r| r.unwrap().message)
-        .collect()
-        .await;
+    let replies = echo::replies(response.into_inner()).await;
     assert_eq!(replies, ["n 0", "n 1"]);
 
     // Client streaming.
@@ -459,14 +409,14 @@ async fn valid_tokens_pass_every_rpc_kind_and_the_handler_sees_the_claims() {
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated);
-    let replies: Vec<_> = client
-        .chat(with_token(messages(&["a", "b"]), Some(&token)))
-        .await
-        .unwrap()
-        .into_inner()
-        .map(|r| r.unwrap().message)
-        .collect()
-        .await;
+    let replies = echo::replies(
+        client
+            .chat(with_token(messages(&["a", "b"]), Some(&token)))
+            .await
+            .unwrap()
+            .into_inner(),
+    )
+    .await;
     assert_eq!(replies, ["a", "b"]);
 
     running.stop().await.unwrap();
@@ -476,10 +426,7 @@ async fn valid_tokens_pass_every_rpc_kind_and_the_handler_sees_the_claims() {
 async fn methods_require_their_scopes() {
     let scopes = "[auth.jwt.scopes]\n\"echo.v1.Echo/Say\" = [\"echo:say\"]\n\
                   \"echo.v1.Echo/Chat\" = [\"echo:chat\", \"echo:write\"]\n";
-    let Served {
-        running,
-        mut client,
-    } = serve(&hs256_config(scopes)).await;
+    let (running, mut client) = serve(&hs256_config(scopes)).await;
 
     let token = hs256(&claims());
     let status = say_status(&mut client, &token).await;
@@ -528,40 +475,30 @@ async fn methods_require_their_scopes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn public_methods_and_health_need_no_token() {
     let public = "public_methods = [\"echo.v1.Echo/Say\"]\n";
-    let Served {
-        running,
-        mut client,
-    } = serve(&hs256_config(public)).await;
+    let (running, mut client) = serve(&hs256_config(public)).await;
 
     client.say(say("hi", None)).await.unwrap();
     // A public method ignores a token, even a bad one.
     client.say(say("hi", Some("garbage"))).await.unwrap();
-    let status = client.count(with_token(count(1), None)).await.unwrap_err();
+    let status = client
+        .count(with_token(echo::count("n", 1, 0), None))
+        .await
+        .unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated);
 
-    check_health(&running).await;
+    support::health(&running, "").await.unwrap();
     running.stop().await.unwrap();
 
     // A whole service; health passes the JWT layer itself when it goes through the user's layers.
     let public = hs256_config("public_methods = [\"echo.v1.Echo/*\"]\n");
-    let Served {
-        running,
-        mut client,
-    } = serve_with(&public, "", true).await;
-    client.count(with_token(count(1), None)).await.unwrap();
-    client.say(say("hi", None)).await.unwrap();
-    check_health(&running).await;
-    running.stop().await.unwrap();
-}
-
-async fn check_health(running: &bia::RunningApp) {
-    let mut health = HealthClient::new(running.channel().await.unwrap());
-    health
-        .check(HealthCheckRequest {
-            service: String::new(),
-        })
+    let (running, mut client) = serve_with(&public, "", true).await;
+    client
+        .count(with_token(echo::count("n", 1, 0), None))
         .await
         .unwrap();
+    client.say(say("hi", None)).await.unwrap();
+    support::health(&running, "").await.unwrap();
+    running.stop().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -571,10 +508,7 @@ async fn rs256_from_a_pem_file_refuses_algorithm_confusion() {
     let config = format!(
         "[auth.jwt]\npublic_key_file = \"{pem}\"\nissuer = \"{ISSUER}\"\naudience = \"{AUDIENCE}\"\n"
     );
-    let Served {
-        running,
-        mut client,
-    } = serve(&config).await;
+    let (running, mut client) = serve(&config).await;
 
     let token = rs256(&RSA, &claims());
     let response = client.say(say("hi", Some(&token))).await.unwrap();
@@ -616,10 +550,7 @@ async fn es256_keys_from_a_jwks_file_are_chosen_by_kid() {
     let dir = tempfile::tempdir().unwrap();
     let jwks = write(&dir, "jwks.json", jwks_json(vec![jwk_a, jwk_b]));
     let config = format!("[auth.jwt]\njwks_file = \"{jwks}\"\nissuer = \"{ISSUER}\"\n");
-    let Served {
-        running,
-        mut client,
-    } = serve(&config).await;
+    let (running, mut client) = serve(&config).await;
 
     for (kid, key) in [("a", &key_a), ("b", &key_b)] {
         let token = sign(Algorithm::ES256, Some(kid), key, &claims());
@@ -655,29 +586,21 @@ async fn es256_keys_from_a_jwks_file_are_chosen_by_kid() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_client_bearer_layer_sends_the_token() {
-    let Served { running, client: _ } = serve(&hs256_config("")).await;
-    let config = bia::testing::config_with(
-        "caller",
-        &format!(
-            "[clients.echo]\ntarget = \"http://{}\"\n",
-            running.grpc_addr()
-        ),
-    );
-    let telemetry = bia::Telemetry::new(&config).unwrap();
-    let channel = bia::client::Channel::from_config(&config, "echo", &telemetry).unwrap();
+    let (running, _) = serve(&hs256_config("")).await;
+    let (channel, _telemetry) = support::echo_channel("caller", &running.client_toml("echo", ""));
 
     let token = hs256(&claims());
     let mut client = EchoClient::new(channel.clone().layer(BearerLayer::new(&token).unwrap()));
     let response = client.say(say("hi", None)).await.unwrap();
     assert_eq!(response.metadata().get("x-claims").unwrap(), "user-1@acme");
-    let replies: Vec<_> = client
-        .count(count(2))
-        .await
-        .unwrap()
-        .into_inner()
-        .map(|r| r.unwrap().message)
-        .collect()
-        .await;
+    let replies = echo::replies(
+        client
+            .count(echo::count("n", 2, 0))
+            .await
+            .unwrap()
+            .into_inner(),
+    )
+    .await;
     assert_eq!(replies.len(), 2);
 
     // A token source asked at each call; its error fails the call without sending it.
@@ -704,10 +627,7 @@ async fn the_client_bearer_layer_sends_the_token() {
 async fn tokens_never_reach_logs_or_spans() {
     let (collector, endpoint) = bia::testing::otlp::Collector::start().await;
     let scopes = "[auth.jwt.scopes]\n\"echo.v1.Echo/Chat\" = [\"echo:chat\"]\n";
-    let Served {
-        running,
-        mut client,
-    } = serve_with(
+    let (running, mut client) = serve_with(
         &hs256_config(scopes),
         &format!("[telemetry.otlp]\nendpoint = \"{endpoint}\"\n"),
         false,
@@ -735,7 +655,7 @@ async fn tokens_never_reach_logs_or_spans() {
     assert_eq!(status.code(), Code::PermissionDenied);
     running.stop().await.unwrap();
 
-    let text = String::from_utf8_lossy(&logs().0.lock().unwrap()).into_owned();
+    let text = logs().text();
     assert!(
         text.contains("call refused"),
         "the refusals are logged:\n{text}"

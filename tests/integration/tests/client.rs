@@ -5,30 +5,17 @@ mod support;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use support::echo::{self, EchoClient, SayRequest};
+use support::echo::{self, EchoClient, say};
 use tonic::Code;
 
-fn say(message: &str) -> SayRequest {
-    SayRequest {
-        message: message.into(),
-        padding: Vec::new(),
-    }
-}
-
 async fn client_for(target: &str, extra: &str) -> EchoClient<bia::client::Channel> {
-    let config = bia::testing::config_with(
-        "caller",
-        &format!("[clients.echo]\ntarget = {target}\n{extra}"),
-    );
-    let telemetry = bia::Telemetry::new(&config).unwrap();
-    EchoClient::new(bia::client::Channel::from_config(&config, "echo", &telemetry).unwrap())
+    let toml = format!("[clients.echo]\ntarget = {target}\n{extra}");
+    EchoClient::new(support::echo_channel("caller", &toml).0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn listed_idempotent_methods_are_retried_and_others_are_not() {
-    let running = bia::testing::start(echo::app(&bia::testing::config("retry-svc")))
-        .await
-        .unwrap();
+    let running = echo::start("retry-svc", "").await;
     let target = format!("\"http://{}\"", running.grpc_addr());
     let retry = "[clients.echo.retry]\nmethods = [\"echo.v1.Echo/Say\"]\nmax_attempts = 3\nbackoff = \"5ms\"\n";
     let mut client = client_for(&target, retry).await;
@@ -59,9 +46,7 @@ async fn listed_idempotent_methods_are_retried_and_others_are_not() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_breaker_opens_under_a_failing_backend_and_closes_when_it_recovers() {
-    let running = bia::testing::start(echo::app(&bia::testing::config("breaker-svc")))
-        .await
-        .unwrap();
+    let running = echo::start("breaker-svc", "").await;
     let target = format!("\"http://{}\"", running.grpc_addr());
     // K = 2: once the backend answers again, the share let through roughly doubles each window
     // (rejected calls count as requests, as the SRE book says), so recovery takes a few windows.
@@ -104,12 +89,8 @@ async fn the_breaker_opens_under_a_failing_backend_and_closes_when_it_recovers()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_list_of_targets_is_balanced_and_a_dead_one_is_skipped() {
-    let a = bia::testing::start(echo::app(&bia::testing::config("list-a")))
-        .await
-        .unwrap();
-    let b = bia::testing::start(echo::app(&bia::testing::config("list-b")))
-        .await
-        .unwrap();
+    let a = echo::start("list-a", "").await;
+    let b = echo::start("list-b", "").await;
     // A third address where nothing listens: its calls never leave and go elsewhere.
     let dead = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

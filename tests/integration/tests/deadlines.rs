@@ -7,17 +7,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bia::middleware::{Next, from_fn};
-use support::echo::{self, CountRequest, EchoClient, SayRequest};
+use support::echo::{self, CountRequest, EchoClient, say};
 use tokio_stream::StreamExt;
 use tonic::Code;
 use tonic::body::Body;
-
-fn say(message: &str) -> SayRequest {
-    SayRequest {
-        message: message.into(),
-        padding: Vec::new(),
-    }
-}
 
 /// A stream of `count` messages `delay_ms` apart, with the client's deadline `timeout`.
 fn ticks(count: u32, delay_ms: u32, timeout: Option<Duration>) -> tonic::Request<CountRequest> {
@@ -49,10 +42,8 @@ async fn drain(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn streams_outlive_the_unary_default_and_unary_calls_do_not() {
-    let config =
-        bia::testing::config_with("streams", "[server.grpc]\ndefault_timeout = \"200ms\"\n");
-    let running = bia::testing::start(echo::app(&config)).await.unwrap();
-    let mut client = EchoClient::new(running.channel().await.unwrap());
+    let running = echo::start("streams", "[server.grpc]\ndefault_timeout = \"200ms\"\n").await;
+    let mut client = echo::client(&running).await;
 
     // 12 ticks 50 ms apart: 600 ms, three times the unary default, within the client's 60 s.
     let (received, code) = drain(&mut client, ticks(12, 50, Some(Duration::from_secs(60)))).await;
@@ -76,13 +67,13 @@ async fn streams_outlive_the_unary_default_and_unary_calls_do_not() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stream_timeout_and_per_method_caps_apply() {
-    let config = bia::testing::config_with(
+    let running = echo::start(
         "caps",
         "[server.grpc]\ndefault_timeout = \"5s\"\nstream_timeout = \"250ms\"\n\
          [server.grpc.timeouts]\n\"echo.v1.Echo/Say\" = \"150ms\"\n",
-    );
-    let running = bia::testing::start(echo::app(&config)).await.unwrap();
-    let mut client = EchoClient::new(running.channel().await.unwrap());
+    )
+    .await;
+    let mut client = echo::client(&running).await;
     let (received, code) = drain(&mut client, ticks(100, 50, Some(Duration::from_secs(60)))).await;
     assert_eq!(
         code,
@@ -101,12 +92,7 @@ async fn an_unknown_method_in_timeouts_fails_the_build() {
         "typo",
         "[server.grpc.timeouts]\n\"echo.v1.Echo/Sya\" = \"1s\"\n",
     );
-    let err = bia::App::builder(&config)
-        .file_descriptor_set(echo::pb::FILE_DESCRIPTOR_SET)
-        .add_service(echo::EchoServer::new(echo::EchoService))
-        .build()
-        .unwrap_err()
-        .to_string();
+    let err = echo::builder(&config).build().unwrap_err().to_string();
     assert!(
         err.contains("server.grpc.timeouts.\"echo.v1.Echo/Sya\""),
         "{err}"
@@ -137,9 +123,7 @@ async fn a_server_calls_deadline_caps_its_downstream_calls() {
         })
     };
     let downstream_config = bia::testing::config("downstream");
-    let downstream = bia::App::builder(&downstream_config)
-        .file_descriptor_set(echo::pb::FILE_DESCRIPTOR_SET)
-        .add_service(echo::EchoServer::new(echo::EchoService))
+    let downstream = echo::builder(&downstream_config)
         .layer(record)
         .build()
         .unwrap();
@@ -149,13 +133,9 @@ async fn a_server_calls_deadline_caps_its_downstream_calls() {
     // own call (an inner layer runs within the call's deadline, as a handler does).
     let front_config = bia::testing::config_with(
         "front",
-        &format!(
-            "[clients.echo]\ntarget = \"http://{}\"\ntimeout = \"10s\"\n",
-            downstream.grpc_addr()
-        ),
+        &downstream.client_toml("echo", "timeout = \"10s\"\n"),
     );
-    let telemetry = bia::Telemetry::new(&front_config).unwrap();
-    let channel = bia::client::Channel::from_config(&front_config, "echo", &telemetry).unwrap();
+    let (channel, telemetry) = bia::testing::client_channel(&front_config, "echo");
     let forward = from_fn(move |request: http::Request<Body>, _next: Next| {
         let mut channel = channel.clone();
         async move {
@@ -165,16 +145,14 @@ async fn a_server_calls_deadline_caps_its_downstream_calls() {
             Ok(response.map(Body::new))
         }
     });
-    let front = bia::App::builder(&front_config)
+    let front = echo::builder(&front_config)
         .telemetry(telemetry)
-        .file_descriptor_set(echo::pb::FILE_DESCRIPTOR_SET)
-        .add_service(echo::EchoServer::new(echo::EchoService))
         .layer(forward)
         .build()
         .unwrap();
     let front = bia::testing::start(front).await.unwrap();
 
-    let mut client = EchoClient::new(front.channel().await.unwrap());
+    let mut client = echo::client(&front).await;
     let mut request = tonic::Request::new(say("hi"));
     request.set_timeout(Duration::from_millis(800));
     client.say(request).await.unwrap();

@@ -6,7 +6,7 @@ mod support;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use support::echo::{self, EchoClient, SayRequest};
+use support::echo::{self, EchoClient, say};
 use support::etcd::Etcd;
 use support::eventually_async;
 
@@ -125,10 +125,7 @@ async fn an_instance_registers_again_after_etcd_restarts_and_keeps_serving() {
     etcd.restart(true);
     assert_eq!(
         client
-            .say(SayRequest {
-                message: "during".into(),
-                padding: vec![]
-            })
+            .say(say("during"))
             .await
             .unwrap()
             .into_inner()
@@ -140,15 +137,7 @@ async fn an_instance_registers_again_after_etcd_restarts_and_keeps_serving() {
     })
     .await;
     assert_eq!(
-        client
-            .say(SayRequest {
-                message: "after".into(),
-                padding: vec![]
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .message,
+        client.say(say("after")).await.unwrap().into_inner().message,
         "after"
     );
     tokio::task::block_in_place(|| instance.stop());
@@ -167,8 +156,7 @@ async fn a_discovery_client_spreads_calls_survives_a_kill_and_finds_new_instance
             registry_toml(&etcd)
         ),
     );
-    let telemetry = bia::Telemetry::new(&caller).unwrap();
-    let channel = bia::client::Channel::from_config(&caller, "echo", &telemetry).unwrap();
+    let (channel, _telemetry) = bia::testing::client_channel(&caller, "echo");
     let mut client = EchoClient::new(channel);
 
     // 300 calls, 6 at a time so load differences matter.
@@ -177,14 +165,7 @@ async fn a_discovery_client_spreads_calls_survives_a_kill_and_finds_new_instance
         let calls: Vec<_> = (0..6)
             .map(|_| {
                 let mut client = client.clone();
-                tokio::spawn(async move {
-                    client
-                        .say(SayRequest {
-                            message: "slow:2".into(),
-                            padding: vec![],
-                        })
-                        .await
-                })
+                tokio::spawn(async move { client.say(say("slow:2")).await })
             })
             .collect();
         for call in calls {
@@ -214,14 +195,7 @@ async fn a_discovery_client_spreads_calls_survives_a_kill_and_finds_new_instance
     tokio::task::block_in_place(|| victim.kill());
     let mut failures = 0;
     for _ in 0..20 {
-        if client
-            .say(SayRequest {
-                message: "x".into(),
-                padding: vec![],
-            })
-            .await
-            .is_err()
-        {
+        if client.say(say("x")).await.is_err() {
             failures += 1;
         }
     }
@@ -237,13 +211,7 @@ async fn a_discovery_client_spreads_calls_survives_a_kill_and_finds_new_instance
         async move {
             let mut seen = false;
             for _ in 0..20 {
-                let response = client
-                    .say(SayRequest {
-                        message: "n".into(),
-                        padding: vec![],
-                    })
-                    .await
-                    .unwrap();
+                let response = client.say(say("n")).await.unwrap();
                 seen |= response
                     .metadata()
                     .get("x-served-by")

@@ -7,13 +7,12 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use prost::Message;
-use support::echo::{self, SayRequest};
+use support::echo::{self, say};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 
 async fn app(extra: &str) -> bia::RunningApp {
-    let config = bia::testing::config_with("hardened", extra);
-    bia::testing::start(echo::app(&config)).await.unwrap()
+    echo::start("hardened", extra).await
 }
 
 /// One gRPC message: the 5-byte prefix and the payload.
@@ -24,13 +23,6 @@ fn frame(message: &impl Message) -> Bytes {
     out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
     out.extend_from_slice(&payload);
     Bytes::from(out)
-}
-
-fn say(message: &str) -> SayRequest {
-    SayRequest {
-        message: message.into(),
-        padding: Vec::new(),
-    }
 }
 
 async fn h2_client(
@@ -52,6 +44,23 @@ fn grpc_request(path: &str, content_type: &str) -> http::Request<()> {
         .header("te", "trailers")
         .body(())
         .unwrap()
+}
+
+/// Opens a `Say` stream with `content_type` on `client`.
+fn open_say(
+    client: &mut h2::client::SendRequest<Bytes>,
+    content_type: &str,
+) -> (h2::client::ResponseFuture, h2::SendStream<Bytes>) {
+    client
+        .send_request(grpc_request("/echo.v1.Echo/Say", content_type), false)
+        .unwrap()
+}
+
+/// One `Say("hi")` on `client`, as a gRPC client sends it; returns its grpc-status.
+async fn say_hi(client: &mut h2::client::SendRequest<Bytes>) -> Option<String> {
+    let (response, mut send) = open_say(client, "application/grpc");
+    send.send_data(frame(&say("hi")), true).unwrap();
+    grpc_status(response.await.unwrap()).await
 }
 
 /// The grpc-status of a response: from its headers (trailers-only) or its trailers.
@@ -94,12 +103,7 @@ async fn a_silent_connection_is_closed_after_the_handshake_timeout() {
 async fn an_idle_connection_is_closed_after_the_idle_timeout() {
     let running = app("[server.grpc]\nidle_timeout = \"400ms\"\n").await;
     let (mut client, driver) = h2_client(running.grpc_addr()).await;
-    let (response, mut send) = client
-        .send_request(grpc_request("/echo.v1.Echo/Say", "application/grpc"), false)
-        .unwrap();
-    send.send_data(frame(&say("hi")), true).unwrap();
-    let status = grpc_status(response.await.unwrap()).await;
-    assert_eq!(status.as_deref(), Some("0"));
+    assert_eq!(say_hi(&mut client).await.as_deref(), Some("0"));
     let started = Instant::now();
     tokio::time::timeout(Duration::from_secs(5), driver)
         .await
@@ -133,20 +137,13 @@ async fn the_server_advertises_its_stream_limit_and_outlasts_a_peer_that_stops_r
 async fn what_is_not_grpc_is_refused_and_two_unary_messages_are_an_error() {
     let running = app("").await;
     let (mut client, _driver) = h2_client(running.grpc_addr()).await;
-    let (response, mut send) = client
-        .send_request(grpc_request("/echo.v1.Echo/Say", "text/plain"), false)
-        .unwrap();
+    let (response, mut send) = open_say(&mut client, "text/plain");
     // The server may answer (and end the stream) before the body is sent.
     let _ = send.send_data(frame(&say("hi")), true);
     let response = response.await.unwrap();
     assert_eq!(response.status(), http::StatusCode::UNSUPPORTED_MEDIA_TYPE);
 
-    let (response, mut send) = client
-        .send_request(
-            grpc_request("/echo.v1.Echo/Say", "application/grpc+proto"),
-            false,
-        )
-        .unwrap();
+    let (response, mut send) = open_say(&mut client, "application/grpc+proto");
     let mut two = frame(&say("one")).to_vec();
     two.extend_from_slice(&frame(&say("two")));
     let _ = send.send_data(Bytes::from(two), true);
@@ -160,14 +157,7 @@ async fn a_stop_with_idle_and_silent_connections_open_is_quick_and_clean() {
     let running = app("[app]\nshutdown_timeout = \"5s\"\n").await;
     let _silent = TcpStream::connect(running.grpc_addr()).await.unwrap();
     let (mut client, _driver) = h2_client(running.grpc_addr()).await;
-    let (response, mut send) = client
-        .send_request(grpc_request("/echo.v1.Echo/Say", "application/grpc"), false)
-        .unwrap();
-    send.send_data(frame(&say("hi")), true).unwrap();
-    assert_eq!(
-        grpc_status(response.await.unwrap()).await.as_deref(),
-        Some("0")
-    );
+    assert_eq!(say_hi(&mut client).await.as_deref(), Some("0"));
     let started = Instant::now();
     running.stop().await.expect("a clean stop");
     let took = started.elapsed();

@@ -7,31 +7,12 @@
 
 mod support;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::OnceLock;
 
 use bia::testing::otlp::{Collector, ReceivedSpan, SpanKind};
-use support::echo::{EchoClient, SayRequest};
+use support::Captured;
+use support::echo::{self, SayRequest};
 use support::traced;
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-}
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// The process's JSON log output, installed once for every test of this binary.
 fn json_logs() -> &'static Captured {
@@ -67,10 +48,7 @@ async fn json_lines_of(trace_id: &str, count: usize) -> Vec<serde_json::Value> {
 }
 
 fn say(message: &str, traceparent: &str) -> tonic::Request<SayRequest> {
-    let mut request = tonic::Request::new(SayRequest {
-        message: message.into(),
-        padding: Vec::new(),
-    });
+    let mut request = tonic::Request::new(echo::say(message));
     request
         .metadata_mut()
         .insert("traceparent", traceparent.parse().unwrap());
@@ -111,10 +89,8 @@ async fn user_spans_are_children_of_the_server_span_and_log_lines_carry_their_id
     json_logs();
     let (collector, endpoint) = Collector::start().await;
     let config = otlp_config("spans-one", &endpoint, "");
-    let running = bia::testing::start(traced::app(&config, None, None))
-        .await
-        .unwrap();
-    let mut client = EchoClient::new(running.channel().await.unwrap());
+    let running = traced::start(&config, None, None).await;
+    let mut client = echo::client(&running).await;
     let ok = "0af7651916cd43dd8448eb211c80319c";
     let failing = "1af7651916cd43dd8448eb211c80319c";
     let reply = client.say(say("hello", &traceparent(ok))).await.unwrap();
@@ -181,23 +157,12 @@ async fn a_client_call_inside_a_user_span_is_its_child_and_each_app_keeps_its_na
     json_logs();
     let (collector, endpoint) = Collector::start().await;
     let back_config = otlp_config("spans-back", &endpoint, "");
-    let back = bia::testing::start(traced::app(&back_config, None, None))
-        .await
-        .unwrap();
-    let front_config = otlp_config(
-        "spans-front",
-        &endpoint,
-        &format!(
-            "[clients.echo]\ntarget = \"http://{}\"\ntimeout = \"3s\"\n",
-            back.grpc_addr()
-        ),
-    );
-    let telemetry = bia::Telemetry::new(&front_config).unwrap();
-    let channel = bia::client::Channel::from_config(&front_config, "echo", &telemetry).unwrap();
-    let front = bia::testing::start(traced::app(&front_config, Some(telemetry), Some(channel)))
-        .await
-        .unwrap();
-    let mut client = EchoClient::new(front.channel().await.unwrap());
+    let back = traced::start(&back_config, None, None).await;
+    let timeout = "timeout = \"3s\"\n";
+    let front_config = otlp_config("spans-front", &endpoint, &back.client_toml("echo", timeout));
+    let (channel, telemetry) = bia::testing::client_channel(&front_config, "echo");
+    let front = traced::start(&front_config, Some(telemetry), Some(channel)).await;
+    let mut client = echo::client(&front).await;
     let trace = "2af7651916cd43dd8448eb211c80319c";
     let reply = client.say(say("relay", &traceparent(trace))).await.unwrap();
     assert_eq!(reply.into_inner().message, "relay");
@@ -283,10 +248,8 @@ fn child_process_logging_to_stdout() {
     let config = bia::testing::config_with("child", &format!("[log]\nformat = \"{format}\"\n"));
     let guard = bia::telemetry::init_logging(&config).unwrap();
     runtime.block_on(async {
-        let running = bia::testing::start(traced::app(&config, None, None))
-            .await
-            .unwrap();
-        let mut client = EchoClient::new(running.channel().await.unwrap());
+        let running = traced::start(&config, None, None).await;
+        let mut client = echo::client(&running).await;
         let trace = "3af7651916cd43dd8448eb211c80319c";
         client.say(say("child", &traceparent(trace))).await.unwrap();
         running.stop().await.unwrap();

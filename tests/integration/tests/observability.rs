@@ -4,16 +4,9 @@ mod support;
 
 use bia::testing::otlp::Collector;
 use bia::testing::otlp::SpanKind;
-use support::echo::{self, CountRequest, EchoClient, SayRequest};
+use support::echo::{self, EchoClient, count, say};
 use tokio_stream::StreamExt;
 use tonic::Code;
-
-fn say(message: &str) -> SayRequest {
-    SayRequest {
-        message: message.into(),
-        padding: Vec::new(),
-    }
-}
 
 async fn traced_app(name: &str) -> (bia::RunningApp, Collector) {
     let (running, collector, _) = traced_app_with_endpoint(name).await;
@@ -22,18 +15,18 @@ async fn traced_app(name: &str) -> (bia::RunningApp, Collector) {
 
 async fn traced_app_with_endpoint(name: &str) -> (bia::RunningApp, Collector, String) {
     let (collector, endpoint) = Collector::start().await;
-    let config = bia::testing::config_with(
+    let running = echo::start(
         name,
         &format!("[telemetry.otlp]\nendpoint = \"{endpoint}\"\n"),
-    );
-    let running = bia::testing::start(echo::app(&config)).await.unwrap();
+    )
+    .await;
     (running, collector, endpoint)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_rpc_kind_answers_and_is_measured_and_traced() {
     let (running, collector) = traced_app("echo-kinds").await;
-    let mut client = EchoClient::new(running.channel().await.unwrap());
+    let mut client = echo::client(&running).await;
 
     // Unary: OK and NOT_FOUND.
     let reply = client.say(say("hi")).await.unwrap().into_inner();
@@ -43,25 +36,10 @@ async fn every_rpc_kind_answers_and_is_measured_and_traced() {
     assert_eq!(bia::Error::from(err).reason(), "THING_NOT_FOUND");
 
     // Server streaming: three replies, then a trailers-only error.
-    let stream = client
-        .count(CountRequest {
-            message: "n".into(),
-            count: 3,
-            delay_ms: 0,
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let replies: Vec<_> = stream.map(|r| r.unwrap().message).collect().await;
+    let stream = client.count(count("n", 3, 0)).await.unwrap().into_inner();
+    let replies = echo::replies(stream).await;
     assert_eq!(replies, ["n 0", "n 1", "n 2"]);
-    let err = client
-        .count(CountRequest {
-            message: "missing".into(),
-            count: 1,
-            delay_ms: 0,
-        })
-        .await
-        .unwrap_err();
+    let err = client.count(count("missing", 1, 0)).await.unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
 
     // Client streaming.
@@ -73,25 +51,22 @@ async fn every_rpc_kind_answers_and_is_measured_and_traced() {
     assert_eq!(reply.message, "a b c");
 
     // Bidi: echoes, and an error status read from the trailers after two good messages.
-    let replies: Vec<_> = client
-        .chat(tokio_stream::iter(vec![say("x"), say("y")]))
-        .await
-        .unwrap()
-        .into_inner()
-        .map(|r| r.unwrap().message)
-        .collect()
-        .await;
+    let replies = echo::replies(
+        client
+            .chat(tokio_stream::iter(vec![say("x"), say("y")]))
+            .await
+            .unwrap()
+            .into_inner(),
+    )
+    .await;
     assert_eq!(replies, ["x", "y"]);
-    let mut stream = client
+    let stream = client
         .chat(tokio_stream::iter(vec![say("x"), say("missing")]))
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(stream.next().await.unwrap().unwrap().message, "x");
-    assert_eq!(
-        stream.next().await.unwrap().unwrap_err().code(),
-        Code::NotFound
-    );
+    let (first, code) = echo::one_then_error(stream).await;
+    assert_eq!((first.as_str(), code), ("x", Code::NotFound));
 
     // An unknown method is UNIMPLEMENTED and counted under _OTHER.
     let mut raw = tonic::client::Grpc::new(running.channel().await.unwrap());
@@ -107,10 +82,7 @@ async fn every_rpc_kind_answers_and_is_measured_and_traced() {
     assert_eq!(err.code(), Code::Unimplemented);
 
     // Metrics, with the contracted names and labels.
-    let (status, text) = bia::testing::get(&running.admin_url("/metrics"))
-        .await
-        .unwrap();
-    assert_eq!(status, 200);
+    let text = running.metrics_text().await;
     for (method, code, count) in [
         ("echo.v1.Echo/Say", "OK", 1),
         ("echo.v1.Echo/Say", "NOT_FOUND", 1),
@@ -127,19 +99,13 @@ async fn every_rpc_kind_answers_and_is_measured_and_traced() {
         assert!(text.contains(&line), "missing `{line}` in:\n{text}");
     }
     assert!(text.contains("rpc_server_call_duration_seconds_bucket{rpc_system_name=\"grpc\",rpc_method=\"echo.v1.Echo/Say\",rpc_response_status_code=\"OK\",le=\"0.005\"}"));
-    assert!(
-        text.contains("rpc_server_active_calls{rpc_method=\"echo.v1.Echo/Say\"} 0"),
-        "{text}"
-    );
-    assert!(
-        text.contains("rpc_server_stream_messages_sent_total{rpc_method=\"echo.v1.Echo/Count\"} 3"),
-        "{text}"
-    );
-    assert!(
-        text.contains(
-            "rpc_server_stream_messages_received_total{rpc_method=\"echo.v1.Echo/Collect\"} 3"
-        ),
-        "{text}"
+    support::assert_contains(
+        &text,
+        &[
+            "rpc_server_active_calls{rpc_method=\"echo.v1.Echo/Say\"} 0",
+            "rpc_server_stream_messages_sent_total{rpc_method=\"echo.v1.Echo/Count\"} 3",
+            "rpc_server_stream_messages_received_total{rpc_method=\"echo.v1.Echo/Collect\"} 3",
+        ],
     );
     assert_promtool_clean(&text);
 
@@ -212,7 +178,7 @@ fn assert_promtool_clean(text: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_incoming_traceparent_parents_the_server_span() {
     let (running, collector) = traced_app("echo-parent").await;
-    let mut client = EchoClient::new(running.channel().await.unwrap());
+    let mut client = echo::client(&running).await;
     let mut request = tonic::Request::new(say("hi"));
     request.metadata_mut().insert(
         "traceparent",
@@ -234,15 +200,13 @@ async fn a_bia_client_call_parents_the_server_span_and_is_measured() {
     let (running, collector, client_endpoint) = traced_app_with_endpoint("echo-server").await;
     // A second App's telemetry for the caller: its own service.name and counts, exporting to
     // the same collector, as two services would to one Jaeger.
-    let caller_config = bia::testing::config_with(
+    let (channel, telemetry) = support::echo_channel(
         "echo-caller",
         &format!(
-            "[telemetry.otlp]\nendpoint = \"{client_endpoint}\"\n[clients.echo]\ntarget = \"http://{}\"\ntimeout = \"3s\"\n",
-            running.grpc_addr()
+            "[telemetry.otlp]\nendpoint = \"{client_endpoint}\"\n{}",
+            running.client_toml("echo", "timeout = \"3s\"\n")
         ),
     );
-    let telemetry = bia::Telemetry::new(&caller_config).unwrap();
-    let channel = bia::client::Channel::from_config(&caller_config, "echo", &telemetry).unwrap();
     let mut client = EchoClient::new(channel);
     assert_eq!(
         client
@@ -257,10 +221,12 @@ async fn a_bia_client_call_parents_the_server_span_and_is_measured() {
     assert_eq!(err.code(), Code::NotFound);
 
     let metrics = telemetry.metrics().render();
-    assert!(metrics.contains("rpc_client_call_duration_seconds_count{rpc_system_name=\"grpc\",rpc_method=\"echo.v1.Echo/Say\",rpc_response_status_code=\"OK\"} 1"), "{metrics}");
-    assert!(
-        metrics.contains("rpc_response_status_code=\"NOT_FOUND\""),
-        "{metrics}"
+    support::assert_contains(
+        &metrics,
+        &[
+            "rpc_client_call_duration_seconds_count{rpc_system_name=\"grpc\",rpc_method=\"echo.v1.Echo/Say\",rpc_response_status_code=\"OK\"} 1",
+            "rpc_response_status_code=\"NOT_FOUND\"",
+        ],
     );
     let server_metrics = running.telemetry().metrics().render();
     assert!(
@@ -295,19 +261,17 @@ fn hex(bytes: &[u8]) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quiet_methods_make_no_spans_but_are_counted_and_families_start_at_zero() {
     let (collector, endpoint) = Collector::start().await;
-    let config = bia::testing::config_with(
+    let running = echo::start(
         "echo-quiet",
         &format!(
             "[telemetry]\nexclude_methods = [\"echo.v1.Echo/Count\"]\n\
              [telemetry.otlp]\nendpoint = \"{endpoint}\"\n"
         ),
-    );
-    let running = bia::testing::start(echo::app(&config)).await.unwrap();
+    )
+    .await;
 
     // Before any call: every served method's panic counter is there, at 0.
-    let (_, text) = bia::testing::get(&running.admin_url("/metrics"))
-        .await
-        .unwrap();
+    let text = running.metrics_text().await;
     assert!(
         text.contains("bia_server_panics_total{rpc_method=\"echo.v1.Echo/Say\"} 0"),
         "{text}"
@@ -324,11 +288,7 @@ async fn quiet_methods_make_no_spans_but_are_counted_and_families_start_at_zero(
     let mut client = EchoClient::new(channel);
     client.say(say("traced")).await.unwrap();
     let replies: Vec<_> = client
-        .count(CountRequest {
-            message: "quiet".into(),
-            count: 2,
-            delay_ms: 0,
-        })
+        .count(count("quiet", 2, 0))
         .await
         .unwrap()
         .into_inner()
@@ -336,9 +296,7 @@ async fn quiet_methods_make_no_spans_but_are_counted_and_families_start_at_zero(
         .await;
     assert_eq!(replies.len(), 2);
 
-    let (_, text) = bia::testing::get(&running.admin_url("/metrics"))
-        .await
-        .unwrap();
+    let text = running.metrics_text().await;
     for method in ["grpc.health.v1.Health/Check", "echo.v1.Echo/Count"] {
         assert!(
             text.contains(&format!(

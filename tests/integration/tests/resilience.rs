@@ -4,26 +4,17 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::echo::{self, CountRequest, EchoClient, SayRequest};
+use support::echo::{self, EchoClient, SayRequest, count, say};
 use tokio_stream::StreamExt;
 use tonic::Code;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
-fn say(message: &str) -> SayRequest {
-    SayRequest {
-        message: message.into(),
-        padding: Vec::new(),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_handler_answers_internal_and_the_server_keeps_serving() {
-    let running = bia::testing::start(echo::app(&bia::testing::config("panics")))
-        .await
-        .unwrap();
-    let mut client = EchoClient::new(running.channel().await.unwrap());
+    let running = echo::start("panics", "").await;
+    let mut client = echo::client(&running).await;
     let err = client.say(say("panic")).await.unwrap_err();
     assert_eq!(err.code(), Code::Internal);
     assert_eq!(
@@ -32,64 +23,42 @@ async fn a_panicking_handler_answers_internal_and_the_server_keeps_serving() {
     );
 
     // A panic in the middle of a stream ends it with INTERNAL trailers.
-    let mut stream = client
-        .count(CountRequest {
-            message: "panic".into(),
-            count: 3,
-            delay_ms: 30,
-        })
+    let stream = client
+        .count(count("panic", 3, 30))
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(stream.next().await.unwrap().unwrap().message, "panic 0");
-    assert_eq!(
-        stream.next().await.unwrap().unwrap_err().code(),
-        Code::Internal
-    );
+    let (first, code) = echo::one_then_error(stream).await;
+    assert_eq!((first.as_str(), code), ("panic 0", Code::Internal));
     assert_eq!(
         client.say(say("still")).await.unwrap().into_inner().message,
         "still"
     );
 
-    let (_, text) = bia::testing::get(&running.admin_url("/metrics"))
-        .await
-        .unwrap();
-    assert!(
-        text.contains("bia_server_panics_total{rpc_method=\"echo.v1.Echo/Say\"} 1"),
-        "{text}"
-    );
-    assert!(
-        text.contains("bia_server_panics_total{rpc_method=\"echo.v1.Echo/Count\"} 1"),
-        "{text}"
-    );
-    assert!(
-        text.contains("rpc_method=\"echo.v1.Echo/Say\",rpc_response_status_code=\"INTERNAL\"} 1"),
-        "{text}"
-    );
+    support::assert_metrics(
+        &running,
+        &[
+            "bia_server_panics_total{rpc_method=\"echo.v1.Echo/Say\"} 1",
+            "bia_server_panics_total{rpc_method=\"echo.v1.Echo/Count\"} 1",
+            "rpc_method=\"echo.v1.Echo/Say\",rpc_response_status_code=\"INTERNAL\"} 1",
+        ],
+    )
+    .await;
     running.stop().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_past_their_deadline_get_deadline_exceeded() {
-    let config =
-        bia::testing::config_with("deadlines", "[server.grpc]\ndefault_timeout = \"300ms\"\n");
-    let running = bia::testing::start(echo::app(&config)).await.unwrap();
-    let mut client = EchoClient::new(running.channel().await.unwrap());
+    let running = echo::start("deadlines", "[server.grpc]\ndefault_timeout = \"300ms\"\n").await;
+    let mut client = echo::client(&running).await;
 
     // The client's own deadline, from Bia's client. (A stock tonic client runs a timer of its
     // own from the moment it sends and answers CANCELLED when that wins the race against the
     // server's, which it does whenever the trip takes longer than our 3 ms margin.)
-    let bia_config = bia::testing::config_with(
-        "deadline-caller",
-        &format!(
-            "[clients.echo]\ntarget = \"http://{}\"\ntimeout = \"100ms\"\n",
-            running.grpc_addr()
-        ),
-    );
-    let telemetry = bia::Telemetry::new(&bia_config).unwrap();
-    let mut bia_client = EchoClient::new(
-        bia::client::Channel::from_config(&bia_config, "echo", &telemetry).unwrap(),
-    );
+    let timeout = "timeout = \"100ms\"\n";
+    let (channel, _telemetry) =
+        support::echo_channel("deadline-caller", &running.client_toml("echo", timeout));
+    let mut bia_client = EchoClient::new(channel);
     let started = Instant::now();
     let err = bia_client.say(say("slow:2000")).await.unwrap_err();
     assert_eq!(err.code(), Code::DeadlineExceeded, "{err:?}");
@@ -100,11 +69,7 @@ async fn calls_past_their_deadline_get_deadline_exceeded() {
     assert_eq!(err.code(), Code::DeadlineExceeded);
 
     // A stream that outlives its (client's) deadline ends with DEADLINE_EXCEEDED trailers.
-    let mut request = tonic::Request::new(CountRequest {
-        message: "tick".into(),
-        count: 100,
-        delay_ms: 50,
-    });
+    let mut request = tonic::Request::new(count("tick", 100, 50));
     request.set_timeout(Duration::from_millis(300));
     let mut stream = client.count(request).await.unwrap().into_inner();
     let mut last = None;
@@ -113,31 +78,23 @@ async fn calls_past_their_deadline_get_deadline_exceeded() {
     }
     assert_eq!(last.unwrap().unwrap_err().code(), Code::DeadlineExceeded);
 
-    let (_, text) = bia::testing::get(&running.admin_url("/metrics"))
-        .await
-        .unwrap();
     // The server's own cap (the call without grpc-timeout) at least; the first call is the
     // server's too unless Bia's client gave up first.
-    assert!(
-        text.contains(
-            "rpc_method=\"echo.v1.Echo/Say\",rpc_response_status_code=\"DEADLINE_EXCEEDED\"}"
-        ),
-        "{text}"
-    );
-    assert!(
-        text.contains(
-            "rpc_method=\"echo.v1.Echo/Count\",rpc_response_status_code=\"DEADLINE_EXCEEDED\"} 1"
-        ),
-        "{text}"
-    );
+    support::assert_metrics(
+        &running,
+        &[
+            "rpc_method=\"echo.v1.Echo/Say\",rpc_response_status_code=\"DEADLINE_EXCEEDED\"}",
+            "rpc_method=\"echo.v1.Echo/Count\",rpc_response_status_code=\"DEADLINE_EXCEEDED\"} 1",
+        ],
+    )
+    .await;
     running.stop().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_oversized_message_answers_resource_exhausted_and_the_server_keeps_serving() {
-    let config = bia::testing::config_with("limits", "[server.grpc]\nmax_message_bytes = 1024\n");
-    let running = bia::testing::start(echo::app(&config)).await.unwrap();
-    let mut client = EchoClient::new(running.channel().await.unwrap());
+    let running = echo::start("limits", "[server.grpc]\nmax_message_bytes = 1024\n").await;
+    let mut client = echo::client(&running).await;
     let big = SayRequest {
         message: "big".into(),
         padding: vec![7; 4096],
@@ -159,9 +116,7 @@ async fn an_oversized_message_answers_resource_exhausted_and_the_server_keeps_se
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reflection_and_health_are_served() {
-    let running = bia::testing::start(echo::app(&bia::testing::config("reflect")))
-        .await
-        .unwrap();
+    let running = echo::start("reflect", "").await;
     let channel = running.channel().await.unwrap();
     let mut health = HealthClient::new(channel.clone());
     for service in ["", "echo.v1.Echo"] {
@@ -213,11 +168,11 @@ async fn reflection_and_health_are_served() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_drains_in_flight_calls_refuses_new_ones_and_ends_watches() {
-    let config = bia::testing::config_with(
+    let running = echo::start(
         "drain",
         "[app]\nshutdown_timeout = \"3s\"\npre_stop_delay = \"200ms\"\n",
-    );
-    let running = bia::testing::start(echo::app(&config)).await.unwrap();
+    )
+    .await;
     let channel = running.channel().await.unwrap();
     let admin = running.admin_url("/readyz");
     let grpc_addr = running.grpc_addr();
@@ -240,14 +195,7 @@ async fn shutdown_drains_in_flight_calls_refuses_new_ones_and_ends_watches() {
     let slow = tokio::spawn(async move { slow_client.say(say("slow:800")).await });
     let mut stream_client = EchoClient::new(channel.clone());
     let stream = tokio::spawn(async move {
-        let stream = stream_client
-            .count(CountRequest {
-                message: "s".into(),
-                count: 5,
-                delay_ms: 150,
-            })
-            .await?
-            .into_inner();
+        let stream = stream_client.count(count("s", 5, 150)).await?.into_inner();
         Ok::<_, tonic::Status>(stream.collect::<Vec<_>>().await)
     });
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -289,10 +237,9 @@ async fn shutdown_drains_in_flight_calls_refuses_new_ones_and_ends_watches() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_outliving_the_drain_time_is_cut_and_the_app_exits() {
-    let config = bia::testing::config_with("cut", "[app]\nshutdown_timeout = \"300ms\"\n");
-    let running = bia::testing::start(echo::app(&config)).await.unwrap();
+    let running = echo::start("cut", "[app]\nshutdown_timeout = \"300ms\"\n").await;
     let telemetry = running.telemetry().clone();
-    let mut client = EchoClient::new(running.channel().await.unwrap());
+    let mut client = echo::client(&running).await;
     let long = tokio::spawn(async move { client.say(say("slow:10000")).await });
     tokio::time::sleep(Duration::from_millis(100)).await;
     let started = Instant::now();
@@ -329,9 +276,7 @@ async fn every_hook_error_is_reported_and_hooks_run_in_order() {
         }
     };
     let config = bia::testing::config("hooks");
-    let app = bia::App::builder(&config)
-        .file_descriptor_set(echo::pb::FILE_DESCRIPTOR_SET)
-        .add_service(echo::EchoServer::new(echo::EchoService))
+    let app = echo::builder(&config)
         .before_start(log("before_start", false))
         .after_start(log("after_start", false))
         .before_stop(log("before_stop", false))

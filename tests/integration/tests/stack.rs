@@ -7,11 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use bia::middleware::{Next, from_fn};
 use opentelemetry::trace::TraceContextExt;
-use support::echo::{self, EchoClient, EchoServer, EchoService, SayRequest};
+use support::echo::{self, EchoClient, say};
 use tonic::Code;
 use tonic::body::Body;
-use tonic_health::pb::HealthCheckRequest;
-use tonic_health::pb::health_client::HealthClient;
 
 /// What a recording layer saw of one call.
 #[derive(Clone, Debug)]
@@ -87,20 +85,11 @@ where
     }
 }
 
-fn say(message: &str) -> SayRequest {
-    SayRequest {
-        message: message.into(),
-        padding: Vec::new(),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_layers_run_in_their_documented_order() {
     let log: Log = Arc::default();
     let config = bia::testing::config("order");
-    let app = bia::App::builder(&config)
-        .file_descriptor_set(echo::pb::FILE_DESCRIPTOR_SET)
-        .add_service(EchoServer::new(EchoService))
+    let app = echo::builder(&config)
         .layer_front(recorder("front 1", &log))
         .layer_front(recorder("front 2", &log))
         .layer(recorder("inner 1", &log))
@@ -108,7 +97,7 @@ async fn server_layers_run_in_their_documented_order() {
         .build()
         .unwrap();
     let running = bia::testing::start(app).await.unwrap();
-    let mut client = EchoClient::new(running.channel().await.unwrap());
+    let mut client = echo::client(&running).await;
     client.say(say("hi")).await.unwrap();
     let seen = log.lock().unwrap().clone();
     let layers: Vec<_> = seen.iter().map(|s| s.layer).collect();
@@ -130,13 +119,7 @@ async fn server_layers_run_in_their_documented_order() {
 
     // Health and reflection bypass user layers.
     log.lock().unwrap().clear();
-    let mut health = HealthClient::new(running.channel().await.unwrap());
-    health
-        .check(HealthCheckRequest {
-            service: String::new(),
-        })
-        .await
-        .unwrap();
+    support::health(&running, "").await.unwrap();
     assert!(log.lock().unwrap().is_empty(), "{:?}", log.lock().unwrap());
     running.stop().await.unwrap();
 }
@@ -150,29 +133,17 @@ async fn an_auth_layer_lets_health_checks_through() {
         Ok(next.run(request).await)
     });
     let config = bia::testing::config("auth");
-    let app = bia::App::builder(&config)
-        .file_descriptor_set(echo::pb::FILE_DESCRIPTOR_SET)
-        .add_service(EchoServer::new(EchoService))
-        .layer(auth)
-        .build()
-        .unwrap();
+    let app = echo::builder(&config).layer(auth).build().unwrap();
     let running = bia::testing::start(app).await.unwrap();
-    let mut client = EchoClient::new(running.channel().await.unwrap());
+    let mut client = echo::client(&running).await;
     let denied = client.say(say("hi")).await.unwrap_err();
     assert_eq!(denied.code(), Code::Unauthenticated);
-    let mut health = HealthClient::new(running.channel().await.unwrap());
-    let status = health
-        .check(HealthCheckRequest {
-            service: "echo.v1.Echo".into(),
-        })
+    let status = support::health(&running, "echo.v1.Echo")
         .await
-        .expect("health checks need no token")
-        .into_inner();
-    assert_eq!(status.status, 1, "SERVING");
+        .expect("health checks need no token");
+    assert_eq!(status, 1, "SERVING");
     // The rejection is still a counted call.
-    let (_, metrics) = bia::testing::get(&running.admin_url("/metrics"))
-        .await
-        .unwrap();
+    let metrics = running.metrics_text().await;
     assert!(
         metrics.contains("rpc_response_status_code=\"UNAUTHENTICATED\""),
         "{metrics}"
@@ -185,9 +156,7 @@ async fn a_custom_server_stack_replaces_the_default_one() {
     let log: Log = Arc::default();
     let config = bia::testing::config("custom");
     let inside = recorder("inside trace", &log);
-    let app = bia::App::builder(&config)
-        .file_descriptor_set(echo::pb::FILE_DESCRIPTOR_SET)
-        .add_service(EchoServer::new(EchoService))
+    let app = echo::builder(&config)
         .server_stack(move |defaults| {
             tower::ServiceBuilder::new()
                 .layer(defaults.recovery)
@@ -200,7 +169,7 @@ async fn a_custom_server_stack_replaces_the_default_one() {
         .build()
         .unwrap();
     let running = bia::testing::start(app).await.unwrap();
-    let mut client = EchoClient::new(running.channel().await.unwrap());
+    let mut client = echo::client(&running).await;
     client.say(say("hi")).await.unwrap();
     let panicked = client.say(say("panic")).await.unwrap_err();
     assert_eq!(
@@ -219,20 +188,10 @@ async fn a_custom_server_stack_replaces_the_default_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_layers_wrap_the_channel_outermost_last() {
-    let running = bia::testing::start(echo::app(&bia::testing::config("client-order")))
-        .await
-        .unwrap();
+    let running = echo::start("client-order", "").await;
     let log: Log = Arc::default();
-    let config = bia::testing::config_with(
-        "caller",
-        &format!(
-            "[clients.echo]\ntarget = \"http://{}\"\n",
-            running.grpc_addr()
-        ),
-    );
-    let telemetry = bia::Telemetry::new(&config).unwrap();
-    let channel = bia::client::Channel::from_config(&config, "echo", &telemetry)
-        .unwrap()
+    let (channel, _telemetry) = support::echo_channel("caller", &running.client_toml("echo", ""));
+    let channel = channel
         .layer(recorder("first", &log))
         .layer(recorder("second", &log));
     let mut client = EchoClient::new(channel);

@@ -94,18 +94,11 @@ pub fn event(user_id: &str, item_id: &str, kind: EventKind) -> Event {
     }
 }
 
-/// GETs `/metrics` of `app`.
-pub async fn metrics(app: &bia::RunningApp) -> String {
-    let (status, text) = bia::testing::get(&app.admin_url("/metrics")).await.unwrap();
-    assert_eq!(status, 200);
-    text
-}
-
 /// Polls `/metrics` of `app` until it contains every one of `lines`, for up to five seconds.
 pub async fn wait_for_metrics(app: &bia::RunningApp, lines: &[&str]) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {
-        let text = metrics(app).await;
+        let text = app.metrics_text().await;
         if lines.iter().all(|line| text.contains(line)) {
             return;
         }
@@ -138,6 +131,11 @@ impl Proxy {
             }
         });
         Self { addr, task }
+    }
+
+    /// An endpoint to the proxy, to connect a tonic channel through it.
+    pub fn endpoint(&self) -> tonic::transport::Endpoint {
+        tonic::transport::Endpoint::from_shared(format!("http://{}", self.addr)).unwrap()
     }
 
     /// Closes every connection through the proxy (the JoinSet drops them all).

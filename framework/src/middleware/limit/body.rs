@@ -7,6 +7,7 @@ use bytes::Buf;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
+use super::Permit;
 use crate::error::BoxError;
 use crate::middleware::frame::FrameScanner;
 
@@ -22,11 +23,18 @@ pin_project! {
         one_message: bool,
         seen: u32,
         failed: bool,
+        // A place under `max_concurrent_calls`, taken when the first frame arrives.
+        permit: Option<std::sync::Arc<Permit>>,
     }
 }
 
 impl<B> LimitedBody<B> {
-    pub(crate) fn new(inner: B, max: usize, one_message: bool) -> Self {
+    pub(crate) fn new(
+        inner: B,
+        max: usize,
+        one_message: bool,
+        permit: Option<std::sync::Arc<Permit>>,
+    ) -> Self {
         Self {
             inner,
             scanner: FrameScanner::default(),
@@ -34,6 +42,7 @@ impl<B> LimitedBody<B> {
             seen: 0,
             max,
             failed: false,
+            permit,
         }
     }
 }
@@ -54,7 +63,14 @@ where
         if *this.failed {
             return Poll::Ready(None);
         }
-        let frame = match ready!(this.inner.poll_frame(cx)) {
+        let frame = ready!(this.inner.poll_frame(cx));
+        if let Some(permit) = this.permit.take()
+            && !permit.acquire()
+        {
+            *this.failed = true;
+            return Poll::Ready(Some(Err(Box::new(super::Reason::Concurrency.status()))));
+        }
+        let frame = match frame {
             None => return Poll::Ready(None),
             Some(Err(e)) => return Poll::Ready(Some(Err(e.into()))),
             Some(Ok(frame)) => frame,

@@ -2,25 +2,48 @@
 
 use std::sync::Arc;
 
-use tokio::sync::Semaphore;
 use tower_layer::Layer;
 
-use super::Limit;
+use super::{Limit, Limits};
+use crate::config::GrpcServerConfig;
+use crate::middleware::method::MethodTable;
+use crate::telemetry::MetricsRegistry;
 
-/// Applies [`Limit`].
+/// Applies [`Limit`]. The services it makes share one set of limits (one shedder, one
+/// concurrency count, one token bucket per method).
 #[derive(Clone, Debug)]
 pub struct LimitLayer {
-    max_message_bytes: usize,
-    permits: Option<Arc<Semaphore>>,
+    limits: Arc<Limits>,
 }
 
 impl LimitLayer {
-    /// Request messages up to `max_message_bytes`; `max_concurrent_calls` handlers at once (0: no limit).
+    /// Request messages up to `max_message_bytes`; `max_concurrent_calls` handlers at once (0: no
+    /// limit). No adaptive shedding and no rate limits: see [`from_config`](Self::from_config).
     pub fn new(max_message_bytes: usize, max_concurrent_calls: usize) -> Self {
-        Self {
+        let config = GrpcServerConfig {
             max_message_bytes,
-            permits: (max_concurrent_calls > 0)
-                .then(|| Arc::new(Semaphore::new(max_concurrent_calls))),
+            max_concurrent_calls,
+            shedding: crate::config::SheddingConfig {
+                enabled: false,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        Self {
+            limits: Arc::new(Limits::new(&config, None, None)),
+        }
+    }
+
+    /// Every limit of `[server.grpc]`: message size, `max_concurrent_calls`, adaptive shedding
+    /// (`shedding`) and per-method `rate_limits`, for the methods of `table`, reporting on
+    /// `registry` (`bia_server_shed_total`, `bia_server_inflight_limit`, ...).
+    pub fn from_config(
+        config: &GrpcServerConfig,
+        registry: &MetricsRegistry,
+        table: &MethodTable,
+    ) -> Self {
+        Self {
+            limits: Arc::new(Limits::new(config, Some(registry), Some(table))),
         }
     }
 }
@@ -31,8 +54,7 @@ impl<S> Layer<S> for LimitLayer {
     fn layer(&self, inner: S) -> Self::Service {
         Limit {
             inner,
-            max_message_bytes: self.max_message_bytes,
-            permits: self.permits.clone(),
+            limits: self.limits.clone(),
         }
     }
 }

@@ -149,11 +149,63 @@ fn async_stream(
     })
 }
 
-/// An App serving the echo service, with its own telemetry from `config`.
-pub fn app(config: &bia::Config) -> bia::App {
+/// A `Say` request for `message`, without padding.
+pub fn say(message: impl Into<String>) -> SayRequest {
+    SayRequest {
+        message: message.into(),
+        padding: Vec::new(),
+    }
+}
+
+/// A `Count` request: `count` replies of `message`, `delay_ms` apart.
+pub fn count(message: &str, count: u32, delay_ms: u32) -> CountRequest {
+    CountRequest {
+        message: message.into(),
+        count,
+        delay_ms,
+    }
+}
+
+/// Starts [`app`] on loopback as service `name`, configured by `toml` (on the test defaults).
+pub async fn start(name: &str, toml: &str) -> bia::RunningApp {
+    bia::testing::start(app(&bia::testing::config_with(name, toml)))
+        .await
+        .expect("the echo app starts")
+}
+
+/// A tonic echo client of `running`.
+pub async fn client(running: &bia::RunningApp) -> EchoClient<tonic::transport::Channel> {
+    EchoClient::new(running.channel().await.expect("the echo app is reachable"))
+}
+
+/// The messages of a stream of answers, asserting that each one is OK.
+pub async fn replies(stream: Streaming<SayResponse>) -> Vec<String> {
+    stream.map(|r| r.unwrap().message).collect().await
+}
+
+/// The first answer of `stream`, asserted OK, and the code of the error that must follow it.
+pub async fn one_then_error(mut stream: Streaming<SayResponse>) -> (String, tonic::Code) {
+    let first = stream
+        .next()
+        .await
+        .expect("an answer")
+        .expect("an OK answer");
+    let err = stream
+        .next()
+        .await
+        .expect("a second item")
+        .expect_err("an error after the first answer");
+    (first.message, err.code())
+}
+
+/// An App builder serving the echo service (and its descriptors), for more layers or hooks.
+pub fn builder(config: &bia::Config) -> bia::AppBuilder {
     bia::App::builder(config)
         .file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .add_service(EchoServer::new(EchoService))
-        .build()
-        .expect("the echo app builds")
+}
+
+/// An App serving the echo service, with its own telemetry from `config`.
+pub fn app(config: &bia::Config) -> bia::App {
+    builder(config).build().expect("the echo app builds")
 }

@@ -1,12 +1,68 @@
-//! Test support shared by the integration tests: the echo service (the OTLP collector is bia::testing::otlp).
+//! Test support shared by the integration tests (and the cost examples): the echo services,
+//! captured logs, a bia client of an echo server, polling (the OTLP collector is
+//! bia::testing::otlp).
 #![allow(dead_code, unreachable_pub)]
 
 pub mod echo;
 #[cfg(feature = "etcd")]
 pub mod etcd;
+pub mod say_only;
 pub mod traced;
 
+use std::io::Write;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// A log writer into memory: a subscriber's output, read back with [`Captured::text`].
+#[derive(Clone, Default)]
+pub struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Captured {
+    /// All that has been written so far.
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Asserts that `text` contains every one of `needles`, naming the first one missing.
+#[track_caller]
+pub fn assert_contains(text: &str, needles: &[&str]) {
+    for needle in needles {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+}
+
+/// Asserts that the `/metrics` text of `running` contains every one of `lines`.
+pub async fn assert_metrics(running: &bia::RunningApp, lines: &[&str]) {
+    assert_contains(&running.metrics_text().await, lines);
+}
+
+/// Health's `Check` of `service` (`""`: the whole server) on `running`: the serving status.
+pub async fn health(running: &bia::RunningApp, service: &str) -> Result<i32, tonic::Status> {
+    let channel = running.channel().await.expect("the app is reachable");
+    tonic_health::pb::health_client::HealthClient::new(channel)
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: service.into(),
+        })
+        .await
+        .map(|response| response.into_inner().status)
+}
+
+/// The `echo` client's channel of a caller named `caller` configured by `toml`, with the
+/// caller's telemetry.
+pub fn echo_channel(caller: &str, toml: &str) -> (bia::client::Channel, bia::Telemetry) {
+    bia::testing::client_channel(&bia::testing::config_with(caller, toml), "echo")
+}
 
 /// Polls `check` until it returns `Some`, for up to five seconds.
 pub async fn eventually<T>(mut check: impl FnMut() -> Option<T>) -> T {

@@ -1,11 +1,12 @@
 //! An echo service whose `Say` runs through user code instrumented with `tracing`, optionally
 //! relaying the message to a downstream echo service through `bia::client`.
 
-use tonic::{Request, Response, Status, Streaming};
+use tonic::Status;
 
+use super::echo::pb;
 use super::echo::pb::echo_client::EchoClient;
-use super::echo::pb::echo_server::{Echo, EchoServer};
-use super::echo::pb::{self, CountRequest, SayRequest, SayResponse};
+use super::echo::pb::echo_server::EchoServer;
+use super::say_only::{Reply, SayOnly};
 
 /// `Say` calls [`lookup`]; the streaming methods are not served.
 #[derive(Clone, Default)]
@@ -13,37 +14,9 @@ pub struct TracedEcho {
     pub downstream: Option<bia::client::Channel>,
 }
 
-type ResponseStream =
-    std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<SayResponse, Status>> + Send>>;
-
-#[tonic::async_trait]
-impl Echo for TracedEcho {
-    async fn say(&self, request: Request<SayRequest>) -> Result<Response<SayResponse>, Status> {
-        let message = request.into_inner().message;
-        let reply = lookup(&message, self.downstream.clone()).await?;
-        Ok(Response::new(SayResponse { message: reply }))
-    }
-
-    type CountStream = ResponseStream;
-
-    async fn count(&self, _: Request<CountRequest>) -> Result<Response<ResponseStream>, Status> {
-        Err(Status::unimplemented("count"))
-    }
-
-    async fn collect(
-        &self,
-        _: Request<Streaming<SayRequest>>,
-    ) -> Result<Response<SayResponse>, Status> {
-        Err(Status::unimplemented("collect"))
-    }
-
-    type ChatStream = ResponseStream;
-
-    async fn chat(
-        &self,
-        _: Request<Streaming<SayRequest>>,
-    ) -> Result<Response<ResponseStream>, Status> {
-        Err(Status::unimplemented("chat"))
+impl Reply for TracedEcho {
+    async fn reply(&self, message: String) -> Result<String, Status> {
+        lookup(&message, self.downstream.clone()).await
     }
 }
 
@@ -58,10 +31,7 @@ pub async fn lookup(
     let reply = match downstream {
         Some(channel) => {
             let reply = EchoClient::new(channel)
-                .say(SayRequest {
-                    message: message.to_owned(),
-                    padding: Vec::new(),
-                })
+                .say(super::echo::say(message))
                 .await?
                 .into_inner()
                 .message;
@@ -90,9 +60,20 @@ pub fn app(
 ) -> bia::App {
     let mut builder = bia::App::builder(config)
         .file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
-        .add_service(EchoServer::new(TracedEcho { downstream }));
+        .add_service(EchoServer::new(SayOnly(TracedEcho { downstream })));
     if let Some(telemetry) = telemetry {
         builder = builder.telemetry(telemetry);
     }
     builder.build().expect("the traced echo app builds")
+}
+
+/// Starts [`app`] on loopback.
+pub async fn start(
+    config: &bia::Config,
+    telemetry: Option<bia::Telemetry>,
+    downstream: Option<bia::client::Channel>,
+) -> bia::RunningApp {
+    bia::testing::start(app(config, telemetry, downstream))
+        .await
+        .expect("the traced echo app starts")
 }
