@@ -2,7 +2,7 @@
 //! in-process Bia server, through the stock tonic client or through `bia::client::Channel`.
 //!
 //! ```text
-//! cargo build --release -p bia --example client_cost
+//! cargo build --release -p bia-integration-tests --example client_cost
 //! valgrind --tool=callgrind target/release/examples/client_cost bia 2000
 //! valgrind --tool=callgrind target/release/examples/client_cost bia 4000   # difference / 2000
 //! ```

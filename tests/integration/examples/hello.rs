@@ -1,7 +1,7 @@
 //! The smallest Bia service: the echo service from the framework's test proto.
 //!
 //! ```text
-//! cargo run -p bia --example hello
+//! cargo run -p bia-integration-tests --example hello
 //! grpcurl -plaintext 127.0.0.1:9000 list
 //! grpcurl -plaintext -d '{"message":"hi"}' 127.0.0.1:9000 echo.v1.Echo/Say
 //! curl 127.0.0.1:8000/metrics
