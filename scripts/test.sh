@@ -98,6 +98,9 @@ ensure_pkg protoc protobuf-compiler
 # loopback ports with temporary data dirs and never use that one.
 
 if [ "$quick" -eq 0 ]; then
+    step "cargo doc -p bia --no-deps --all-features (rustdoc warnings are errors)"
+    RUSTDOCFLAGS="-D warnings" cargo doc -p bia --no-deps --all-features
+
     step "cargo clippy -p bia -p bia-integration-tests --features etcd --all-targets -- -D warnings"
     cargo clippy -p bia -p bia-integration-tests --features bia/etcd,bia-integration-tests/etcd --all-targets -- -D warnings
 fi

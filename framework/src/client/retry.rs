@@ -88,7 +88,7 @@ impl RetryPolicy {
     }
 }
 
-/// The retry middleware; see the [module docs](self).
+/// The retry middleware: retries of idempotent calls, opt-in per method (`clients.<name>.retry`).
 #[derive(Clone)]
 pub struct Retry<S> {
     inner: S,

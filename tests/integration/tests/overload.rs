@@ -6,14 +6,13 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use support::echo::{self, CountRequest, Echo, EchoClient, EchoServer, SayRequest, SayResponse};
-use tokio_stream::Stream;
+use support::echo::{self, EchoClient, EchoServer, SayRequest};
+use support::say_only::{Reply, SayOnly};
 use tonic::transport::Channel;
-use tonic::{Code, Request, Response, Status, Streaming};
+use tonic::{Code, Request, Status};
 
 /// An echo whose `Say` does `work`: with a pool, it holds one of the pool's connections for
 /// that long (a database of a few connections, the usual bottleneck of a service); without, it
@@ -24,11 +23,8 @@ struct Busy {
     pool: Option<Arc<tokio::sync::Semaphore>>,
 }
 
-type Replies = Pin<Box<dyn Stream<Item = Result<SayResponse, Status>> + Send>>;
-
-#[tonic::async_trait]
-impl Echo for Busy {
-    async fn say(&self, request: Request<SayRequest>) -> Result<Response<SayResponse>, Status> {
+impl Reply for Busy {
+    async fn reply(&self, message: String) -> Result<String, Status> {
         if let Some(pool) = &self.pool {
             let _connection = pool.acquire().await.unwrap();
             tokio::time::sleep(self.work).await;
@@ -38,23 +34,7 @@ impl Echo for Busy {
                 std::hint::spin_loop();
             }
         }
-        Ok(Response::new(SayResponse {
-            message: request.into_inner().message,
-        }))
-    }
-    type CountStream = Replies;
-    async fn count(&self, _: Request<CountRequest>) -> Result<Response<Replies>, Status> {
-        Err(Status::unimplemented("count"))
-    }
-    async fn collect(
-        &self,
-        _: Request<Streaming<SayRequest>>,
-    ) -> Result<Response<SayResponse>, Status> {
-        Err(Status::unimplemented("collect"))
-    }
-    type ChatStream = Replies;
-    async fn chat(&self, _: Request<Streaming<SayRequest>>) -> Result<Response<Replies>, Status> {
-        Err(Status::unimplemented("chat"))
+        Ok(message)
     }
 }
 
@@ -81,10 +61,10 @@ impl Server {
             runtime.block_on(async move {
                 let app = bia::App::builder(&config)
                     .file_descriptor_set(echo::pb::FILE_DESCRIPTOR_SET)
-                    .add_service(EchoServer::new(Busy {
+                    .add_service(EchoServer::new(SayOnly(Busy {
                         work,
                         pool: pool.map(|n| Arc::new(tokio::sync::Semaphore::new(n))),
-                    }))
+                    })))
                     .build()
                     .unwrap();
                 let running = bia::testing::start(app).await.unwrap();

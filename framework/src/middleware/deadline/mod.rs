@@ -6,7 +6,7 @@
 //! sets a cap per method. When the deadline passes before the response, the call answers
 //! `DEADLINE_EXCEEDED` and the handler is dropped; a stream still running at its deadline is
 //! ended with `DEADLINE_EXCEEDED` trailers. Handlers read the deadline as
-//! [`CallDeadline`](crate::CallDeadline) from the request's extensions.
+//! [`CallDeadline`] from the request's extensions.
 
 mod layer;
 mod parse;
