@@ -27,3 +27,9 @@ pub mod testing {}
 
 #[doc = include_str!("../../../docs/guide/deadlines.md")]
 pub mod deadlines {}
+
+#[doc = include_str!("../../../docs/guide/observability.md")]
+pub mod observability {}
+
+#[doc = include_str!("../../../docs/api-contract.md")]
+pub mod service_shape {}
