@@ -33,3 +33,6 @@ pub mod observability {}
 
 #[doc = include_str!("../../../docs/api-contract.md")]
 pub mod service_shape {}
+
+#[cfg(test)]
+mod tests;
