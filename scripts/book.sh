@@ -6,6 +6,8 @@
 #
 #   scripts/book.sh               build and check (the book lands in target/book)
 #   scripts/book.sh --update-cli  rewrite the help blocks of docs/reference/cli.md from the binary
+#   scripts/book.sh --walkthrough also run Getting started: scaffold, build, test, serve on
+#                                 ports 9000/8000 and call it (a few minutes), comparing output
 #
 # Installs mdbook into $BIA_TOOLS_DIR (default $HOME/.cache/bia-tools) when it is missing: about
 # 1.5 minutes on two cores, once. Needs python3. The doc tests of the guides run with the crate's
@@ -13,13 +15,15 @@
 set -euo pipefail
 
 usage() {
-    sed -n '2,11s/^# \{0,1\}//p' "$0"
+    sed -n '2,15s/^# \{0,1\}//p' "$0"
 }
 
 update_cli=0
+walkthrough=0
 for arg in "$@"; do
     case "$arg" in
         --update-cli) update_cli=1 ;;
+        --walkthrough) walkthrough=1 ;;
         -h | --help) usage; exit 0 ;;
         *) echo "scripts/book.sh: unknown argument '$arg'" >&2; usage >&2; exit 2 ;;
     esac
@@ -180,9 +184,47 @@ def check_links():
     print(f"every link resolves ({len(chapters())} pages)")
 
 
+def check_ports():
+    import socket
+    for port in (9000, 8000):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("0.0.0.0", port))
+            except OSError as e:
+                fail(f"port {port} is taken ({e}); Getting started serves on 9000 and 8000: stop what holds it")
+
+
+def wait_ready(log):
+    import time, urllib.request
+    for _ in range(100):
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:8000/readyz", timeout=1) as answer:
+                if answer.status == 200 and answer.read() == b"ready\n":
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    fail("the catalog did not answer /readyz within 30 s:\n" + open(log).read())
+
+
+def check_call(path):
+    page = open(os.path.join(DOCS, "getting-started.md")).read()
+    after = page.split("```sh\ncargo run --example call\n```\n", 1)[1]
+    shown = after.split("```text\n", 1)[1].split("```", 1)[0]
+    printed = open(path).read()
+    if printed != shown:
+        fail(f"`cargo run --example call` printed\n{printed}\nbut docs/getting-started.md shows\n{shown}")
+
+
 mode = sys.argv[1]
 if mode == "links":
     check_links()
+elif mode == "ports":
+    check_ports()
+elif mode == "ready":
+    wait_ready(sys.argv[2])
+elif mode == "call":
+    check_call(sys.argv[2])
 else:
     check_cli(sys.argv[2], update=(mode == "update"))
 PY
@@ -227,5 +269,33 @@ fi
 
 step "links between the pages"
 python3 -c "$checker" links
+
+if [ "$walkthrough" -eq 1 ]; then
+    # docs/getting-started.md, step by step: its files come from docs/getting-started/, and what
+    # `cargo run --example call` prints must be what the page shows.
+    step "Getting started, in a temporary folder"
+    dir="$(mktemp -d)"
+    trap 'rm -f "$log"; [ -n "${server:-}" ] && kill "$server" 2>/dev/null; rm -rf "$dir"' EXIT
+    python3 -c "$checker" ports
+    (cd "$dir" && "$bia" proto add api/catalog/v1/item.proto && "$bia" new catalog --proto api/catalog/v1/item.proto)
+    cp docs/getting-started/item_service.rs "$dir/catalog/src/service/item_service.rs"
+    cp docs/getting-started/grpc.rs "$dir/catalog/tests/grpc.rs"
+    mkdir -p "$dir/catalog/examples"
+    cp docs/getting-started/call.rs "$dir/catalog/examples/call.rs"
+    (cd "$dir/catalog" && cargo test && cargo build --example call)
+    (cd "$dir/catalog" && exec "$CARGO_TARGET_DIR/debug/catalog") >"$dir/server.log" 2>&1 &
+    server=$!
+    python3 -c "$checker" ready "$dir/server.log"
+    (cd "$dir/catalog" && "$CARGO_TARGET_DIR/debug/examples/call") >"$dir/call.txt"
+    python3 -c "$checker" call "$dir/call.txt"
+    kill -TERM "$server"
+    if ! wait "$server"; then
+        cat "$dir/server.log" >&2
+        echo "scripts/book.sh: the catalog did not exit 0 on SIGTERM" >&2
+        exit 1
+    fi
+    server=""
+    echo "Getting started works as written"
+fi
 
 step "the book is in target/book/index.html"
