@@ -47,6 +47,7 @@ pub mod server;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod validate;
 
 pub use app::{App, AppBuilder, AppError, RunningApp, ShutdownHandle};
 pub use build_error::BuildError;
