@@ -42,6 +42,7 @@
 
 mod codegen;
 mod error;
+mod validate;
 
 use std::path::{Path, PathBuf};
 
@@ -200,6 +201,7 @@ impl Builder {
             .collect();
         Ok(Protos {
             fds: compiler.file_descriptor_set(),
+            pool: compiler.descriptor_pool(),
             files,
         })
     }
@@ -224,7 +226,7 @@ impl Builder {
         let descriptor = out_dir.join(&self.descriptor_set);
         std::fs::write(&descriptor, prost::Message::encode_to_vec(&protos.fds))
             .map_err(|e| Error::io("write", &descriptor, e))?;
-        codegen::generate(protos.fds, &out_dir, &self.include_file)
+        codegen::generate(protos.fds, &protos.pool, &out_dir, &self.include_file)
     }
 
     fn locate(&self, file: &Path) -> Result<PathBuf, Error> {
@@ -245,6 +247,9 @@ pub struct Protos {
     /// Every file, imports and the well-known types included, dependencies first, with source
     /// info (comments and locations).
     pub fds: prost_types::FileDescriptorSet,
+    /// The same files as a descriptor pool that keeps the options' extensions (such as
+    /// `buf.validate` rules and `google.api.http` bindings), which `fds` drops.
+    pub pool: prost_reflect::DescriptorPool,
     /// The files of [`fds`](Self::fds), in the same order.
     pub files: Vec<ProtoFile>,
 }
