@@ -68,6 +68,34 @@ impl Violations {
         self.list.iter()
     }
 
+    /// The violations that a validating server reported in `status` (INVALID_ARGUMENT with a
+    /// `google.rpc.BadRequest`), as a client reads them; `None` for any other status.
+    ///
+    /// ```
+    /// # use bia::validate::{Path, Violations};
+    /// let mut sent = Violations::new();
+    /// sent.add(&Path::ROOT.field("name"), "string.min_len", "must be at least 3 characters");
+    /// let status = tonic::Status::from(sent.clone());
+    /// assert_eq!(Violations::from_status(&status), Some(sent));
+    /// assert_eq!(Violations::from_status(&tonic::Status::not_found("x")), None);
+    /// ```
+    pub fn from_status(status: &tonic::Status) -> Option<Violations> {
+        if status.code() != Code::InvalidArgument {
+            return None;
+        }
+        let bad_request = status.get_details_bad_request()?;
+        let list = bad_request
+            .field_violations
+            .into_iter()
+            .map(|v| Violation {
+                field: v.field,
+                rule: Cow::Owned(v.reason),
+                message: Cow::Owned(v.description),
+            })
+            .collect();
+        Some(Violations { list })
+    }
+
     /// `Ok` when empty, else `Err(self)`.
     pub fn into_result(self) -> Result<(), Violations> {
         if self.is_empty() { Ok(()) } else { Err(self) }
