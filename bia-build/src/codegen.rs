@@ -97,7 +97,8 @@ impl prost_build::ServiceGenerator for ClientsAndServers {
 /// for no package), so that it lives in the package's module beside the types it refers to.
 pub(crate) fn append_to_package(out_dir: &Path, package: &str, code: &str) -> Result<(), Error> {
     use std::io::Write as _;
-    let path = out_dir.join(prost_build::Module::from_protobuf_package_name(package).to_file_name_or("_"));
+    let path =
+        out_dir.join(prost_build::Module::from_protobuf_package_name(package).to_file_name_or("_"));
     let mut file = std::fs::OpenOptions::new()
         .append(true)
         .open(&path)
@@ -122,7 +123,7 @@ pub(crate) fn generate(
         .include_file(include_file)
         .service_generator(service_generator());
     config
-        .compile_fds(fds)
+        .compile_fds(crate::validate::without_rules_proto(fds, pool))
         .map_err(|e| Error::io("generate code into", out_dir, e))?;
     crate::validate::generate(pool, out_dir)
 }

@@ -34,6 +34,11 @@
 //! }
 //! ```
 //!
+//! Every message gets an `impl bia::validate::Validate` compiled from its `buf.validate`
+//! (protovalidate) rules, and the generated servers check each request with it before the
+//! handler runs. A rule that bia-build cannot compile into Rust (CEL expressions, for now) is a
+//! build error naming the field, never skipped.
+//!
 //! Errors name `file:line:column` with the offending source line, and a missing import names
 //! the folders that were searched. Returned from `main`, they are printed readably (their
 //! `Debug` form is the message, with a hint).

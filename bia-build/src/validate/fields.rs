@@ -38,12 +38,30 @@ impl Elem {
                 "google.protobuf.BoolValue" => Elem::Bool,
                 "google.protobuf.StringValue" => Elem::Str,
                 "google.protobuf.BytesValue" => Elem::Bytes,
-                "google.protobuf.DoubleValue" => Elem::Num(Num { rules: "double", rust: "f64" }),
-                "google.protobuf.FloatValue" => Elem::Num(Num { rules: "float", rust: "f32" }),
-                "google.protobuf.Int64Value" => Elem::Num(Num { rules: "int64", rust: "i64" }),
-                "google.protobuf.UInt64Value" => Elem::Num(Num { rules: "uint64", rust: "u64" }),
-                "google.protobuf.Int32Value" => Elem::Num(Num { rules: "int32", rust: "i32" }),
-                "google.protobuf.UInt32Value" => Elem::Num(Num { rules: "uint32", rust: "u32" }),
+                "google.protobuf.DoubleValue" => Elem::Num(Num {
+                    rules: "double",
+                    rust: "f64",
+                }),
+                "google.protobuf.FloatValue" => Elem::Num(Num {
+                    rules: "float",
+                    rust: "f32",
+                }),
+                "google.protobuf.Int64Value" => Elem::Num(Num {
+                    rules: "int64",
+                    rust: "i64",
+                }),
+                "google.protobuf.UInt64Value" => Elem::Num(Num {
+                    rules: "uint64",
+                    rust: "u64",
+                }),
+                "google.protobuf.Int32Value" => Elem::Num(Num {
+                    rules: "int32",
+                    rust: "i32",
+                }),
+                "google.protobuf.UInt32Value" => Elem::Num(Num {
+                    rules: "uint32",
+                    rust: "u32",
+                }),
                 _ => Elem::Message,
             },
             other => Num::of(other).map_or(Elem::Message, Elem::Num),
@@ -70,7 +88,10 @@ impl Elem {
             Elem::Num(n) => format!("*value == {}", n.zero()),
             Elem::Bool => "!*value".to_owned(),
             Elem::Str | Elem::Bytes => "value.is_empty()".to_owned(),
-            Elem::Enum(e) => format!("*value == {}i32", e.values().next().map_or(0, |v| v.number())),
+            Elem::Enum(e) => format!(
+                "*value == {}i32",
+                e.values().next().map_or(0, |v| v.number())
+            ),
             Elem::Time(_) | Elem::Any | Elem::Message => "false".to_owned(),
         }
     }
@@ -94,9 +115,28 @@ pub(super) struct FieldRules {
 }
 
 const TYPED: &[&str] = &[
-    "float", "double", "int32", "int64", "uint32", "uint64", "sint32", "sint64", "fixed32",
-    "fixed64", "sfixed32", "sfixed64", "bool", "string", "bytes", "enum", "repeated", "map",
-    "any", "duration", "field_mask", "timestamp",
+    "float",
+    "double",
+    "int32",
+    "int64",
+    "uint32",
+    "uint64",
+    "sint32",
+    "sint64",
+    "fixed32",
+    "fixed64",
+    "sfixed32",
+    "sfixed64",
+    "bool",
+    "string",
+    "bytes",
+    "enum",
+    "repeated",
+    "map",
+    "any",
+    "duration",
+    "field_mask",
+    "timestamp",
 ];
 
 pub(super) fn cel_error(context: &str) -> String {
@@ -126,11 +166,18 @@ impl FieldRules {
             }
         }
         r.finish()?;
-        Ok(FieldRules { required, ignore, typed })
+        Ok(FieldRules {
+            required,
+            ignore,
+            typed,
+        })
     }
 
     fn read_opt(msg: Option<DynamicMessage>, context: &str) -> Result<FieldRules> {
-        msg.map_or_else(|| Ok(FieldRules::default()), |m| FieldRules::read(m, context))
+        msg.map_or_else(
+            || Ok(FieldRules::default()),
+            |m| FieldRules::read(m, context),
+        )
     }
 
     /// The typed rules, which must be `expected` (or, for a singular field, its element's).
@@ -146,7 +193,8 @@ impl FieldRules {
                 match expected {
                     "repeated" => " (rules for the items go in `repeated.items`)",
                     "map" => " (rules for keys and values go in `map.keys` and `map.values`)",
-                    "message" => " (a message field takes only `required` and `ignore`; put rules on the message's own fields)",
+                    "message" =>
+                        " (a message field takes only `required` and `ignore`; put rules on the message's own fields)",
                     _ => "",
                 }
             )),
@@ -206,7 +254,11 @@ pub(super) fn is_option(field: &FieldDescriptor) -> bool {
 
 /// The checks of a field that is not in a (real) oneof, as a block; empty when none apply.
 /// `ignore_zero` is forced for fields that a message-level `oneof` rule lists.
-pub(super) fn field(field: &FieldDescriptor, rules: Option<DynamicMessage>, ignore_zero: bool) -> Result<String> {
+pub(super) fn field(
+    field: &FieldDescriptor,
+    rules: Option<DynamicMessage>,
+    ignore_zero: bool,
+) -> Result<String> {
     let context = format!("field `{}`", field.full_name());
     let mut rules = FieldRules::read_opt(rules, &context)?;
     if rules.ignore == Ignore::Always {
@@ -215,9 +267,19 @@ pub(super) fn field(field: &FieldDescriptor, rules: Option<DynamicMessage>, igno
     let ignore_zero = rules.ignore == Ignore::IfZero || ignore_zero;
     let ident = snake(field.name());
     let body = if field.is_map() {
-        guarded(rules.required, ignore_zero, "value.is_empty()", &map(field, &mut rules, &context)?)
+        guarded(
+            rules.required,
+            ignore_zero,
+            "value.is_empty()",
+            &map(field, &mut rules, &context)?,
+        )
     } else if field.is_list() {
-        guarded(rules.required, ignore_zero, "value.is_empty()", &list(field, &mut rules, &context)?)
+        guarded(
+            rules.required,
+            ignore_zero,
+            "value.is_empty()",
+            &list(field, &mut rules, &context)?,
+        )
     } else if is_option(field) {
         let body = element(&Elem::of(&field.kind()), &mut rules, &context)?;
         let missing = if rules.required {
@@ -245,7 +307,10 @@ pub(super) fn field(field: &FieldDescriptor, rules: Option<DynamicMessage>, igno
 }
 
 /// The checks of a oneof member's value (`value`, bound by the caller's `match`).
-pub(super) fn oneof_member(field: &FieldDescriptor, rules: Option<DynamicMessage>) -> Result<(String, bool)> {
+pub(super) fn oneof_member(
+    field: &FieldDescriptor,
+    rules: Option<DynamicMessage>,
+) -> Result<(String, bool)> {
     let context = format!("field `{}`", field.full_name());
     let mut rules = FieldRules::read_opt(rules, &context)?;
     if rules.ignore == Ignore::Always {
@@ -262,10 +327,17 @@ fn each(elem: &Elem, rules: Option<DynamicMessage>, context: &str) -> Result<Str
         return Ok(String::new());
     }
     if rules.required {
-        return Err(format!("{context}: `required` has no meaning here; remove it"));
+        return Err(format!(
+            "{context}: `required` has no meaning here; remove it"
+        ));
     }
     let body = element(elem, &mut rules, context)?;
-    Ok(guarded(false, rules.ignore == Ignore::IfZero, &elem.is_zero(), &body))
+    Ok(guarded(
+        false,
+        rules.ignore == Ignore::IfZero,
+        &elem.is_zero(),
+        &body,
+    ))
 }
 
 fn list(field: &FieldDescriptor, rules: &mut FieldRules, context: &str) -> Result<String> {
@@ -357,7 +429,9 @@ fn map(field: &FieldDescriptor, rules: &mut FieldRules, context: &str) -> Result
     let key = match key_field.kind() {
         Kind::String => "::bia::validate::Key::Str(key.as_str())",
         Kind::Bool => "::bia::validate::Key::Bool(*key)",
-        Kind::Uint32 | Kind::Uint64 | Kind::Fixed32 | Kind::Fixed64 => "::bia::validate::Key::Uint(u64::from(*key))",
+        Kind::Uint32 | Kind::Uint64 | Kind::Fixed32 | Kind::Fixed64 => {
+            "::bia::validate::Key::Uint(u64::from(*key))"
+        }
         _ => "::bia::validate::Key::Int(i64::from(*key))",
     };
     let key_block = if key_code.is_empty() {

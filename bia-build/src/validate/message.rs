@@ -2,7 +2,9 @@
 
 use std::collections::HashSet;
 
-use prost_reflect::{DescriptorPool, DynamicMessage, ExtensionDescriptor, MessageDescriptor, Value};
+use prost_reflect::{
+    DescriptorPool, DynamicMessage, ExtensionDescriptor, MessageDescriptor, Value,
+};
 
 use super::fields::{self, Elem, cel_error, is_option};
 use super::names::{camel, message_type, oneof_type, snake};
@@ -49,7 +51,11 @@ pub(super) fn validate_impl(msg: &MessageDescriptor, ext: &Extensions) -> Result
             continue;
         }
         let rules = rules_of(field.options(), ext.field.as_ref());
-        body.push_str(&fields::field(&field, rules, listed.contains(field.name()))?);
+        body.push_str(&fields::field(
+            &field,
+            rules,
+            listed.contains(field.name()),
+        )?);
     }
     for oneof in msg.oneofs().filter(|o| !o.is_synthetic()) {
         let context = format!("oneof `{}`", oneof.full_name());
@@ -101,7 +107,11 @@ pub(super) fn validate_impl(msg: &MessageDescriptor, ext: &Extensions) -> Result
 
 /// `MessageRules`: `oneof` rules over plain fields (at most one set; with `required`, exactly
 /// one). The fields they list are checked only when set, as protovalidate does.
-fn message_rules(msg: &MessageDescriptor, rules: DynamicMessage, listed: &mut HashSet<String>) -> Result<String> {
+fn message_rules(
+    msg: &MessageDescriptor,
+    rules: DynamicMessage,
+    listed: &mut HashSet<String>,
+) -> Result<String> {
     let context = format!("message `{}`", msg.full_name());
     let mut r = Rules::new(rules, "message", &context);
     if !r.list("cel").is_empty() || !r.list("cel_expression").is_empty() {
@@ -122,18 +132,26 @@ fn message_rules(msg: &MessageDescriptor, rules: DynamicMessage, listed: &mut Ha
         let required = rule.flag("required");
         rule.finish()?;
         if names.is_empty() {
-            return Err(format!("{context}: a `oneof` rule must list at least one field"));
+            return Err(format!(
+                "{context}: a `oneof` rule must list at least one field"
+            ));
         }
         let mut set = Vec::new();
         for name in &names {
             let Some(field) = msg.get_field_by_name(name) else {
-                return Err(format!("{context}: the `oneof` rule names `{name}`, which is not a field of it"));
+                return Err(format!(
+                    "{context}: the `oneof` rule names `{name}`, which is not a field of it"
+                ));
             };
             if field.containing_oneof().is_some_and(|o| !o.is_synthetic()) {
-                return Err(format!("{context}: the `oneof` rule names `{name}`, which is in a oneof already"));
+                return Err(format!(
+                    "{context}: the `oneof` rule names `{name}`, which is in a oneof already"
+                ));
             }
             if !listed.insert(name.clone()) {
-                return Err(format!("{context}: `{name}` is named by more than one `oneof` rule"));
+                return Err(format!(
+                    "{context}: `{name}` is named by more than one `oneof` rule"
+                ));
             }
             let ident = snake(name);
             set.push(if field.is_list() || field.is_map() {

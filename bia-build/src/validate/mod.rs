@@ -27,12 +27,31 @@ use crate::Error;
 /// prost maps `google.protobuf.*` to `prost-types` (and `()`), which bia implements.
 const EXTERN_PACKAGE: &str = "google.protobuf";
 
+/// The file that defines the rules. Its messages only describe rules, which bia-build reads
+/// from the descriptors; generating Rust types for them would add thousands of lines (with
+/// lint warnings) to every crate that imports it.
+const RULES_PROTO: &str = "buf/validate/validate.proto";
+
+/// `fds` without [`RULES_PROTO`], unless a message field uses one of its types.
+pub(crate) fn without_rules_proto(
+    mut fds: prost_types::FileDescriptorSet,
+    pool: &DescriptorPool,
+) -> prost_types::FileDescriptorSet {
+    if !uses_rules(pool) {
+        fds.file.retain(|file| file.name() != RULES_PROTO);
+    }
+    fds
+}
+
 /// The generated code of every package in `pool`, keyed by package name.
 pub(crate) fn generate_code(pool: &DescriptorPool) -> Result<BTreeMap<String, String>, Error> {
     let ext = message::Extensions::find(pool);
     let mut packages: BTreeMap<String, String> = BTreeMap::new();
     for file in pool.files() {
-        if file.package_name() == EXTERN_PACKAGE {
+        // Skipped as prost skips them: either mapped to prost-types, or not generated.
+        if file.package_name() == EXTERN_PACKAGE
+            || (file.name() == RULES_PROTO && !uses_rules(pool))
+        {
             continue;
         }
         let code = packages.entry(file.package_name().to_owned()).or_default();
@@ -56,7 +75,23 @@ pub(crate) fn generate_code(pool: &DescriptorPool) -> Result<BTreeMap<String, St
     Ok(packages)
 }
 
-fn walk(msg: &MessageDescriptor, ext: &message::Extensions, code: &mut String) -> Result<(), String> {
+/// Whether a message field outside [`RULES_PROTO`] has one of its types (so prost generates it).
+fn uses_rules(pool: &DescriptorPool) -> bool {
+    pool.all_messages().any(|m| {
+        m.parent_file().name() != RULES_PROTO
+            && m.fields().any(|f| match f.kind() {
+                prost_reflect::Kind::Message(t) => t.parent_file().name() == RULES_PROTO,
+                prost_reflect::Kind::Enum(t) => t.parent_file().name() == RULES_PROTO,
+                _ => false,
+            })
+    })
+}
+
+fn walk(
+    msg: &MessageDescriptor,
+    ext: &message::Extensions,
+    code: &mut String,
+) -> Result<(), String> {
     if msg.is_map_entry() {
         return Ok(());
     }

@@ -13,7 +13,11 @@ pub(super) struct Check {
 }
 
 impl Check {
-    pub(super) fn new(fail: impl Into<String>, id: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(super) fn new(
+        fail: impl Into<String>,
+        id: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             fail: fail.into(),
             id: id.into(),
@@ -64,7 +68,9 @@ impl Rules {
     /// The value of rule `name`, if set.
     pub(super) fn get(&mut self, name: &'static str) -> Option<Value> {
         self.read.push(name);
-        if self.msg.descriptor().get_field_by_name(name).is_none() || !self.msg.has_field_by_name(name) {
+        if self.msg.descriptor().get_field_by_name(name).is_none()
+            || !self.msg.has_field_by_name(name)
+        {
             return None;
         }
         self.msg.get_field_by_name(name).map(|v| v.into_owned())

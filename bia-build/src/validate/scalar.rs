@@ -87,7 +87,12 @@ impl Bound {
 /// The check of `lower` and `upper` bounds on `x`, with protovalidate's ids: `int32.gt`,
 /// `int32.gt_lt`, and `int32.gt_lt_exclusive` when the upper bound is below the lower one (the
 /// value must then lie outside the gap). `!(x > l)` also fails for NaN, as protovalidate does.
-pub(super) fn range(prefix: &str, x: &str, lower: Option<Bound>, upper: Option<Bound>) -> Option<Check> {
+pub(super) fn range(
+    prefix: &str,
+    x: &str,
+    lower: Option<Bound>,
+    upper: Option<Bound>,
+) -> Option<Check> {
     match (lower, upper) {
         (None, None) => None,
         (Some(b), None) | (None, Some(b)) => Some(Check::new(
@@ -117,11 +122,31 @@ pub(super) fn range(prefix: &str, x: &str, lower: Option<Bound>, upper: Option<B
 /// The literal, the text and the order of a numeric rule value.
 fn number(num: Num, value: &Value) -> (String, String, Order) {
     match value {
-        Value::I32(v) => (format!("{v}{}", num.rust), v.to_string(), Order::Int((*v).into())),
-        Value::I64(v) => (format!("{v}{}", num.rust), v.to_string(), Order::Int((*v).into())),
-        Value::U32(v) => (format!("{v}{}", num.rust), v.to_string(), Order::Int((*v).into())),
-        Value::U64(v) => (format!("{v}{}", num.rust), v.to_string(), Order::Int((*v).into())),
-        Value::F32(v) => (float_literal((*v).into(), "f32"), v.to_string(), Order::Float((*v).into())),
+        Value::I32(v) => (
+            format!("{v}{}", num.rust),
+            v.to_string(),
+            Order::Int((*v).into()),
+        ),
+        Value::I64(v) => (
+            format!("{v}{}", num.rust),
+            v.to_string(),
+            Order::Int((*v).into()),
+        ),
+        Value::U32(v) => (
+            format!("{v}{}", num.rust),
+            v.to_string(),
+            Order::Int((*v).into()),
+        ),
+        Value::U64(v) => (
+            format!("{v}{}", num.rust),
+            v.to_string(),
+            Order::Int((*v).into()),
+        ),
+        Value::F32(v) => (
+            float_literal((*v).into(), "f32"),
+            v.to_string(),
+            Order::Float((*v).into()),
+        ),
         Value::F64(v) => (float_literal(*v, "f64"), v.to_string(), Order::Float(*v)),
         other => (format!("{other:?}"), format!("{other:?}"), Order::Int(0)),
     }
@@ -130,7 +155,12 @@ fn number(num: Num, value: &Value) -> (String, String, Order) {
 fn bound(rules: &mut Rules, num: Num, op: &'static str) -> Option<Bound> {
     let value = rules.get(op)?;
     let (literal, shown, order) = number(num, &value);
-    Some(Bound { op, literal, shown, order })
+    Some(Bound {
+        op,
+        literal,
+        shown,
+        order,
+    })
 }
 
 fn list_of(num: Num, values: &[Value]) -> (String, String) {
@@ -141,7 +171,10 @@ fn list_of(num: Num, values: &[Value]) -> (String, String) {
             (l, s)
         })
         .unzip();
-    (format!("[{}]", lits.join(", ")), format!("[{}]", shown.join(", ")))
+    (
+        format!("[{}]", lits.join(", ")),
+        format!("[{}]", shown.join(", ")),
+    )
 }
 
 /// The checks of `Int32Rules`, `DoubleRules`, ... on `*value`.
@@ -150,7 +183,11 @@ pub(super) fn numeric(mut rules: Rules, num: Num) -> Result<Vec<Check>> {
     let mut checks = Vec::new();
     if let Some(v) = rules.get("const") {
         let (lit, shown, _) = number(num, &v);
-        checks.push(Check::new(format!("*value != {lit}"), format!("{p}.const"), format!("must equal {shown}")));
+        checks.push(Check::new(
+            format!("*value != {lit}"),
+            format!("{p}.const"),
+            format!("must equal {shown}"),
+        ));
     }
     let lower = bound(&mut rules, num, "gt").or_else(|| bound(&mut rules, num, "gte"));
     let upper = bound(&mut rules, num, "lt").or_else(|| bound(&mut rules, num, "lte"));
@@ -158,15 +195,27 @@ pub(super) fn numeric(mut rules: Rules, num: Num) -> Result<Vec<Check>> {
     let within = rules.list("in");
     if !within.is_empty() {
         let (lit, shown) = list_of(num, &within);
-        checks.push(Check::new(format!("!{lit}.contains(value)"), format!("{p}.in"), format!("must be in list {shown}")));
+        checks.push(Check::new(
+            format!("!{lit}.contains(value)"),
+            format!("{p}.in"),
+            format!("must be in list {shown}"),
+        ));
     }
     let without = rules.list("not_in");
     if !without.is_empty() {
         let (lit, shown) = list_of(num, &without);
-        checks.push(Check::new(format!("{lit}.contains(value)"), format!("{p}.not_in"), format!("must not be in list {shown}")));
+        checks.push(Check::new(
+            format!("{lit}.contains(value)"),
+            format!("{p}.not_in"),
+            format!("must not be in list {shown}"),
+        ));
     }
     if num.is_float() && rules.flag("finite") {
-        checks.push(Check::new("!value.is_finite()", format!("{p}.finite"), "must be finite"));
+        checks.push(Check::new(
+            "!value.is_finite()",
+            format!("{p}.finite"),
+            "must be finite",
+        ));
     }
     rules.finish()?;
     Ok(checks)
@@ -176,7 +225,11 @@ pub(super) fn numeric(mut rules: Rules, num: Num) -> Result<Vec<Check>> {
 pub(super) fn boolean(mut rules: Rules) -> Result<Vec<Check>> {
     let mut checks = Vec::new();
     if let Some(Value::Bool(v)) = rules.get("const") {
-        checks.push(Check::new(format!("*value != {v}"), "bool.const", format!("must equal {v}")));
+        checks.push(Check::new(
+            format!("*value != {v}"),
+            "bool.const",
+            format!("must equal {v}"),
+        ));
     }
     rules.finish()?;
     Ok(checks)
@@ -203,13 +256,21 @@ pub(super) fn enumeration(mut rules: Rules, desc: &EnumDescriptor) -> Result<Vec
     };
     if let Some(v) = rules.get("const") {
         let n = numbers(std::slice::from_ref(&v)).join("");
-        checks.push(Check::new(format!("*value != {n}"), "enum.const", format!("must equal {}", show(&v))));
+        checks.push(Check::new(
+            format!("*value != {n}"),
+            "enum.const",
+            format!("must equal {}", show(&v)),
+        ));
     }
     if rules.flag("defined_only") {
         let mut defined: Vec<i32> = desc.values().map(|v| v.number()).collect();
         defined.sort_unstable();
         defined.dedup();
-        let pattern = defined.iter().map(i32::to_string).collect::<Vec<_>>().join(" | ");
+        let pattern = defined
+            .iter()
+            .map(i32::to_string)
+            .collect::<Vec<_>>()
+            .join(" | ");
         checks.push(Check::new(
             format!("!matches!(*value, {pattern})"),
             "enum.defined_only",

@@ -14,7 +14,10 @@ fn generate(body: &str) -> Result<String, String> {
          import \"google/protobuf/timestamp.proto\";\nimport \"google/protobuf/wrappers.proto\";\n{body}"
     );
     std::fs::write(&file, text).unwrap();
-    let protos = Builder::new().proto_dir(&proto).load().map_err(|e| e.to_string())?;
+    let protos = Builder::new()
+        .proto_dir(&proto)
+        .load()
+        .map_err(|e| e.to_string())?;
     let code = super::generate_code(&protos.pool).map_err(|e| e.to_string())?;
     Ok(code.get("a.v1").cloned().unwrap_or_default())
 }
@@ -93,7 +96,15 @@ fn cel_is_a_build_error_that_names_the_field() {
         "message M { string a = 1 [(buf.validate.field).cel = {id: \"x\", expression: \"this != ''\"}]; }\n",
     )
     .unwrap_err();
-    assert_contains(&err, &["a/v1/a.proto", "field `a.v1.M.a`", "CEL rules", "not supported"]);
+    assert_contains(
+        &err,
+        &[
+            "a/v1/a.proto",
+            "field `a.v1.M.a`",
+            "CEL rules",
+            "not supported",
+        ],
+    );
     let err = generate(
         "message M { option (buf.validate.message).cel = {id: \"x\", expression: \"true\"}; string a = 1; }\n",
     )
@@ -108,14 +119,31 @@ fn unsupported_or_misplaced_rules_are_build_errors() {
          message M { google.protobuf.FieldMask m = 1 [(buf.validate.field).field_mask.in = \"a\"]; }\n",
     )
     .unwrap_err();
-    assert_contains(&err, &["field `a.v1.M.m`", "`field_mask` rules are not supported"]);
-    let err = generate("message M { int32 a = 1 [(buf.validate.field).string.min_len = 1]; }\n").unwrap_err();
-    assert_contains(&err, &["field `a.v1.M.a`", "has `string` rules, but its type takes `int32` rules"]);
-    let err = generate("message M { repeated string a = 1 [(buf.validate.field).string.min_len = 1]; }\n")
+    assert_contains(
+        &err,
+        &["field `a.v1.M.m`", "`field_mask` rules are not supported"],
+    );
+    let err = generate("message M { int32 a = 1 [(buf.validate.field).string.min_len = 1]; }\n")
         .unwrap_err();
+    assert_contains(
+        &err,
+        &[
+            "field `a.v1.M.a`",
+            "has `string` rules, but its type takes `int32` rules",
+        ],
+    );
+    let err = generate(
+        "message M { repeated string a = 1 [(buf.validate.field).string.min_len = 1]; }\n",
+    )
+    .unwrap_err();
     assert_contains(&err, &["repeated.items"]);
-    let err = generate("message M { string a = 1 [(buf.validate.field).string.pattern = \"(\"]; }\n").unwrap_err();
-    assert_contains(&err, &["field `a.v1.M.a`", "not a valid regular expression"]);
+    let err =
+        generate("message M { string a = 1 [(buf.validate.field).string.pattern = \"(\"]; }\n")
+            .unwrap_err();
+    assert_contains(
+        &err,
+        &["field `a.v1.M.a`", "not a valid regular expression"],
+    );
     let err = generate(
         "message M { option (buf.validate.message).oneof = {fields: [\"nope\"]}; string a = 1; }\n",
     )
@@ -129,13 +157,43 @@ fn code_is_appended_to_the_package_file() {
     let path = dir.path().join("a.v1.rs");
     std::fs::write(&path, "pub struct M {}\n").unwrap();
     crate::codegen::append_to_package(dir.path(), "a.v1", "impl X for M {}\n").unwrap();
-    assert_eq!(std::fs::read_to_string(&path).unwrap(), "pub struct M {}\n\nimpl X for M {}\n");
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "pub struct M {}\n\nimpl X for M {}\n"
+    );
     let err = crate::codegen::append_to_package(Path::new("/nonexistent"), "a.v1", "").unwrap_err();
     assert_contains(&err.to_string(), &["a.v1.rs"]);
 }
 
 #[test]
-#[ignore]
-fn print_generated() {
-    println!("{}", generate(&std::fs::read_to_string(std::env::var("PROTO_BODY").unwrap()).unwrap()).unwrap());
+fn a_build_appends_the_impls_and_generates_no_types_for_the_rules_proto() {
+    let dir = tempfile::tempdir().unwrap();
+    let proto = dir.path().join("proto");
+    std::fs::create_dir_all(proto.join("a/v1")).unwrap();
+    std::fs::write(
+        proto.join("a/v1/a.proto"),
+        "syntax = \"proto3\";\npackage a.v1;\nimport \"buf/validate/validate.proto\";\n\
+         message M { string a = 1 [(buf.validate.field).string.min_len = 1]; }\n\
+         service S { rpc Call(M) returns (M); }\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    Builder::new()
+        .proto_dir(&proto)
+        .out_dir(&out)
+        .rerun_if_changed(false)
+        .compile()
+        .unwrap();
+    let code = std::fs::read_to_string(out.join("a.v1.rs")).unwrap();
+    assert_contains(
+        &code,
+        &[
+            "pub struct M",
+            "impl ::bia::validate::Validate for M",
+            // Servers validate; clients do not.
+            "let codec = ::bia::validate::ValidatingCodec::default();",
+            "let codec = tonic_prost::ProstCodec::default();",
+        ],
+    );
+    assert!(!out.join("buf.validate.rs").exists());
 }

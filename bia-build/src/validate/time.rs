@@ -47,7 +47,11 @@ pub(super) fn time(mut rules: Rules, kind: &str) -> Result<Vec<Check>> {
     let mut c = Vec::new();
     if let Some(m) = rules.message("const") {
         let v = seconds_nanos(&m);
-        c.push(Check::new(format!("{x} != {}", literal(v)), format!("{kind}.const"), format!("must equal {}", shown(kind, v))));
+        c.push(Check::new(
+            format!("{x} != {}", literal(v)),
+            format!("{kind}.const"),
+            format!("must equal {}", shown(kind, v)),
+        ));
     }
     let lower = bound(&mut rules, kind, "gt").or_else(|| bound(&mut rules, kind, "gte"));
     let upper = bound(&mut rules, kind, "lt").or_else(|| bound(&mut rules, kind, "lte"));
@@ -55,10 +59,18 @@ pub(super) fn time(mut rules: Rules, kind: &str) -> Result<Vec<Check>> {
     if kind == "timestamp" {
         let now = "::bia::validate::rules::now()";
         if rules.flag("lt_now") {
-            c.push(Check::new(format!("!({x} < {now})"), "timestamp.lt_now", "must be less than now"));
+            c.push(Check::new(
+                format!("!({x} < {now})"),
+                "timestamp.lt_now",
+                "must be less than now",
+            ));
         }
         if rules.flag("gt_now") {
-            c.push(Check::new(format!("!({x} > {now})"), "timestamp.gt_now", "must be greater than now"));
+            c.push(Check::new(
+                format!("!({x} > {now})"),
+                "timestamp.gt_now",
+                "must be greater than now",
+            ));
         }
         if let Some(m) = rules.message("within") {
             let w = seconds_nanos(&m);
@@ -72,7 +84,10 @@ pub(super) fn time(mut rules: Rules, kind: &str) -> Result<Vec<Check>> {
             ));
         }
     } else {
-        for (rule, negate, words) in [("in", "!", "must be in list"), ("not_in", "", "must not be in list")] {
+        for (rule, negate, words) in [
+            ("in", "!", "must be in list"),
+            ("not_in", "", "must not be in list"),
+        ] {
             let values: Vec<(i64, i32)> = rules
                 .list(rule)
                 .iter()
@@ -114,7 +129,10 @@ pub(super) fn any(mut rules: Rules) -> Result<Vec<Check>> {
             .collect();
         if !urls.is_empty() {
             c.push(Check::new(
-                format!("{negate}[{}].contains(&value.type_url.as_str())", urls.join(", ")),
+                format!(
+                    "{negate}[{}].contains(&value.type_url.as_str())",
+                    urls.join(", ")
+                ),
                 format!("any.{rule}"),
                 message,
             ));

@@ -51,7 +51,11 @@ pub fn now() -> (i64, i32) {
         Err(e) => {
             let d = e.duration();
             let (s, n) = (d.as_secs() as i64, d.subsec_nanos() as i32);
-            if n == 0 { (-s, 0) } else { (-s - 1, 1_000_000_000 - n) }
+            if n == 0 {
+                (-s, 0)
+            } else {
+                (-s - 1, 1_000_000_000 - n)
+            }
         }
     }
 }
@@ -97,6 +101,9 @@ mod tests {
         assert!(bytes_contain(b"", b""));
         let (s, _) = now();
         assert!(s > 1_700_000_000);
-        assert_eq!(add_sub((10, 500_000_000), (0, 600_000_000)), ((11, 100_000_000), (9, 900_000_000)));
+        assert_eq!(
+            add_sub((10, 500_000_000), (0, 600_000_000)),
+            ((11, 100_000_000), (9, 900_000_000))
+        );
     }
 }

@@ -64,7 +64,11 @@ impl Validated for Handler {
     async fn watch(&self, request: Request<Item>) -> Result<Response<Replies>, Status> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         let item = request.into_inner();
-        let replies = (0..item.count).map(move |i| Ok(Reply { text: format!("{}{i}", item.name) }));
+        let replies = (0..item.count).map(move |i| {
+            Ok(Reply {
+                text: format!("{}{i}", item.name),
+            })
+        });
         Ok(Response::new(Box::pin(tokio_stream::iter(replies))))
     }
 
@@ -108,7 +112,11 @@ async fn serve() -> Served {
         .unwrap();
     let running = bia::testing::start(app).await.unwrap();
     let client = ValidatedClient::new(running.channel().await.unwrap());
-    Served { running, client, handler }
+    Served {
+        running,
+        client,
+        handler,
+    }
 }
 
 /// `(field path, rule id)` of every violation in an INVALID_ARGUMENT answer.
@@ -123,7 +131,10 @@ fn violations(status: &Status) -> Vec<(String, String)> {
 }
 
 fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
-    expected.iter().map(|(f, r)| (f.to_string(), r.to_string())).collect()
+    expected
+        .iter()
+        .map(|(f, r)| (f.to_string(), r.to_string()))
+        .collect()
 }
 
 /// Checks each `(request, expected violations)` through `call`: the valid ones (no
@@ -157,8 +168,15 @@ fn user() -> User {
         labels: HashMap::from([("team".into(), "core".into())]),
         role: Role::Admin as i32,
         nickname: None,
-        addresses: vec![Address { city: "Oslo".into() }],
-        by_floor: HashMap::from([(3, Address { city: "Rome".into() })]),
+        addresses: vec![Address {
+            city: "Oslo".into(),
+        }],
+        by_floor: HashMap::from([(
+            3,
+            Address {
+                city: "Rome".into(),
+            },
+        )]),
     }
 }
 
@@ -175,11 +193,27 @@ async fn nested_messages_lists_maps_enums_and_required() {
         (create(|_| {}), vec![]),
         (create(|u| u.nickname = Some("bob".into())), vec![]),
         (CreateUserRequest { user: None }, vec![("user", "required")]),
-        (create(|u| u.name = "a".into()), vec![("user.name", "string.min_len")]),
-        (create(|u| u.name = "x".repeat(17)), vec![("user.name", "string.max_len")]),
-        (create(|u| u.emails.clear()), vec![("user.emails", "repeated.min_items")]),
         (
-            create(|u| u.emails = vec!["a@b.co".into(), "c@d.co".into(), "e@f.co".into(), "g@h.co".into()]),
+            create(|u| u.name = "a".into()),
+            vec![("user.name", "string.min_len")],
+        ),
+        (
+            create(|u| u.name = "x".repeat(17)),
+            vec![("user.name", "string.max_len")],
+        ),
+        (
+            create(|u| u.emails.clear()),
+            vec![("user.emails", "repeated.min_items")],
+        ),
+        (
+            create(|u| {
+                u.emails = vec![
+                    "a@b.co".into(),
+                    "c@d.co".into(),
+                    "e@f.co".into(),
+                    "g@h.co".into(),
+                ]
+            }),
             vec![("user.emails", "repeated.max_items")],
         ),
         (
@@ -190,7 +224,10 @@ async fn nested_messages_lists_maps_enums_and_required() {
             create(|u| u.emails.push("not-an-email".into())),
             vec![("user.emails[1]", "string.email")],
         ),
-        (create(|u| u.emails = vec![String::new()]), vec![("user.emails[0]", "string.email_empty")]),
+        (
+            create(|u| u.emails = vec![String::new()]),
+            vec![("user.emails[0]", "string.email_empty")],
+        ),
         (
             create(|u| u.labels = HashMap::from([("Team".into(), "core".into())])),
             vec![("user.labels[\"Team\"]", "string.pattern")],
@@ -203,15 +240,35 @@ async fn nested_messages_lists_maps_enums_and_required() {
             create(|u| u.labels = (0..3).map(|i| ("k".repeat(i + 1), "v".into())).collect()),
             vec![("user.labels", "map.max_pairs")],
         ),
-        (create(|u| u.role = Role::Unspecified as i32), vec![("user.role", "enum.not_in")]),
-        (create(|u| u.role = 7), vec![("user.role", "enum.defined_only")]),
-        (create(|u| u.nickname = Some("bo".into())), vec![("user.nickname", "string.min_len")]),
         (
-            create(|u| u.addresses.push(Address { city: String::new() })),
+            create(|u| u.role = Role::Unspecified as i32),
+            vec![("user.role", "enum.not_in")],
+        ),
+        (
+            create(|u| u.role = 7),
+            vec![("user.role", "enum.defined_only")],
+        ),
+        (
+            create(|u| u.nickname = Some("bo".into())),
+            vec![("user.nickname", "string.min_len")],
+        ),
+        (
+            create(|u| {
+                u.addresses.push(Address {
+                    city: String::new(),
+                })
+            }),
             vec![("user.addresses[1].city", "string.min_len")],
         ),
         (
-            create(|u| u.by_floor = HashMap::from([(-2, Address { city: String::new() })])),
+            create(|u| {
+                u.by_floor = HashMap::from([(
+                    -2,
+                    Address {
+                        city: String::new(),
+                    },
+                )])
+            }),
             vec![("user.by_floor[-2].city", "string.min_len")],
         ),
         // Every violation is reported, in the order of the fields.
@@ -221,19 +278,36 @@ async fn nested_messages_lists_maps_enums_and_required() {
                 u.emails = vec!["bad".into()];
                 u.role = 0;
             }),
-            vec![("user.name", "string.min_len"), ("user.emails[0]", "string.email"), ("user.role", "enum.not_in")],
+            vec![
+                ("user.name", "string.min_len"),
+                ("user.emails[0]", "string.email"),
+                ("user.role", "enum.not_in"),
+            ],
         ),
     ];
-    check_cases(&served, cases, |mut c, r| async move { c.create_user(r).await }).await;
+    check_cases(
+        &served,
+        cases,
+        |mut c, r| async move { c.create_user(r).await },
+    )
+    .await;
 
     // The answer a client sees: INVALID_ARGUMENT, a readable message and the rule's message.
-    let status = served.client.clone().create_user(create(|u| u.name = "a".into())).await.unwrap_err();
+    let status = served
+        .client
+        .clone()
+        .create_user(create(|u| u.name = "a".into()))
+        .await
+        .unwrap_err();
     assert_eq!(
         status.message(),
         "invalid request: user.name: must be at least 2 characters [string.min_len]"
     );
     let sent = Violations::from_status(&status).unwrap();
-    assert_eq!(sent.iter().next().unwrap().message, "must be at least 2 characters");
+    assert_eq!(
+        sent.iter().next().unwrap().message,
+        "must be at least 2 characters"
+    );
     served.running.stop().await.unwrap();
 }
 
@@ -265,17 +339,44 @@ async fn numbers_ranges_lists_and_ignore() {
         (numbers(|n| n.zero_or_big = 11), vec![]),
         (numbers(|n| n.small = 0), vec![("small", "int32.gt_lte")]),
         (numbers(|n| n.small = 11), vec![("small", "int32.gt_lte")]),
-        (numbers(|n| n.outside = 50), vec![("outside", "int64.gt_lt_exclusive")]),
-        (numbers(|n| n.outside = 0), vec![("outside", "int64.gt_lt_exclusive")]),
+        (
+            numbers(|n| n.outside = 50),
+            vec![("outside", "int64.gt_lt_exclusive")],
+        ),
+        (
+            numbers(|n| n.outside = 0),
+            vec![("outside", "int64.gt_lt_exclusive")],
+        ),
         (numbers(|n| n.choice = 4), vec![("choice", "uint32.in")]),
-        (numbers(|n| n.unlucky = 13), vec![("unlucky", "sint64.not_in")]),
-        (numbers(|n| n.ratio = 1.5), vec![("ratio", "double.gte_lte")]),
-        (numbers(|n| n.ratio = f64::NAN), vec![("ratio", "double.gte_lte")]),
-        (numbers(|n| n.finite = f32::INFINITY), vec![("finite", "float.finite")]),
-        (numbers(|n| n.answer = 41), vec![("answer", "fixed32.const")]),
-        (numbers(|n| n.agreed = false), vec![("agreed", "bool.const")]),
+        (
+            numbers(|n| n.unlucky = 13),
+            vec![("unlucky", "sint64.not_in")],
+        ),
+        (
+            numbers(|n| n.ratio = 1.5),
+            vec![("ratio", "double.gte_lte")],
+        ),
+        (
+            numbers(|n| n.ratio = f64::NAN),
+            vec![("ratio", "double.gte_lte")],
+        ),
+        (
+            numbers(|n| n.finite = f32::INFINITY),
+            vec![("finite", "float.finite")],
+        ),
+        (
+            numbers(|n| n.answer = 41),
+            vec![("answer", "fixed32.const")],
+        ),
+        (
+            numbers(|n| n.agreed = false),
+            vec![("agreed", "bool.const")],
+        ),
         (numbers(|n| n.maybe = Some(5)), vec![("maybe", "int32.gt")]),
-        (numbers(|n| n.zero_or_big = 5), vec![("zero_or_big", "uint64.gt")]),
+        (
+            numbers(|n| n.zero_or_big = 5),
+            vec![("zero_or_big", "uint64.gt")],
+        ),
     ];
     check_cases(&served, cases, |mut c, r| async move { c.numbers(r).await }).await;
     served.running.stop().await.unwrap();
@@ -310,36 +411,102 @@ async fn strings_bytes_and_well_known_formats() {
         (texts(|_| {}), vec![]),
         (texts(|t| t.ip = "2001:db8::1".into()), vec![]),
         (texts(|t| t.address = "[::1]:8080".into()), vec![]),
-        (texts(|t| t.exact = "abd".into()), vec![("exact", "string.const")]),
-        (texts(|t| t.code = "abz".into()), vec![("code", "string.len")]),
-        (texts(|t| t.code = "bcdz".into()), vec![("code", "string.prefix")]),
-        (texts(|t| t.code = "abcd".into()), vec![("code", "string.suffix")]),
-        (texts(|t| t.word = "world".into()), vec![("word", "string.contains")]),
-        (texts(|t| t.word = "hellox".into()), vec![("word", "string.not_contains")]),
-        (texts(|t| t.color = "blue".into()), vec![("color", "string.in")]),
-        (texts(|t| t.host = "-bad-".into()), vec![("host", "string.hostname")]),
-        (texts(|t| t.host = String::new()), vec![("host", "string.hostname_empty")]),
-        (texts(|t| t.ip = "1.2.3.256".into()), vec![("ip", "string.ip")]),
-        (texts(|t| t.ipv6 = "10.0.0.1".into()), vec![("ipv6", "string.ipv6")]),
-        (texts(|t| t.uri = "not a uri".into()), vec![("uri", "string.uri")]),
+        (
+            texts(|t| t.exact = "abd".into()),
+            vec![("exact", "string.const")],
+        ),
+        (
+            texts(|t| t.code = "abz".into()),
+            vec![("code", "string.len")],
+        ),
+        (
+            texts(|t| t.code = "bcdz".into()),
+            vec![("code", "string.prefix")],
+        ),
+        (
+            texts(|t| t.code = "abcd".into()),
+            vec![("code", "string.suffix")],
+        ),
+        (
+            texts(|t| t.word = "world".into()),
+            vec![("word", "string.contains")],
+        ),
+        (
+            texts(|t| t.word = "hellox".into()),
+            vec![("word", "string.not_contains")],
+        ),
+        (
+            texts(|t| t.color = "blue".into()),
+            vec![("color", "string.in")],
+        ),
+        (
+            texts(|t| t.host = "-bad-".into()),
+            vec![("host", "string.hostname")],
+        ),
+        (
+            texts(|t| t.host = String::new()),
+            vec![("host", "string.hostname_empty")],
+        ),
+        (
+            texts(|t| t.ip = "1.2.3.256".into()),
+            vec![("ip", "string.ip")],
+        ),
+        (
+            texts(|t| t.ipv6 = "10.0.0.1".into()),
+            vec![("ipv6", "string.ipv6")],
+        ),
+        (
+            texts(|t| t.uri = "not a uri".into()),
+            vec![("uri", "string.uri")],
+        ),
         (texts(|t| t.id = "123".into()), vec![("id", "string.uuid")]),
-        (texts(|t| t.address = "example.com".into()), vec![("address", "string.host_and_port")]),
-        (texts(|t| t.tiny = "日本".into()), vec![("tiny", "string.max_bytes")]),
+        (
+            texts(|t| t.address = "example.com".into()),
+            vec![("address", "string.host_and_port")],
+        ),
+        (
+            texts(|t| t.tiny = "日本".into()),
+            vec![("tiny", "string.max_bytes")],
+        ),
         (texts(|t| t.blob = vec![1]), vec![("blob", "bytes.min_len")]),
-        (texts(|t| t.blob = vec![1, 2, 3, 4, 5]), vec![("blob", "bytes.max_len")]),
-        (texts(|t| t.blob = vec![2, 2]), vec![("blob", "bytes.prefix")]),
-        (texts(|t| t.packed_ip = vec![1, 2, 3]), vec![("packed_ip", "bytes.ipv4")]),
-        (texts(|t| t.packed_ip.clear()), vec![("packed_ip", "bytes.ipv4_empty")]),
-        (texts(|t| t.header = "bad header".into()), vec![("header", "string.well_known_regex.header_name")]),
-        (texts(|t| t.network = "10.0.0.1/8".into()), vec![("network", "string.ipv4_prefix")]),
+        (
+            texts(|t| t.blob = vec![1, 2, 3, 4, 5]),
+            vec![("blob", "bytes.max_len")],
+        ),
+        (
+            texts(|t| t.blob = vec![2, 2]),
+            vec![("blob", "bytes.prefix")],
+        ),
+        (
+            texts(|t| t.packed_ip = vec![1, 2, 3]),
+            vec![("packed_ip", "bytes.ipv4")],
+        ),
+        (
+            texts(|t| t.packed_ip.clear()),
+            vec![("packed_ip", "bytes.ipv4_empty")],
+        ),
+        (
+            texts(|t| t.header = "bad header".into()),
+            vec![("header", "string.well_known_regex.header_name")],
+        ),
+        (
+            texts(|t| t.network = "10.0.0.1/8".into()),
+            vec![("network", "string.ipv4_prefix")],
+        ),
     ];
     check_cases(&served, cases, |mut c, r| async move { c.texts(r).await }).await;
     served.running.stop().await.unwrap();
 }
 
 fn at(offset_secs: i64) -> prost_types::Timestamp {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
-    prost_types::Timestamp { seconds: now + offset_secs, nanos: 0 }
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    prost_types::Timestamp {
+        seconds: now + offset_secs,
+        nanos: 0,
+    }
 }
 
 fn secs(seconds: i64, nanos: i32) -> prost_types::Duration {
@@ -348,7 +515,10 @@ fn secs(seconds: i64, nanos: i32) -> prost_types::Duration {
 
 fn times(change: impl FnOnce(&mut TimesRequest)) -> TimesRequest {
     let mut t = TimesRequest {
-        start: Some(prost_types::Timestamp { seconds: 1_577_836_800, nanos: 0 }),
+        start: Some(prost_types::Timestamp {
+            seconds: 1_577_836_800,
+            nanos: 0,
+        }),
         deadline: Some(at(3600)),
         seen: Some(at(0)),
         ttl: Some(secs(30, 0)),
@@ -364,55 +534,117 @@ async fn timestamps_and_durations() {
     let cases = vec![
         (times(|_| {}), vec![]),
         (TimesRequest::default(), vec![]),
-        (times(|t| t.start = Some(prost_types::Timestamp { seconds: 631_152_000, nanos: 0 })), vec![("start", "timestamp.gt")]),
-        (times(|t| t.deadline = Some(at(-3600))), vec![("deadline", "timestamp.gt_now")]),
-        (times(|t| t.seen = Some(at(-7200))), vec![("seen", "timestamp.within")]),
-        (times(|t| t.seen = Some(at(7200))), vec![("seen", "timestamp.within")]),
-        (times(|t| t.ttl = Some(secs(0, 500_000_000))), vec![("ttl", "duration.gte_lte")]),
-        (times(|t| t.ttl = Some(secs(60, 1))), vec![("ttl", "duration.gte_lte")]),
-        (times(|t| t.step = Some(secs(2, 0))), vec![("step", "duration.in")]),
+        (
+            times(|t| {
+                t.start = Some(prost_types::Timestamp {
+                    seconds: 631_152_000,
+                    nanos: 0,
+                })
+            }),
+            vec![("start", "timestamp.gt")],
+        ),
+        (
+            times(|t| t.deadline = Some(at(-3600))),
+            vec![("deadline", "timestamp.gt_now")],
+        ),
+        (
+            times(|t| t.seen = Some(at(-7200))),
+            vec![("seen", "timestamp.within")],
+        ),
+        (
+            times(|t| t.seen = Some(at(7200))),
+            vec![("seen", "timestamp.within")],
+        ),
+        (
+            times(|t| t.ttl = Some(secs(0, 500_000_000))),
+            vec![("ttl", "duration.gte_lte")],
+        ),
+        (
+            times(|t| t.ttl = Some(secs(60, 1))),
+            vec![("ttl", "duration.gte_lte")],
+        ),
+        (
+            times(|t| t.step = Some(secs(2, 0))),
+            vec![("step", "duration.in")],
+        ),
     ];
     check_cases(&served, cases, |mut c, r| async move { c.times(r).await }).await;
     served.running.stop().await.unwrap();
 }
 
 fn choose(email: &str, phone: &str, target: Option<choose_request::Target>) -> ChooseRequest {
-    ChooseRequest { email: email.into(), phone: phone.into(), target }
+    ChooseRequest {
+        email: email.into(),
+        phone: phone.into(),
+        target,
+    }
 }
 
 #[tokio::test]
 async fn oneof_rules_of_messages_and_oneofs() {
     let served = serve().await;
-    let uuid = || Some(choose_request::Target::UserId("123e4567-e89b-12d3-a456-426614174000".into()));
+    let uuid = || {
+        Some(choose_request::Target::UserId(
+            "123e4567-e89b-12d3-a456-426614174000".into(),
+        ))
+    };
     let cases = vec![
         (choose("a@b.co", "", uuid()), vec![]),
         (choose("", "+4712345", uuid()), vec![]),
         (
-            choose("", "12345", Some(choose_request::Target::Address(Address { city: "Oslo".into() }))),
+            choose(
+                "",
+                "12345",
+                Some(choose_request::Target::Address(Address {
+                    city: "Oslo".into(),
+                })),
+            ),
             vec![],
         ),
-        (choose("a@b.co", "12345", uuid()), vec![("", "message.oneof")]),
+        (
+            choose("a@b.co", "12345", uuid()),
+            vec![("", "message.oneof")],
+        ),
         (choose("", "", uuid()), vec![("", "message.oneof")]),
         (choose("bad", "", uuid()), vec![("email", "string.email")]),
         (choose("a@b.co", "", None), vec![("target", "required")]),
         (
-            choose("a@b.co", "", Some(choose_request::Target::UserId("x".into()))),
+            choose(
+                "a@b.co",
+                "",
+                Some(choose_request::Target::UserId("x".into())),
+            ),
             vec![("user_id", "string.uuid")],
         ),
         (
-            choose("a@b.co", "", Some(choose_request::Target::Address(Address::default()))),
+            choose(
+                "a@b.co",
+                "",
+                Some(choose_request::Target::Address(Address::default())),
+            ),
             vec![("address.city", "string.min_len")],
         ),
     ];
     check_cases(&served, cases, |mut c, r| async move { c.choose(r).await }).await;
-    let status = served.client.clone().choose(choose("", "", uuid())).await.unwrap_err();
+    let status = served
+        .client
+        .clone()
+        .choose(choose("", "", uuid()))
+        .await
+        .unwrap_err();
     let sent = Violations::from_status(&status).unwrap();
-    assert_eq!(sent.iter().next().unwrap().message, "one of email, phone must be set");
+    assert_eq!(
+        sent.iter().next().unwrap().message,
+        "one of email, phone must be set"
+    );
     served.running.stop().await.unwrap();
 }
 
 fn item(name: &str, count: i32) -> Item {
-    Item { name: name.into(), count }
+    Item {
+        name: name.into(),
+        count,
+    }
 }
 
 #[tokio::test]
@@ -438,13 +670,21 @@ async fn a_bad_server_streaming_request_never_reaches_the_handler() {
 async fn a_client_stream_is_rejected_at_its_bad_message() {
     let mut served = serve().await;
     let items = vec![item("a", 0), item("b", 5), item("c", 6), item("d", 1)];
-    let status = served.client.upload(tokio_stream::iter(items)).await.unwrap_err();
+    let status = served
+        .client
+        .upload(tokio_stream::iter(items))
+        .await
+        .unwrap_err();
     assert_eq!(violations(&status), pairs(&[("count", "int32.gte_lte")]));
     // The items before the bad one were handled; the bad one and those after were not.
     assert_eq!(*served.handler.items.lock().unwrap(), ["a", "b"]);
 
     served.handler.items.lock().unwrap().clear();
-    let reply = served.client.upload(tokio_stream::iter(vec![item("x", 1), item("y", 2)])).await.unwrap();
+    let reply = served
+        .client
+        .upload(tokio_stream::iter(vec![item("x", 1), item("y", 2)]))
+        .await
+        .unwrap();
     assert_eq!(reply.into_inner().text, "x,y");
     served.running.stop().await.unwrap();
 }
@@ -462,7 +702,10 @@ async fn a_bidi_stream_answers_until_its_bad_message() {
     send.send(item("first", 1)).await.unwrap();
     assert_eq!(replies.message().await.unwrap().unwrap().text, "first");
     send.send(item("", 1)).await.unwrap();
-    let status = replies.message().await.expect_err("the bad message ends the call");
+    let status = replies
+        .message()
+        .await
+        .expect_err("the bad message ends the call");
     assert_eq!(violations(&status), pairs(&[("name", "string.min_len")]));
     assert_eq!(*served.handler.items.lock().unwrap(), ["first"]);
     served.running.stop().await.unwrap();
@@ -485,8 +728,14 @@ fn cost_of_validation_per_message() {
         let ns = start.elapsed().as_nanos() / u128::from(rounds);
         println!("{name}: {ns} ns per check");
     }
-    measure("CreateUserRequest (valid, 12 rules, nested)", &create(|_| {}));
-    measure("TextsRequest (valid, 15 string/bytes fields)", &texts(|_| {}));
+    measure(
+        "CreateUserRequest (valid, 12 rules, nested)",
+        &create(|_| {}),
+    );
+    measure(
+        "TextsRequest (valid, 15 string/bytes fields)",
+        &texts(|_| {}),
+    );
     measure("NumbersRequest (valid)", &numbers(|_| {}));
     measure("Item (valid, 2 rules)", &item("a", 1));
     let bad = create(|u| u.name = "a".into());

@@ -22,7 +22,8 @@ pub fn is_ulid(s: &str) -> bool {
         && matches!(b[0], b'0'..=b'7')
         && b.iter().all(|c| {
             c.is_ascii_digit()
-                || (c.is_ascii_alphabetic() && !matches!(c.to_ascii_uppercase(), b'I' | b'L' | b'O' | b'U'))
+                || (c.is_ascii_alphabetic()
+                    && !matches!(c.to_ascii_uppercase(), b'I' | b'L' | b'O' | b'U'))
         })
 }
 
@@ -39,7 +40,8 @@ pub fn is_protobuf_fqn(s: &str, leading_dot: bool) -> bool {
     !s.is_empty()
         && s.split('.').all(|part| {
             let mut b = part.bytes();
-            b.next().is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
+            b.next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
                 && b.all(|c| c.is_ascii_alphanumeric() || c == b'_')
         })
 }
@@ -74,7 +76,10 @@ mod tests {
     #[test]
     fn uuids_and_ulids() {
         assert!(is_uuid("123e4567-e89b-12d3-A456-426614174000"));
-        assert!(!is_uuid("123e4567e89b12d3a456426614174000") && !is_uuid("123e4567-e89b-12d3-a456-42661417400g"));
+        assert!(
+            !is_uuid("123e4567e89b12d3a456426614174000")
+                && !is_uuid("123e4567-e89b-12d3-a456-42661417400g")
+        );
         assert!(is_tuuid("123e4567e89b12d3a456426614174000") && !is_tuuid("123e4567-e89b"));
         assert!(is_ulid("01ARZ3NDEKTSV4RRFFQ69G5FAV"));
         assert!(!is_ulid("81ARZ3NDEKTSV4RRFFQ69G5FAV") && !is_ulid("01ARZ3NDEKTSV4RRFFQ69G5FAI"));
@@ -82,8 +87,14 @@ mod tests {
 
     #[test]
     fn names_and_headers() {
-        assert!(is_protobuf_fqn("buf.validate.FieldRules", false) && is_protobuf_fqn(".a._b", true));
-        assert!(!is_protobuf_fqn("a..b", false) && !is_protobuf_fqn("a.1b", false) && !is_protobuf_fqn("a", true));
+        assert!(
+            is_protobuf_fqn("buf.validate.FieldRules", false) && is_protobuf_fqn(".a._b", true)
+        );
+        assert!(
+            !is_protobuf_fqn("a..b", false)
+                && !is_protobuf_fqn("a.1b", false)
+                && !is_protobuf_fqn("a", true)
+        );
         assert!(is_header_name("content-type", true) && is_header_name(":path", true));
         assert!(!is_header_name("bad header", true) && is_header_name("bad header", false));
         assert!(!is_header_name("a\r\nb", false) && !is_header_name("", true));

@@ -12,10 +12,10 @@ pub fn is_uri(s: &str) -> bool {
 
 /// A URI or a relative reference (`../a?b`, `//host/p`, `#frag`, the empty string).
 pub fn is_uri_ref(s: &str) -> bool {
-    if let Some((scheme, rest)) = split_scheme(s) {
-        if is_scheme(scheme) {
-            return is_relative_or_hier(rest);
-        }
+    if let Some((scheme, rest)) = split_scheme(s)
+        && is_scheme(scheme)
+    {
+        return is_relative_or_hier(rest);
     }
     // A relative reference's first segment may not contain ':' (it would read as a scheme).
     let path_end = s.find(['/', '?', '#']).unwrap_or(s.len());
@@ -47,7 +47,8 @@ fn is_relative_or_hier(s: &str) -> bool {
         Some((s, q)) => (s, Some(q)),
         None => (s, None),
     };
-    let query_ok = |q: Option<&str>| q.is_none_or(|q| all_chars(q, |b| is_pchar(b) || b == b'/' || b == b'?'));
+    let query_ok =
+        |q: Option<&str>| q.is_none_or(|q| all_chars(q, |b| is_pchar(b) || b == b'/' || b == b'?'));
     if !query_ok(query) || !query_ok(fragment) {
         return false;
     }
@@ -69,10 +70,12 @@ fn is_authority(s: &str) -> bool {
         Some((u, h)) => (Some(u), h),
         None => (None, s),
     };
-    if let Some(userinfo) = userinfo {
-        if !all_chars(userinfo, |b| is_unreserved(b) || is_sub_delim(b) || b == b':') {
-            return false;
-        }
+    if let Some(userinfo) = userinfo
+        && !all_chars(userinfo, |b| {
+            is_unreserved(b) || is_sub_delim(b) || b == b':'
+        })
+    {
+        return false;
     }
     let (host, port) = if let Some(rest) = hostport.strip_prefix('[') {
         let Some((literal, after)) = rest.split_once(']') else {
@@ -105,13 +108,13 @@ fn is_ip_literal(s: &str) -> bool {
         return !version.is_empty()
             && version.bytes().all(|b| b.is_ascii_hexdigit())
             && !rest.is_empty()
-            && rest.bytes().all(|b| is_unreserved(b) || is_sub_delim(b) || b == b':');
+            && rest
+                .bytes()
+                .all(|b| is_unreserved(b) || is_sub_delim(b) || b == b':');
     }
     // RFC 6874 writes a zone as "%25" inside the brackets.
     match s.split_once("%25") {
-        Some((addr, zone)) => {
-            !zone.is_empty() && is_ip(addr, 6) && all_chars(zone, is_unreserved)
-        }
+        Some((addr, zone)) => !zone.is_empty() && is_ip(addr, 6) && all_chars(zone, is_unreserved),
         None => is_ip(s, 6) && !s.contains('%'),
     }
 }
@@ -191,7 +194,16 @@ mod tests {
 
     #[test]
     fn uri_refs() {
-        for ok in ["", "/a", "a/b", "../a?b#c", "//host/p", "#frag", "?q", "https://x"] {
+        for ok in [
+            "",
+            "/a",
+            "a/b",
+            "../a?b#c",
+            "//host/p",
+            "#frag",
+            "?q",
+            "https://x",
+        ] {
             assert!(is_uri_ref(ok), "{ok}");
         }
         for bad in ["a:b:c d", "a b", "%", "//a b", "#a#b"] {
