@@ -326,11 +326,8 @@ fn each(elem: &Elem, rules: Option<DynamicMessage>, context: &str) -> Result<Str
     if rules.ignore == Ignore::Always {
         return Ok(String::new());
     }
-    if rules.required {
-        return Err(format!(
-            "{context}: `required` has no meaning here; remove it"
-        ));
-    }
+    // An item, key or value is always present, so `required` holds for it (as protovalidate
+    // has it): there is nothing to check.
     let body = element(elem, &mut rules, context)?;
     Ok(guarded(
         false,

@@ -148,11 +148,8 @@ fn message_rules(
                     "{context}: the `oneof` rule names `{name}`, which is in a oneof already"
                 ));
             }
-            if !listed.insert(name.clone()) {
-                return Err(format!(
-                    "{context}: `{name}` is named by more than one `oneof` rule"
-                ));
-            }
+            // A field may be named by several rules; each one counts it.
+            listed.insert(name.clone());
             let ident = snake(name);
             set.push(if field.is_list() || field.is_map() {
                 format!("usize::from(!self.{ident}.is_empty())")
