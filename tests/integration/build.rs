@@ -9,7 +9,7 @@ fn main() -> Result<(), bia_build::Error> {
         .compile()?;
     bia_build::Builder::new()
         .proto_dir("proto")
-        .files(["validate/v1/validate.proto"])
+        .files(["validate/v1/validate.proto", "validate/v1/legacy.proto"])
         .descriptor_set_name("validate_descriptor.bin")
         .include_file("validate_pb.rs")
         .compile()

@@ -51,10 +51,20 @@ pub(super) fn message_type(msg: &MessageDescriptor) -> String {
     parts.join("::")
 }
 
-/// The path of a oneof's enum from the package module: `outer::Kind`.
+/// The path of a oneof's enum from the package module: `outer::Kind`. prost appends `OneOf`
+/// when a nested message or enum of the same name takes the plain one.
 pub(super) fn oneof_type(msg: &MessageDescriptor, oneof: &OneofDescriptor) -> String {
+    let mut name = camel(oneof.name());
+    let taken = msg
+        .child_messages()
+        .map(|m| camel(m.name()))
+        .chain(msg.child_enums().map(|e| camel(e.name())))
+        .any(|n| n == name);
+    if taken {
+        name.push_str("OneOf");
+    }
     let mut parts = modules(msg);
-    parts.push(camel(oneof.name()));
+    parts.push(name);
     parts.join("::")
 }
 

@@ -741,3 +741,61 @@ fn cost_of_validation_per_message() {
     let bad = create(|u| u.name = "a".into());
     measure("CreateUserRequest (one violation)", &bad);
 }
+
+#[test]
+fn proto2_required_optional_and_group_fields() {
+    use pb::validate::v1::Legacy;
+    use pb::validate::v1::legacy::{Entry, Kind, KindOneOf};
+    let found = |m: &Legacy| -> Vec<(String, String)> {
+        match m.check() {
+            Ok(()) => Vec::new(),
+            Err(v) => v
+                .into_iter()
+                .map(|v| (v.field, v.rule.into_owned()))
+                .collect(),
+        }
+    };
+    let valid = Legacy {
+        id: 1,
+        name: None,
+        tag: Some("t".into()),
+        entry: vec![Entry {
+            key: Some("k".into()),
+        }],
+        kind: Some(KindOneOf::Sides(3)),
+    };
+    assert_eq!(found(&valid), pairs(&[]));
+    assert_eq!(
+        found(&Legacy::default()),
+        pairs(&[("id", "int32.gt"), ("tag", "required")])
+    );
+    let bad = Legacy {
+        name: Some("a".into()),
+        entry: vec![
+            Entry { key: None },
+            Entry {
+                key: Some(String::new()),
+            },
+        ],
+        ..valid.clone()
+    };
+    assert_eq!(
+        found(&bad),
+        pairs(&[
+            ("name", "string.min_len"),
+            ("entry[1].key", "string.min_len")
+        ])
+    );
+    let sides = Legacy {
+        kind: Some(KindOneOf::Sides(2)),
+        ..valid.clone()
+    };
+    assert_eq!(found(&sides), pairs(&[("sides", "int32.gte")]));
+    let named = Legacy {
+        kind: Some(KindOneOf::Named(Kind {
+            label: Some(String::new()),
+        })),
+        ..valid
+    };
+    assert_eq!(found(&named), pairs(&[("named.label", "string.min_len")]));
+}
