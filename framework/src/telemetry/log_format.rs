@@ -12,10 +12,11 @@ use std::fmt::{self, Write as _};
 use std::io::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use opentelemetry::trace::SpanContext;
+use opentelemetry::trace::{SpanContext, TraceContextExt as _};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id};
 use tracing::{Event, Level, Subscriber};
+use tracing_appender::non_blocking::NonBlocking;
 use tracing_log::NormalizeEvent as _;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, Layer};
@@ -172,6 +173,15 @@ where
         }
         let fields = attrs.metadata().fields();
         if fields.field("trace_id").is_none() || fields.field("span_id").is_none() {
+            // A span opened inside a call keeps the call's ids, so lines written in it carry
+            // them even where it is entered outside the call (a task it instruments).
+            if let Some(ids) = current_ids()
+                && let Some(span) = ctx.span(id)
+            {
+                SpanState::update(&span, |state| {
+                    state.ids.get_or_insert(ids);
+                });
+            }
             return;
         }
         let mut visitor = IdFields::default();
@@ -184,7 +194,8 @@ where
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let ids = ctx
             .event_scope(event)
-            .and_then(|mut scope| scope.find_map(|span| span.extensions().get::<SpanState>()?.ids));
+            .and_then(|mut scope| scope.find_map(|span| span.extensions().get::<SpanState>()?.ids))
+            .or_else(current_ids);
         let write = |line: &mut String| {
             line.clear();
             match self.format {
@@ -207,6 +218,18 @@ where
             Err(_) => write(&mut String::new()),
         });
     }
+}
+
+/// The ids of the attached OpenTelemetry context: the call being served (the trace layer attaches
+/// it while it polls the call), when no span carries ids of its own.
+fn current_ids() -> Option<Ids> {
+    opentelemetry::Context::map_current(|cx| Ids::of(cx.span().span_context()))
+}
+
+/// Whether the current subscriber is Bia's, whose lines take the call's ids from the attached
+/// OpenTelemetry context (so a call needs no `tracing` span for them).
+pub(crate) fn logs_read_context() -> bool {
+    tracing::dispatcher::get_default(|dispatch| dispatch.is::<LogLayer<NonBlocking>>())
 }
 
 /// Field names the line itself uses; an event field with one of them is written as `fields.<name>`.

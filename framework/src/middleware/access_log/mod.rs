@@ -53,8 +53,10 @@ impl<B> ObserveCall<B> for AccessLogger {
                 AccessLogObserver {
                     method: call.map_or(super::method::OTHER_METHOD, |c| c.method.name),
                     peer: call.and_then(|c| c.peer),
-                    start: Instant::now(),
+                    // From the call's arrival, as the metrics count it.
+                    start: call.map_or_else(Instant::now, |c| c.start),
                     span: tracing::Span::current(),
+                    cx: opentelemetry::Context::current(),
                 }
             }),
         };
@@ -69,10 +71,14 @@ pub struct AccessLogObserver {
     peer: Option<SocketAddr>,
     start: Instant,
     span: tracing::Span,
+    /// The call's context, which gives the line its ids: a cancelled call's body is dropped
+    /// outside the trace layer's scope.
+    cx: opentelemetry::Context,
 }
 
 impl CallObserver for AccessLogObserver {
     fn finish(self, code: Code) {
+        let _attached = self.cx.attach();
         let _entered = self.span.enter();
         let duration_ms = self.start.elapsed().as_secs_f64() * 1000.0;
         let peer = self.peer.map(tracing::field::display);

@@ -52,32 +52,54 @@ impl<B> ObserveCall<B> for ServerTracer {
             return (request, None);
         }
         let parent = propagation::extract(self.telemetry.propagator(), request.headers());
-        // Static attributes go in at the start (a sampler may read them); the addresses, which
-        // must be formatted, only when the span is recorded at all.
-        let mut attributes = Vec::with_capacity(9);
-        attributes.push(KeyValue::new("rpc.system.name", "grpc"));
-        attributes.push(KeyValue::new("rpc.method", method.name));
-        if self.telemetry.semconv_dup() {
-            attributes.push(KeyValue::new("rpc.system", "grpc"));
-            attributes.push(KeyValue::new("rpc.service", method.service));
-        }
-        let builder = SpanBuilder::from_name(Cow::Borrowed(method.name))
-            .with_kind(SpanKind::Server)
-            .with_attributes(attributes);
-        let mut span = self.telemetry.tracer().build_with_context(builder, &parent);
-        if span.is_recording() {
-            add_address_attributes(&mut span, &request);
-        }
-        let cx = parent.with_span(span);
-        let log_span = log_span(&cx, method.name);
-        crate::telemetry::bridge::bind_call(&log_span, &cx, self.telemetry.tracer());
+        let (cx, recording) = match self.telemetry.local_spans() {
+            // Nothing is exported: the call only needs its ids.
+            Some(local) => (local.start(&parent, method.name, SpanKind::Server), false),
+            None => {
+                let mut span = self.start_span(&parent, method.name, method.service);
+                let recording = span.is_recording();
+                if recording {
+                    add_address_attributes(&mut span, &request);
+                }
+                (parent.with_span(span), recording)
+            }
+        };
+        // Bia's log layer reads the ids from the attached context; the `rpc` span is only needed
+        // to parent exported user spans, or for a subscriber of the user's own.
+        let log_span = (recording || !crate::telemetry::logs_read_context()).then(|| {
+            let log_span = log_span(&cx, method.name);
+            crate::telemetry::bridge::bind_call(&log_span, &cx, self.telemetry.tracer());
+            log_span
+        });
         let observer = SpanObserver::new(
             cx,
-            Some(log_span),
+            log_span,
             self.telemetry.semconv_dup(),
             SpanSide::Server,
         );
         (request, Some(observer))
+    }
+}
+
+impl ServerTracer {
+    /// The SDK's span, with the attributes a sampler may read.
+    fn start_span(
+        &self,
+        parent: &Context,
+        name: &'static str,
+        service: &'static str,
+    ) -> opentelemetry_sdk::trace::Span {
+        let mut attributes = Vec::with_capacity(9);
+        attributes.push(KeyValue::new("rpc.system.name", "grpc"));
+        attributes.push(KeyValue::new("rpc.method", name));
+        if self.telemetry.semconv_dup() {
+            attributes.push(KeyValue::new("rpc.system", "grpc"));
+            attributes.push(KeyValue::new("rpc.service", service));
+        }
+        let builder = SpanBuilder::from_name(Cow::Borrowed(name))
+            .with_kind(SpanKind::Server)
+            .with_attributes(attributes);
+        self.telemetry.tracer().build_with_context(builder, parent)
     }
 }
 
