@@ -16,8 +16,16 @@ pub(crate) fn propagator() -> TextMapCompositePropagator {
     ])
 }
 
+static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+static TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
+static BAGGAGE: HeaderName = HeaderName::from_static("baggage");
+
 /// Reads a remote parent (and baggage) from incoming headers.
 pub(crate) fn extract(propagator: &TextMapCompositePropagator, headers: &HeaderMap) -> Context {
+    // Most calls carry neither: then both propagators would return the current context.
+    if !headers.contains_key(&TRACEPARENT) && !headers.contains_key(&BAGGAGE) {
+        return Context::current();
+    }
     propagator.extract(&HeaderExtractor(headers))
 }
 
@@ -34,7 +42,14 @@ struct HeaderExtractor<'a>(&'a HeaderMap);
 
 impl Extractor for HeaderExtractor<'_> {
     fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).and_then(|v| v.to_str().ok())
+        // The propagators' own keys without parsing them again.
+        let value = match key {
+            "traceparent" => self.0.get(&TRACEPARENT),
+            "tracestate" => self.0.get(&TRACESTATE),
+            "baggage" => self.0.get(&BAGGAGE),
+            other => self.0.get(other),
+        };
+        value.and_then(|v| v.to_str().ok())
     }
 
     fn keys(&self) -> Vec<&str> {

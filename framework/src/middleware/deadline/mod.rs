@@ -51,7 +51,7 @@ where
     fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
         let requested = request
             .headers()
-            .get("grpc-timeout")
+            .get(&crate::middleware::status::GRPC_TIMEOUT)
             .and_then(|v| parse_grpc_timeout(v.as_bytes()));
         let method = method_of(&request);
         let cap = self
