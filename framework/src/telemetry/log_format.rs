@@ -437,6 +437,17 @@ fn level_color(level: Level) -> &'static str {
     }
 }
 
+/// The level right-aligned in five columns, as `{:>5}` would write it.
+fn padded_level(level: Level) -> &'static str {
+    match level {
+        Level::ERROR => "ERROR",
+        Level::WARN => " WARN",
+        Level::INFO => " INFO",
+        Level::DEBUG => "DEBUG",
+        Level::TRACE => "TRACE",
+    }
+}
+
 /// `2026-12-02T01:50:34.123456Z  INFO target: message key=value trace_id=... span_id=...`
 fn pretty_line(line: &mut String, event: &Event<'_>, ids: Option<&Ids>, ansi: bool) {
     let normalized = event.normalized_metadata();
@@ -451,7 +462,7 @@ fn pretty_line(line: &mut String, event: &Event<'_>, ids: Option<&Ids>, ansi: bo
     style(line, RESET);
     line.push(' ');
     style(line, level_color(*meta.level()));
-    let _ = write!(line, "{:>5}", meta.level().as_str());
+    line.push_str(padded_level(*meta.level()));
     style(line, RESET);
     line.push(' ');
     style(line, DIM);
@@ -526,11 +537,35 @@ impl Visit for PrettyFields<'_> {
             let _ = write!(Escaping(self.line, escape_pretty), "{value:?}");
         }
     }
+
+    // Numbers need no escaping: written straight into the line.
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        if self.key(field) {
+            let _ = write!(self.line, "{value:?}");
+        }
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        if self.key(field) {
+            let _ = write!(self.line, "{value}");
+        }
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        if self.key(field) {
+            let _ = write!(self.line, "{value}");
+        }
+    }
 }
 
 /// Control characters (newlines, escape sequences) written as `\n`, `\u{1b}`: one event is one
 /// line, and a value cannot paint the terminal.
 fn escape_pretty(line: &mut String, value: &str) {
+    // Printable ASCII, the usual case, goes in as it is.
+    if value.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        line.push_str(value);
+        return;
+    }
     let mut start = 0;
     for (i, c) in value.char_indices() {
         if c.is_control() {
@@ -577,6 +612,16 @@ mod tests {
         let mut out = String::new();
         escape_pretty(&mut out, "one\ntwo\u{1b}[0m");
         assert_eq!(out, "one\\ntwo\\u{1b}[0m");
+        out.clear();
+        escape_pretty(&mut out, "plain ascii, é and \u{85}");
+        assert_eq!(out, "plain ascii, é and \\u{85}");
+    }
+
+    #[test]
+    fn levels_are_padded_as_fmt_pads_them() {
+        for level in [Level::ERROR, Level::WARN, Level::INFO, Level::DEBUG, Level::TRACE] {
+            assert_eq!(padded_level(level), format!("{:>5}", level.as_str()));
+        }
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! Bia's own health and reflection calls are not logged, nor are the methods listed in
 //! `telemetry.exclude_methods`.
 
+mod peer;
+
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -81,7 +83,8 @@ impl CallObserver for AccessLogObserver {
         let _attached = self.cx.attach();
         let _entered = self.span.enter();
         let duration_ms = self.start.elapsed().as_secs_f64() * 1000.0;
-        let peer = self.peer.map(tracing::field::display);
+        let peer = self.peer.map(peer::PeerText::new);
+        let peer = peer.as_ref().map(peer::PeerText::as_str);
         if code == Code::Ok {
             tracing::info!(target: "bia::access", method = self.method, status = code_name(code), duration_ms, peer, "call");
         } else {
