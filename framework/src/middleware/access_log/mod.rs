@@ -80,6 +80,10 @@ pub struct AccessLogObserver {
 
 impl CallObserver for AccessLogObserver {
     fn finish(self, code: Code) {
+        // At `warn`, a successful call writes nothing: then nothing is prepared for it either.
+        if code == Code::Ok && !tracing::enabled!(target: "bia::access", tracing::Level::INFO) {
+            return;
+        }
         let _attached = self.cx.attach();
         let _entered = self.span.enter();
         let duration_ms = self.start.elapsed().as_secs_f64() * 1000.0;
