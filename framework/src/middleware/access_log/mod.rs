@@ -29,6 +29,12 @@ impl AccessLogLayer {
     pub fn new() -> Self {
         Self
     }
+
+    /// What starts each call's line, to observe it with others in one
+    /// [`ObserveLayer`](super::ObserveLayer).
+    pub fn starter(&self) -> AccessLogger {
+        AccessLogger
+    }
 }
 
 impl<S> Layer<S> for AccessLogLayer {
