@@ -30,9 +30,9 @@ use tower_service::Service;
 
 use crate::config::GrpcServerConfig;
 use crate::error::BoxError;
+use crate::middleware::access_log::AccessLogger;
 use crate::middleware::call_info::method_of;
 use crate::middleware::method::MethodTable;
-use crate::middleware::access_log::AccessLogger;
 use crate::middleware::metrics::ServerCallMetrics;
 use crate::middleware::trace::ServerTracer;
 use crate::middleware::{

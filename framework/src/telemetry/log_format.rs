@@ -619,7 +619,13 @@ mod tests {
 
     #[test]
     fn levels_are_padded_as_fmt_pads_them() {
-        for level in [Level::ERROR, Level::WARN, Level::INFO, Level::DEBUG, Level::TRACE] {
+        for level in [
+            Level::ERROR,
+            Level::WARN,
+            Level::INFO,
+            Level::DEBUG,
+            Level::TRACE,
+        ] {
             assert_eq!(padded_level(level), format!("{:>5}", level.as_str()));
         }
     }

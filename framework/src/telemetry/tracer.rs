@@ -133,7 +133,10 @@ mod tests {
         let child = child.span().span_context().clone();
         assert_eq!(child.trace_id(), parent.span().span_context().trace_id());
         assert_ne!(child.span_id(), parent.span().span_context().span_id());
-        assert!(child.is_sampled(), "a sampled parent decides, whatever the ratio");
+        assert!(
+            child.is_sampled(),
+            "a sampled parent decides, whatever the ratio"
+        );
         assert!(!child.span_id().eq(&SpanId::INVALID));
 
         let root = local(1.0).start(&Context::new(), "m", SpanKind::Server);

@@ -72,6 +72,9 @@ impl<B> ObserveCall<B> for ServerCallMetrics {
         } else {
             request.map(CountedBody::passthrough)
         };
-        (request, MetricsObserver::start(call.clone(), streaming, start))
+        (
+            request,
+            MetricsObserver::start(call.clone(), streaming, start),
+        )
     }
 }

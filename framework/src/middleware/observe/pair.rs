@@ -53,11 +53,17 @@ mod tests {
 
     impl CallObserver for Named {
         fn on_data(&mut self, chunk: &[u8]) {
-            self.1.0.borrow_mut().push(format!("{} data {}", self.0, chunk.len()));
+            self.1
+                .0
+                .borrow_mut()
+                .push(format!("{} data {}", self.0, chunk.len()));
         }
 
         fn finish(self, code: Code) {
-            self.1.0.borrow_mut().push(format!("{} finish {code:?}", self.0));
+            self.1
+                .0
+                .borrow_mut()
+                .push(format!("{} finish {code:?}", self.0));
         }
 
         fn scoped<R>(&self, poll: impl FnOnce() -> R) -> R {

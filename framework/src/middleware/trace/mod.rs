@@ -81,12 +81,8 @@ impl<B> ObserveCall<B> for ServerTracer {
             crate::telemetry::bridge::bind_call(&log_span, &cx, self.telemetry.tracer());
             (cx, Some(log_span))
         };
-        let observer = SpanObserver::new(
-            cx,
-            log_span,
-            self.telemetry.semconv_dup(),
-            SpanSide::Server,
-        );
+        let observer =
+            SpanObserver::new(cx, log_span, self.telemetry.semconv_dup(), SpanSide::Server);
         (request, Some(observer))
     }
 }
@@ -192,7 +188,10 @@ mod tests {
             .subscriber();
         let bia = subscriber.set_default();
         let (name, span_id) = inside(&traced_call());
-        assert_eq!(name, None, "Bia's subscriber reads the ids from the attached context");
+        assert_eq!(
+            name, None,
+            "Bia's subscriber reads the ids from the attached context"
+        );
         assert_ne!(span_id, opentelemetry::trace::SpanId::INVALID);
         drop(bia);
         drop(guard);
