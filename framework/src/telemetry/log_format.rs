@@ -56,7 +56,8 @@ impl Ids {
     }
 }
 
-fn hex(bytes: &[u8], out: &mut [u8]) {
+/// Lowercase hex of `bytes` into `out`, which is twice as long.
+pub(crate) fn hex(bytes: &[u8], out: &mut [u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     for (i, b) in bytes.iter().enumerate() {
         out[2 * i] = DIGITS[usize::from(b >> 4)];
