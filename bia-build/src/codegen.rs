@@ -55,9 +55,11 @@ pub fn service_generator() -> Box<dyn prost_build::ServiceGenerator> {
     tonic_prost_build::configure().service_generator()
 }
 
-/// Generates the code for `fds` into `out_dir`, with `include_file` including every module.
+/// Generates the code for `fds` into `out_dir`, with `include_file` including every module, then
+/// the error helpers of the error reason enums in `pool` (the same files, with their options).
 pub(crate) fn generate(
     fds: prost_types::FileDescriptorSet,
+    pool: &prost_reflect::DescriptorPool,
     out_dir: &Path,
     include_file: &str,
 ) -> Result<(), Error> {
@@ -68,5 +70,25 @@ pub(crate) fn generate(
         .service_generator(service_generator());
     config
         .compile_fds(fds)
-        .map_err(|e| Error::io("generate code into", out_dir, e))
+        .map_err(|e| Error::io("generate code into", out_dir, e))?;
+    for (package, code) in crate::errors::generate(pool)? {
+        append_to_package(out_dir, &package, &code)?;
+    }
+    Ok(())
+}
+
+/// Appends `code` to the file prost wrote for `package` (`$OUT_DIR/user.v1.rs`), so that it
+/// lands in the package's module next to the messages it refers to.
+pub(crate) fn append_to_package(out_dir: &Path, package: &str, code: &str) -> Result<(), Error> {
+    use std::io::Write as _;
+
+    // prost names the file of the unnamed package `_.rs`.
+    let name = if package.is_empty() { "_" } else { package };
+    let path = out_dir.join(format!("{name}.rs"));
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .map_err(|e| Error::io("append generated code to", &path, e))?;
+    file.write_all(code.as_bytes())
+        .map_err(|e| Error::io("append generated code to", &path, e))
 }

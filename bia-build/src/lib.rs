@@ -42,6 +42,7 @@
 
 mod codegen;
 mod error;
+mod errors;
 
 use std::path::{Path, PathBuf};
 
@@ -200,6 +201,7 @@ impl Builder {
             .collect();
         Ok(Protos {
             fds: compiler.file_descriptor_set(),
+            pool: compiler.descriptor_pool(),
             files,
         })
     }
@@ -222,9 +224,11 @@ impl Builder {
         };
         std::fs::create_dir_all(&out_dir).map_err(|e| Error::io("create folder", &out_dir, e))?;
         let descriptor = out_dir.join(&self.descriptor_set);
-        std::fs::write(&descriptor, prost::Message::encode_to_vec(&protos.fds))
+        // From the pool, not `fds`: its prost types would drop the custom options that
+        // reflection clients and the gateway read at run time.
+        std::fs::write(&descriptor, protos.pool.encode_to_vec())
             .map_err(|e| Error::io("write", &descriptor, e))?;
-        codegen::generate(protos.fds, &out_dir, &self.include_file)
+        codegen::generate(protos.fds, &protos.pool, &out_dir, &self.include_file)
     }
 
     fn locate(&self, file: &Path) -> Result<PathBuf, Error> {
@@ -245,6 +249,9 @@ pub struct Protos {
     /// Every file, imports and the well-known types included, dependencies first, with source
     /// info (comments and locations).
     pub fds: prost_types::FileDescriptorSet,
+    /// The same files as a prost-reflect pool. Unlike [`fds`](Self::fds), whose prost types drop
+    /// what they do not know, it keeps custom options (`google.api.http`, `bia.errors`, ...).
+    pub pool: prost_reflect::DescriptorPool,
     /// The files of [`fds`](Self::fds), in the same order.
     pub files: Vec<ProtoFile>,
 }
