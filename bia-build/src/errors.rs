@@ -150,16 +150,17 @@ impl ErrorEnum {
             ));
         }
         let rust_name = enum_.name().to_upper_camel_case();
-        let mut numbers = HashSet::new();
+        let mut numbers = BTreeMap::new();
         let mut values = Vec::new();
         for (value, code) in enum_.values().zip(value_codes) {
-            if !numbers.insert(value.number()) {
+            if let Some(other) = numbers.insert(value.number(), value.name().to_owned()) {
                 return Err(fail(
                     enum_,
                     &format!(
-                        "{} is an alias of another value; an error reason enum needs one name \
-                         per number (the reason sent is the value's name)",
-                        value.name()
+                        "{other} and {} share the number {}; an error reason enum needs one \
+                         name per number (the reason sent is the value's name)",
+                        value.name(),
+                        value.number()
                     ),
                 ));
             }
@@ -324,5 +325,96 @@ mod tests {
         assert_eq!(variant_name("Error", "ERRORS_SEEN"), "ErrorsSeen");
         assert_eq!(variant_name("Reason", "REASON_SELF"), "Self_");
         assert_eq!(variant_name("Reason", "REASON_404"), "Reason404");
+    }
+
+    /// Compiles `proto` as `a/v1/a.proto` into a temporary folder: the generated `a.v1.rs`, or
+    /// the error.
+    fn compile(proto: &str) -> Result<String, Error> {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("proto/a/v1/a.proto");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, proto).unwrap();
+        let out = dir.path().join("out");
+        crate::Builder::new()
+            .proto_dir(dir.path().join("proto"))
+            .out_dir(&out)
+            .rerun_if_changed(false)
+            .compile()?;
+        Ok(std::fs::read_to_string(out.join("a.v1.rs")).unwrap())
+    }
+
+    const HEADER: &str = "syntax = \"proto3\";\npackage a.v1;\nimport \"bia/errors.proto\";\n";
+
+    #[test]
+    fn generates_codes_reasons_and_checks() {
+        let code = compile(&format!(
+            "{HEADER}enum ErrorReason {{\n\
+               option (bia.errors.default_code) = INTERNAL;\n\
+               ERROR_REASON_UNSPECIFIED = 0;\n\
+               USER_NOT_FOUND = 1 [(bia.errors.code) = NOT_FOUND];\n\
+             }}\n"
+        ))
+        .unwrap();
+        for expected in [
+            "pub enum ErrorReason",
+            "pub const DOMAIN: &'static str = \"a.v1\";",
+            "Self::Unspecified => ::tonic::Code::Internal,",
+            "Self::UserNotFound => ::tonic::Code::NotFound,",
+            "pub fn is_error_reason_unspecified(",
+            "pub fn is_user_not_found(err: &(impl ::bia::error::ReasonSource + ?Sized)) -> bool {",
+            "::bia::error::has_reason(err, ErrorReason::DOMAIN, \"USER_NOT_FOUND\")",
+        ] {
+            assert!(code.contains(expected), "missing {expected:?} in:\n{code}");
+        }
+    }
+
+    #[test]
+    fn the_domain_comes_from_the_enum_then_the_file_then_the_package() {
+        let file_domain = "option (bia.errors.file_domain) = \"files\";\n";
+        let code = compile(&format!(
+            "{HEADER}{file_domain}enum Own {{ option (bia.errors.domain) = \"own\"; \
+             OWN_A = 0 [(bia.errors.code) = ABORTED]; }}\n\
+             enum Inherited {{ INHERITED_A = 0 [(bia.errors.code) = ABORTED]; }}\n"
+        ))
+        .unwrap();
+        assert!(code.contains("DOMAIN: &'static str = \"own\""), "{code}");
+        assert!(code.contains("DOMAIN: &'static str = \"files\""), "{code}");
+    }
+
+    #[test]
+    fn plain_enums_get_nothing() {
+        let code = compile(&format!("{HEADER}enum Color {{ COLOR_RED = 0; }}\n")).unwrap();
+        assert!(!code.contains("DOMAIN"), "{code}");
+    }
+
+    #[test]
+    fn unusable_enums_are_refused_with_what_to_change() {
+        for (proto, expected) in [
+            (
+                "enum E { E_A = 0 [(bia.errors.code) = NOT_FOUND]; E_B = 1; }",
+                "a/v1/a.proto: enum a.v1.E: E_B has no (bia.errors.code)",
+            ),
+            (
+                "enum E { option (bia.errors.default_code) = OK; E_A = 0; }",
+                "OK is not an error code; use one of CANCELLED,",
+            ),
+            (
+                "message M { enum E { option (bia.errors.default_code) = ABORTED; E_A = 0; } }",
+                "enum a.v1.M.E: bia.errors options are supported on top-level enums only",
+            ),
+            (
+                "enum E { option allow_alias = true; option (bia.errors.default_code) = ABORTED; \
+                 E_A = 0; E_B = 0; }",
+                "share the number 0; an error reason enum needs one name per number",
+            ),
+            (
+                "enum E { option (bia.errors.domain) = \"\"; \
+                 option (bia.errors.default_code) = ABORTED; E_A = 0; }",
+                "its error domain is empty",
+            ),
+        ] {
+            let err = compile(&format!("{HEADER}{proto}\n")).unwrap_err();
+            assert!(err.to_string().contains(expected), "{proto}: {err}");
+        }
     }
 }
