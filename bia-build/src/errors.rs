@@ -284,10 +284,7 @@ fn code_of(enum_: &EnumDescriptor, value: &Value) -> Result<&'static str, Error>
         .ok_or_else(|| {
             fail(
                 enum_,
-                &format!(
-                    "{name} is not an error code; use one of {}",
-                    code_names()
-                ),
+                &format!("{name} is not an error code; use one of {}", code_names()),
             )
         })
 }
@@ -316,7 +313,10 @@ mod tests {
 
     #[test]
     fn variants_are_named_as_prost_names_them() {
-        assert_eq!(variant_name("ErrorReason", "USER_NOT_FOUND"), "UserNotFound");
+        assert_eq!(
+            variant_name("ErrorReason", "USER_NOT_FOUND"),
+            "UserNotFound"
+        );
         assert_eq!(
             variant_name("ErrorReason", "ERROR_REASON_UNSPECIFIED"),
             "Unspecified"

@@ -34,6 +34,12 @@
 //! }
 //! ```
 //!
+//! An enum with the options of the bundled `bia/errors.proto` also gets error helpers in its
+//! package's module (see that file): `ErrorReason::UserNotFound.error("user 42 not found")`
+//! builds a `bia::Error` with the code, reason and domain the proto declares, and
+//! `is_user_not_found(&status)` / `ErrorReason::from_status(&status)` read them back on a client.
+//! The generated code calls `bia` and `tonic`, which every Bia service depends on.
+//!
 //! Errors name `file:line:column` with the offending source line, and a missing import names
 //! the folders that were searched. Returned from `main`, they are printed readably (their
 //! `Debug` form is the message, with a hint).

@@ -282,9 +282,8 @@ fn default_request(pool: &DescriptorPool, proto_type: &str) -> DefaultRequest {
     let Some(message) = pool.get_message_by_name(proto_type.trim_start_matches('.')) else {
         return DefaultRequest::Unchecked;
     };
-    let is_rule = |ext: &prost_reflect::ExtensionDescriptor| {
-        ext.full_name().starts_with("buf.validate.")
-    };
+    let is_rule =
+        |ext: &prost_reflect::ExtensionDescriptor| ext.full_name().starts_with("buf.validate.");
     let mut found = message.options().extensions().any(|(ext, _)| is_rule(&ext));
     for field in message.fields() {
         for (ext, value) in field.options().extensions() {

@@ -67,7 +67,12 @@ fn the_proto_add_skeleton_builds_and_its_rules_refuse_a_bad_request() {
     bia(dir.path(), &["proto", "add", "proto/library/v1/book.proto"]);
     bia(
         dir.path(),
-        &["new", "e2e-library", "--proto", "proto/library/v1/book.proto"],
+        &[
+            "new",
+            "e2e-library",
+            "--proto",
+            "proto/library/v1/book.proto",
+        ],
     );
     check(&dir.path().join("e2e-library"));
 }
