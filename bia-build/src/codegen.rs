@@ -83,9 +83,9 @@ pub(crate) fn generate(
 pub(crate) fn append_to_package(out_dir: &Path, package: &str, code: &str) -> Result<(), Error> {
     use std::io::Write as _;
 
-    // prost names the file of the unnamed package `_.rs`.
-    let name = if package.is_empty() { "_" } else { package };
-    let path = out_dir.join(format!("{name}.rs"));
+    // Named as prost names it (`_.rs` for the unnamed package).
+    let path =
+        out_dir.join(prost_build::Module::from_protobuf_package_name(package).to_file_name_or("_"));
     let mut file = std::fs::OpenOptions::new()
         .append(true)
         .open(&path)
