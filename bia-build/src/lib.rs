@@ -34,6 +34,11 @@
 //! }
 //! ```
 //!
+//! Every message gets an `impl bia::validate::Validate` compiled from its `buf.validate`
+//! (protovalidate) rules, and the generated servers check each request with it before the
+//! handler runs. A rule that bia-build cannot compile into Rust (CEL expressions, for now) is a
+//! build error naming the field, never skipped.
+//!
 //! An enum with the options of the bundled `bia/errors.proto` also gets error helpers in its
 //! package's module (see that file): `ErrorReason::UserNotFound.error("user 42 not found")`
 //! builds a `bia::Error` with the code, reason and domain the proto declares, and
@@ -50,6 +55,7 @@ mod bundled;
 mod codegen;
 mod error;
 mod errors;
+mod validate;
 
 use std::path::{Path, PathBuf};
 
@@ -257,8 +263,8 @@ pub struct Protos {
     /// Every file, imports and the well-known types included, dependencies first, with source
     /// info (comments and locations).
     pub fds: prost_types::FileDescriptorSet,
-    /// The same files as a prost-reflect pool. Unlike [`fds`](Self::fds), whose prost types drop
-    /// what they do not know, it keeps custom options (`google.api.http`, `bia.errors`, ...).
+    /// The same files as a descriptor pool that keeps the options' extensions (such as
+    /// `buf.validate` rules and `google.api.http` bindings), which `fds` drops.
     pub pool: prost_reflect::DescriptorPool,
     /// The files of [`fds`](Self::fds), in the same order.
     pub files: Vec<ProtoFile>,
