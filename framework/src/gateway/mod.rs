@@ -2,10 +2,10 @@
 //! Connect and gRPC-Web, and every such call runs through the server's whole stack as a gRPC
 //! call would.
 //!
-//! - [`bridge`]: the one way a protocol calls a method (a real gRPC request into the stack).
-//! - [`dispatch`]: which protocol answers a request that is not gRPC.
-//! - `rule` and `template`: the `google.api.http` rules of the served methods, parsed once at
-//!   start (see `rule::Rules`).
+//! - `bridge`: the one way a protocol calls a method (a real gRPC request into the stack).
+//! - `dispatch`: which protocol answers a request that is not gRPC.
+//! - [`rule`] and [`template`]: the `google.api.http` rules of the served methods, parsed once
+//!   at start; public, for tools that describe a service's HTTP API (OpenAPI).
 //! - `rest`: REST/JSON transcoding over those rules; `json`: the proto3 JSON mapping that the
 //!   gateway, Connect and `bia call` share; `status`: gRPC codes as HTTP statuses and
 //!   `google.rpc.Status` JSON bodies.
@@ -15,6 +15,10 @@
 
 pub(crate) mod bridge;
 pub(crate) mod dispatch;
+pub mod rule;
+pub mod template;
+#[cfg(test)]
+mod testing;
 
 use std::sync::Arc;
 
