@@ -138,9 +138,9 @@ impl Library for Shelf {
     }
 
     async fn get_file(&self, request: Request<GetFileRequest>) -> Result<Response<File>, Status> {
-        Ok(Response::new(File {
-            path: request.into_inner().path,
-        }))
+        let request = request.into_inner();
+        tokio::time::sleep(std::time::Duration::from_millis(request.delay_ms.into())).await;
+        Ok(Response::new(File { path: request.path }))
     }
 
     async fn get_author(
@@ -436,6 +436,35 @@ async fn metadata_crosses_the_gateway_both_ways() {
     .await;
     assert_eq!(answer.status, 200);
     assert_eq!(answer.headers["x-echo-id"], "req-42");
+    running.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_clients_grpc_timeout_is_the_calls_deadline() {
+    let running = start("").await;
+    let slow = "/v1/files/a?delay_ms=2000";
+    let answer = call(
+        &running,
+        Http::One,
+        "GET",
+        slow,
+        None,
+        &[("grpc-timeout", "100m")],
+    )
+    .await;
+    assert_eq!(answer.status, 504, "{}", answer.text());
+    assert_eq!(answer.json()["code"], 4);
+    let quick = "/v1/files/a?delay_ms=1";
+    let answer = call(
+        &running,
+        Http::One,
+        "GET",
+        quick,
+        None,
+        &[("grpc-timeout", "5S")],
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
     running.stop().await.unwrap();
 }
 
