@@ -1,0 +1,78 @@
+//! The two message codecs of Connect: `proto` passes the bytes through untouched, `json`
+//! transcodes between the proto3 JSON mapping and the bytes the handler takes.
+
+use bytes::Bytes;
+use prost::Message as _;
+use prost_reflect::{DeserializeOptions, DynamicMessage, MessageDescriptor, SerializeOptions};
+
+/// A Connect codec, from the content type (`application/json`, `application/connect+proto`,
+/// ...) or a GET request's `encoding=`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Codec {
+    Proto,
+    Json,
+}
+
+impl Codec {
+    /// The codec a name (`proto`, `json`) stands for.
+    pub(crate) fn from_name(name: &[u8]) -> Option<Self> {
+        match name {
+            b"proto" => Some(Self::Proto),
+            b"json" => Some(Self::Json),
+            _ => None,
+        }
+    }
+
+    /// The content type of a unary response.
+    pub(crate) fn unary_content_type(self) -> http::HeaderValue {
+        http::HeaderValue::from_static(match self {
+            Self::Proto => "application/proto",
+            Self::Json => "application/json",
+        })
+    }
+
+    /// The content type of a streaming response.
+    pub(crate) fn stream_content_type(self) -> http::HeaderValue {
+        http::HeaderValue::from_static(match self {
+            Self::Proto => "application/connect+proto",
+            Self::Json => "application/connect+json",
+        })
+    }
+
+    /// A request message as the bytes the handler takes. A JSON message that does not fit
+    /// `input` says which field is wrong (unknown fields are refused, as they would be lost).
+    pub(crate) fn decode(self, input: &MessageDescriptor, data: Bytes) -> Result<Bytes, String> {
+        match self {
+            Self::Proto => Ok(data),
+            Self::Json => {
+                let mut json = serde_json::Deserializer::from_slice(&data);
+                let message = DynamicMessage::deserialize_with_options(
+                    input.clone(),
+                    &mut json,
+                    &DeserializeOptions::new(),
+                )
+                .and_then(|message| json.end().map(|()| message))
+                .map_err(|e| format!("the {} JSON is not valid: {e}", input.full_name()))?;
+                Ok(message.encode_to_vec().into())
+            }
+        }
+    }
+
+    /// A response message in this codec.
+    pub(crate) fn encode(self, output: &MessageDescriptor, data: Bytes) -> Result<Bytes, String> {
+        match self {
+            Self::Proto => Ok(data),
+            Self::Json => {
+                let message = DynamicMessage::decode(output.clone(), data).map_err(|e| {
+                    format!("the handler's {} does not decode: {e}", output.full_name())
+                })?;
+                let mut out = Vec::with_capacity(128);
+                let mut json = serde_json::Serializer::new(&mut out);
+                message
+                    .serialize_with_options(&mut json, &SerializeOptions::new())
+                    .map_err(|e| format!("{} as JSON: {e}", output.full_name()))?;
+                Ok(out.into())
+            }
+        }
+    }
+}
