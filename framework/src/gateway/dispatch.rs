@@ -18,6 +18,8 @@ use http_body_util::combinators::UnsyncBoxBody;
 use hyper::body::Incoming;
 
 use super::Gateway;
+use super::cors::Check;
+use super::grpc_web::GrpcWeb;
 use crate::error::BoxError;
 
 /// The body of every gateway response.
@@ -35,8 +37,23 @@ impl Gateway {
     pub(crate) fn serve(self: &Arc<Self>, request: http::Request<Incoming>) -> GatewayFuture {
         let gateway = self.clone();
         Box::pin(async move {
-            // Connect and gRPC-Web are dispatched here, by content type, before REST.
-            gateway.rest(request).await
+            let cors = gateway.setup.cors.as_ref();
+            let origin = match cors.map(|cors| cors.check(&request)) {
+                Some(Check::Preflight(response)) => return response,
+                Some(Check::Allowed(origin)) => Some(origin),
+                Some(Check::Pass) | None => None,
+            };
+            let mut response = if GrpcWeb::accepts(&request) {
+                gateway.grpc_web.serve(request).await
+            } else if let Some(route) = gateway.setup.connect.route(&request) {
+                gateway.setup.connect.serve(&gateway.bridge, route, request).await
+            } else {
+                gateway.rest(request).await
+            };
+            if let (Some(cors), Some(origin)) = (cors, origin) {
+                cors.decorate(&mut response, origin);
+            }
+            response
         })
     }
 

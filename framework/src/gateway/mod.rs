@@ -14,7 +14,10 @@
 //! gateway costs a gRPC call nothing.
 
 pub(crate) mod bridge;
+pub(crate) mod connect;
+pub(crate) mod cors;
 pub(crate) mod dispatch;
+pub(crate) mod grpc_web;
 
 use std::sync::Arc;
 
@@ -26,20 +29,30 @@ use crate::middleware::method::MethodTable;
 
 /// What the gateway of an App serves, worked out once when the App is built.
 #[derive(Debug)]
-pub(crate) struct GatewaySetup {}
+pub(crate) struct GatewaySetup {
+    /// Connect's methods by path.
+    connect: connect::Connect,
+    /// `[server.gateway.cors]`; `None` when it allows no origin.
+    cors: Option<cors::Cors>,
+}
 
 impl GatewaySetup {
     /// The gateway's setup from the App's descriptor sets, or `None` when
     /// `server.gateway.enabled` is false.
     pub(crate) fn new(
         config: &Config,
-        _descriptor_sets: &[&[u8]],
+        descriptor_sets: &[&[u8]],
         _table: &MethodTable,
     ) -> Result<Option<Arc<Self>>, BuildError> {
         if !config.server.gateway.enabled {
             return Ok(None);
         }
-        Ok(Some(Arc::new(Self {})))
+        let connect = connect::Connect::from_sets(
+            descriptor_sets,
+            config.server.grpc.max_message_bytes,
+        )?;
+        let cors = cors::Cors::from_config(&config.server.gateway.cors).map_err(BuildError::new)?;
+        Ok(Some(Arc::new(Self { connect, cors })))
     }
 }
 
@@ -50,13 +63,19 @@ pub(crate) struct Gateway {
     #[allow(dead_code)]
     setup: Arc<GatewaySetup>,
     bridge: Bridge,
+    grpc_web: grpc_web::GrpcWeb,
 }
 
 #[allow(dead_code)]
 impl Gateway {
     /// A gateway serving `setup` by calling methods through `bridge`.
     pub(crate) fn new(setup: Arc<GatewaySetup>, bridge: Bridge) -> Self {
-        Self { setup, bridge }
+        let grpc_web = grpc_web::GrpcWeb::new(bridge.service().clone());
+        Self {
+            setup,
+            bridge,
+            grpc_web,
+        }
     }
 
     /// The bridge into the server's stack.

@@ -24,10 +24,10 @@ const BASE64: GeneralPurpose = GeneralPurpose::new(
 
 /// A GET request's query, taken apart.
 #[derive(Debug, PartialEq, Eq)]
-struct Query<'a> {
+struct Query {
     codec: Codec,
     message: Bytes,
-    compression: Option<Cow<'a, [u8]>>,
+    compression: Option<Vec<u8>>,
 }
 
 impl Call<'_> {
@@ -63,7 +63,7 @@ impl Call<'_> {
 }
 
 /// The query of a Connect GET, or what is wrong with it.
-fn parse(query: &str) -> Result<Query<'_>, String> {
+fn parse(query: &str) -> Result<Query, String> {
     let mut codec = None;
     let mut message = None;
     let mut base64 = false;
@@ -88,7 +88,7 @@ fn parse(query: &str) -> Result<Query<'_>, String> {
             }
             "message" => message = Some(value),
             "base64" => base64 = &*value == b"1",
-            "compression" => compression = Some(value),
+            "compression" => compression = Some(value.into_owned()),
             _ => {}
         }
     }

@@ -27,6 +27,7 @@ use http::uri::PathAndQuery;
 use prost_reflect::{DescriptorPool, MessageDescriptor, MethodDescriptor, Value};
 
 use super::bridge::Bridge;
+use crate::build_error::BuildError;
 use super::dispatch::GatewayResponse;
 use codec::Codec;
 
@@ -69,11 +70,22 @@ pub(crate) struct Route<'a> {
 }
 
 impl Connect {
+    /// The methods of every service in the App's descriptor sets.
+    pub(crate) fn from_sets(sets: &[&[u8]], max_message_bytes: usize) -> Result<Self, BuildError> {
+        let mut pool = DescriptorPool::new();
+        for set in sets {
+            pool.decode_file_descriptor_set(*set).map_err(|e| {
+                BuildError::caused_by("Connect cannot read the services' descriptor sets", e)
+            })?;
+        }
+        Ok(Self::new(&pool, max_message_bytes))
+    }
+
     /// The methods of every service in `pool`.
     pub(crate) fn new(pool: &DescriptorPool, max_message_bytes: usize) -> Self {
         let methods = pool
             .services()
-            .flat_map(|service| service.methods())
+            .flat_map(|service| service.methods().collect::<Vec<_>>())
             .filter_map(|method| {
                 let path = format!("/{}/{}", method.parent_service().full_name(), method.name());
                 let entry = Method {

@@ -189,7 +189,7 @@ where
                 }
                 Some(Err(e)) => {
                     let status =
-                        tonic::Status::canceled(format!("the request body broke off: {}", e.into()));
+                        tonic::Status::cancelled(format!("the request body broke off: {}", e.into()));
                     return Some(Err(self.fail(status)));
                 }
                 None => {

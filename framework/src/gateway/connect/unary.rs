@@ -145,7 +145,7 @@ where
     let mut rest = BytesMut::new();
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| {
-            tonic::Status::canceled(format!("the request body broke off: {}", e.into()))
+            tonic::Status::cancelled(format!("the request body broke off: {}", e.into()))
         })?;
         let Ok(data) = frame.into_data() else { continue };
         let len = first.as_ref().map_or(0, Bytes::len) + rest.len() + data.len();
