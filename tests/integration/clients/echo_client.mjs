@@ -1,33 +1,56 @@
 // Calls Bia's echo.v1.Echo service with the real Connect-ES clients and prints what it saw as
 // one JSON object, for tests/integration/tests/gateway_connect.rs to check.
 //
-//   node echo_client.mjs BASE_URL DESCRIPTOR_SET PROTOCOL HTTP_VERSION FORMAT
+//   node echo_client.mjs BASE_URL DESCRIPTOR_SET PROTOCOL HTTP_VERSION FORMAT [gzip]
 //
-// PROTOCOL is connect or grpc-web, HTTP_VERSION 1.1 or 2, FORMAT binary or json. The messages
+// PROTOCOL is connect or grpc-web, HTTP_VERSION 1.1 or 2, FORMAT binary or json; gzip sends
+// every request message compressed (responses are always accepted in gzip). The messages
 // are built at run time from the descriptor set the Rust build wrote, so no code is generated.
 import { readFileSync } from "node:fs";
 import { createFileRegistry, fromBinary } from "@bufbuild/protobuf";
 import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { validateReadWriteMaxBytes } from "@connectrpc/connect/protocol";
+import { createTransport as createConnectTransport } from "@connectrpc/connect/protocol-connect";
+import { createTransport as createGrpcWebTransport } from "@connectrpc/connect/protocol-grpc-web";
+import { compressionGzip, createNodeHttpClient, Http2SessionManager } from "@connectrpc/connect-node";
 
-const [baseUrl, descriptorPath, protocol, httpVersion, format] = process.argv.slice(2);
+const [baseUrl, descriptorPath, protocol, httpVersion, format, compression] = process.argv.slice(2);
 if (!format) {
-  console.error("usage: node echo_client.mjs BASE_URL DESCRIPTOR_SET connect|grpc-web 1.1|2 binary|json");
+  console.error(
+    "usage: node echo_client.mjs BASE_URL DESCRIPTOR_SET connect|grpc-web 1.1|2 binary|json [gzip]",
+  );
   process.exit(2);
 }
 
 const registry = createFileRegistry(fromBinary(FileDescriptorSetSchema, readFileSync(descriptorPath)));
 const Echo = registry.getService("echo.v1.Echo");
+
+// connect-node's own HTTP client, wrapped to record the HTTP method of every request (so the
+// test can see that Connect calls Say, which has no side effects, with GET).
+const httpMethods = new Set();
+const nodeClient =
+  httpVersion === "2"
+    ? createNodeHttpClient({ httpVersion: "2", sessionProvider: ((m) => () => m)(new Http2SessionManager(baseUrl)) })
+    : createNodeHttpClient({ httpVersion: "1.1" });
+const httpClient = (request) => {
+  httpMethods.add(`${new URL(request.url).pathname.split("/").pop()} ${request.method}`);
+  return nodeClient(request);
+};
+// What createConnectTransport / createGrpcWebTransport of connect-node set, with that client.
 const options = {
   baseUrl,
-  httpVersion,
+  httpClient,
   useBinaryFormat: format === "binary",
   jsonOptions: { registry },
+  interceptors: [],
+  acceptCompression: [compressionGzip],
+  sendCompression: compression === "gzip" ? compressionGzip : null,
+  ...validateReadWriteMaxBytes(undefined, undefined, compression === "gzip" ? 0 : undefined),
 };
 const transport =
   protocol === "connect"
-    ? createConnectTransport({ ...options, useHttpGet: true, sendCompression: undefined })
+    ? createConnectTransport({ ...options, useHttpGet: true })
     : protocol === "grpc-web"
       ? createGrpcWebTransport(options)
       : null;
@@ -95,4 +118,5 @@ if (protocol === "connect") {
     });
   }
 }
+result.http_methods = [...httpMethods].sort();
 console.log(JSON.stringify(result));

@@ -31,7 +31,7 @@ fn clients_dir() -> PathBuf {
 }
 
 /// Runs the Node client against `running` and returns what it saw.
-fn node(running: &bia::RunningApp, protocol: &str, http: &str, format: &str) -> Value {
+fn node(running: &bia::RunningApp, protocol: &str, http: &str, format: &str, gzip: bool) -> Value {
     let dir = clients_dir();
     assert!(
         dir.join("node_modules/@connectrpc/connect-node").is_dir(),
@@ -44,6 +44,7 @@ fn node(running: &bia::RunningApp, protocol: &str, http: &str, format: &str) -> 
         .current_dir(&dir)
         .arg("echo_client.mjs")
         .args([url.as_str(), descriptors.path().to_str().unwrap(), protocol, http, format])
+        .args(gzip.then_some("gzip"))
         .output()
         .expect("node runs (install Node.js 20 or newer)");
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -74,11 +75,21 @@ fn assert_unary_and_server_streaming(seen: &Value, what: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connect_clients_make_every_kind_of_call_in_json_and_binary() {
     let running = server("").await;
-    for (http, format) in [("1.1", "json"), ("1.1", "binary"), ("2", "json"), ("2", "binary")] {
-        let seen = tokio::task::block_in_place(|| node(&running, "connect", http, format));
-        let what = format!("Connect over HTTP/{http} in {format}");
+    let runs = [
+        ("1.1", "json", false),
+        ("1.1", "binary", true),
+        ("2", "json", true),
+        ("2", "binary", false),
+    ];
+    for (http, format, gzip) in runs {
+        let seen = tokio::task::block_in_place(|| node(&running, "connect", http, format, gzip));
+        let what = format!("Connect over HTTP/{http} in {format}, gzip {gzip}");
         assert_unary_and_server_streaming(&seen, &what);
-        // connect-es reads `debug` only to show it; the detail's bytes arrive as well.
+        // Say has no side effects, so the Connect client calls it with GET.
+        let methods = seen["http_methods"].as_array().unwrap();
+        assert!(methods.contains(&json!("Say GET")), "{what}: {seen}");
+        assert!(methods.contains(&json!("Count POST")), "{what}: {seen}");
+        assert!(!methods.contains(&json!("Say POST")), "{what}: {seen}");
         assert_eq!(seen["collect"]["ok"], "a b c", "{what}: {seen}");
         assert_eq!(seen["collect_error"]["error"]["code"], "NotFound", "{what}: {seen}");
         if http == "2" {
@@ -104,8 +115,9 @@ async fn connect_clients_make_every_kind_of_call_in_json_and_binary() {
 async fn grpc_web_clients_make_unary_and_server_streaming_calls() {
     let running = server("").await;
     for http in ["1.1", "2"] {
-        let seen = tokio::task::block_in_place(|| node(&running, "grpc-web", http, "binary"));
+        let seen = tokio::task::block_in_place(|| node(&running, "grpc-web", http, "binary", false));
         assert_unary_and_server_streaming(&seen, &format!("gRPC-Web over HTTP/{http}"));
+        assert_eq!(seen["http_methods"], json!(["Count POST", "Say POST"]), "{seen}");
     }
     support::assert_metrics(
         &running,
