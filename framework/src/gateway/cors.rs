@@ -86,8 +86,16 @@ impl Cors {
         };
         Ok(Some(Self {
             origins,
-            allow_headers: header_list(PROTOCOL_REQUEST_HEADERS, &config.allowed_headers, "allowed_headers")?,
-            expose_headers: header_list(PROTOCOL_RESPONSE_HEADERS, &config.exposed_headers, "exposed_headers")?,
+            allow_headers: header_list(
+                PROTOCOL_REQUEST_HEADERS,
+                &config.allowed_headers,
+                "allowed_headers",
+            )?,
+            expose_headers: header_list(
+                PROTOCOL_RESPONSE_HEADERS,
+                &config.exposed_headers,
+                "exposed_headers",
+            )?,
             max_age: HeaderValue::from(config.max_age.as_secs()),
             credentials: config.allow_credentials,
         }))
@@ -105,7 +113,9 @@ impl Cors {
                 .any(|o| o.as_bytes().eq_ignore_ascii_case(origin.as_bytes())),
         };
         let preflight = request.method() == http::Method::OPTIONS
-            && request.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+            && request
+                .headers()
+                .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
         match (allowed, preflight) {
             (false, false) => Check::Pass,
             (false, true) => Check::Preflight(refused(origin)),
@@ -120,7 +130,10 @@ impl Cors {
         let headers = response.headers_mut();
         self.allow_origin(headers, origin);
         headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, METHODS);
-        headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, self.allow_headers.clone());
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            self.allow_headers.clone(),
+        );
         headers.insert(header::ACCESS_CONTROL_MAX_AGE, self.max_age.clone());
         response
     }
@@ -129,13 +142,19 @@ impl Cors {
     pub(crate) fn decorate(&self, response: &mut GatewayResponse, origin: HeaderValue) {
         let headers = response.headers_mut();
         self.allow_origin(headers, &origin);
-        headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, self.expose_headers.clone());
+        headers.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            self.expose_headers.clone(),
+        );
     }
 
     fn allow_origin(&self, headers: &mut HeaderMap, origin: &HeaderValue) {
         match &self.origins {
             None => {
-                headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+                headers.insert(
+                    header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                    HeaderValue::from_static("*"),
+                );
             }
             Some(_) => {
                 headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
@@ -186,13 +205,13 @@ fn check_origin(origin: &str) -> Result<HeaderValue, String> {
 fn header_list(protocol: &[&str], extra: &[String], key: &str) -> Result<HeaderValue, String> {
     let mut list = protocol.join(", ");
     for name in extra {
-        HeaderName::try_from(name.as_str()).map_err(|_| {
-            format!("server.gateway.cors.{key}: {name:?} is not a header name")
-        })?;
+        HeaderName::try_from(name.as_str())
+            .map_err(|_| format!("server.gateway.cors.{key}: {name:?} is not a header name"))?;
         list.push_str(", ");
         list.push_str(&name.to_ascii_lowercase());
     }
-    HeaderValue::try_from(list).map_err(|_| format!("server.gateway.cors.{key}: not a header value"))
+    HeaderValue::try_from(list)
+        .map_err(|_| format!("server.gateway.cors.{key}: not a header value"))
 }
 
 #[cfg(test)]
@@ -210,7 +229,9 @@ mod tests {
     }
 
     fn request(method: &str, origin: Option<&str>, preflight: bool) -> http::Request<()> {
-        let mut builder = http::Request::builder().method(method).uri("/echo.v1.Echo/Say");
+        let mut builder = http::Request::builder()
+            .method(method)
+            .uri("/echo.v1.Echo/Say");
         if let Some(origin) = origin {
             builder = builder.header("origin", origin);
         }
@@ -235,10 +256,18 @@ mod tests {
         };
         assert_eq!(response.status(), 204);
         let headers = response.headers();
-        assert_eq!(headers["access-control-allow-origin"], "https://app.example.com");
+        assert_eq!(
+            headers["access-control-allow-origin"],
+            "https://app.example.com"
+        );
         assert_eq!(headers["vary"], "origin");
         let allowed = headers["access-control-allow-headers"].to_str().unwrap();
-        for name in ["connect-protocol-version", "x-grpc-web", "content-type", "authorization"] {
+        for name in [
+            "connect-protocol-version",
+            "x-grpc-web",
+            "content-type",
+            "authorization",
+        ] {
             assert!(allowed.contains(name), "{name} in {allowed}");
         }
         assert!(headers.contains_key("access-control-max-age"));
@@ -257,14 +286,23 @@ mod tests {
             panic!("a refusal");
         };
         assert_eq!(response.status(), 403);
-        assert!(response.headers().get("access-control-allow-origin").is_none());
-        assert!(matches!(cors.check(&request("POST", None, false)), Check::Pass));
+        assert!(
+            response
+                .headers()
+                .get("access-control-allow-origin")
+                .is_none()
+        );
+        assert!(matches!(
+            cors.check(&request("POST", None, false)),
+            Check::Pass
+        ));
     }
 
     #[test]
     fn responses_to_allowed_origins_expose_the_status_headers() {
         let cors = cors(&["*"]);
-        let Check::Allowed(origin) = cors.check(&request("POST", Some("http://x.test"), false)) else {
+        let Check::Allowed(origin) = cors.check(&request("POST", Some("http://x.test"), false))
+        else {
             panic!("allowed");
         };
         let mut response = http::Response::new(full(bytes::Bytes::new()));
@@ -272,7 +310,12 @@ mod tests {
         let headers = response.headers();
         assert_eq!(headers["access-control-allow-origin"], "*");
         let exposed = headers["access-control-expose-headers"].to_str().unwrap();
-        for name in ["grpc-status", "grpc-message", "grpc-status-details-bin", "x-served-by"] {
+        for name in [
+            "grpc-status",
+            "grpc-message",
+            "grpc-status-details-bin",
+            "x-served-by",
+        ] {
             assert!(exposed.contains(name), "{name} in {exposed}");
         }
     }
@@ -284,7 +327,10 @@ mod tests {
             ..CorsConfig::default()
         };
         let err = Cors::from_config(&config).unwrap_err();
-        assert!(err.contains("allowed_origins") && err.contains("no path"), "{err}");
+        assert!(
+            err.contains("allowed_origins") && err.contains("no path"),
+            "{err}"
+        );
         config.allowed_origins = vec!["*".into()];
         config.allow_credentials = true;
         let err = Cors::from_config(&config).unwrap_err();

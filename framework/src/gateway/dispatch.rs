@@ -43,10 +43,11 @@ impl Gateway {
                 Some(Check::Allowed(origin)) => Some(origin),
                 Some(Check::Pass) | None => None,
             };
+            let connect = &gateway.setup.connect;
             let mut response = if GrpcWeb::accepts(&request) {
                 gateway.grpc_web.serve(request).await
-            } else if let Some(route) = gateway.setup.connect.route(&request) {
-                gateway.setup.connect.serve(&gateway.bridge, route, request).await
+            } else if let Some(route) = connect.route(&request) {
+                connect.serve(&gateway.bridge, route, request).await
             } else {
                 gateway.rest(request).await
             };

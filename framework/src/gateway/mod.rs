@@ -47,10 +47,8 @@ impl GatewaySetup {
         if !config.server.gateway.enabled {
             return Ok(None);
         }
-        let connect = connect::Connect::from_sets(
-            descriptor_sets,
-            config.server.grpc.max_message_bytes,
-        )?;
+        let connect =
+            connect::Connect::from_sets(descriptor_sets, config.server.grpc.max_message_bytes)?;
         let cors = cors::Cors::from_config(&config.server.gateway.cors).map_err(BuildError::new)?;
         Ok(Some(Arc::new(Self { connect, cors })))
     }

@@ -43,7 +43,13 @@ fn node(running: &bia::RunningApp, protocol: &str, http: &str, format: &str, gzi
     let output = Command::new("node")
         .current_dir(&dir)
         .arg("echo_client.mjs")
-        .args([url.as_str(), descriptors.path().to_str().unwrap(), protocol, http, format])
+        .args([
+            url.as_str(),
+            descriptors.path().to_str().unwrap(),
+            protocol,
+            http,
+            format,
+        ])
         .args(gzip.then_some("gzip"))
         .output()
         .expect("node runs (install Node.js 20 or newer)");
@@ -60,16 +66,31 @@ fn node(running: &bia::RunningApp, protocol: &str, http: &str, format: &str, gzi
 fn assert_unary_and_server_streaming(seen: &Value, what: &str) {
     assert_eq!(seen["say"]["ok"]["message"], "hello", "{what}: {seen}");
     assert!(
-        seen["say"]["ok"]["served_by"].as_str().is_some_and(|s| s.starts_with("127.0.0.1:")),
+        seen["say"]["ok"]["served_by"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("127.0.0.1:")),
         "{what}: the handler's response header reaches the client: {seen}"
     );
     let missing = &seen["missing"]["error"];
     assert_eq!(missing["code"], "NotFound", "{what}: {seen}");
     assert_eq!(missing["message"], "no such thing", "{what}: {seen}");
-    assert_eq!(missing["details"][0]["type"], "google.rpc.ErrorInfo", "{what}: {seen}");
-    assert_eq!(seen["deadline"]["error"]["code"], "DeadlineExceeded", "{what}: {seen}");
-    assert_eq!(seen["count"]["ok"], json!(["n 0", "n 1", "n 2"]), "{what}: {seen}");
-    assert_eq!(seen["count_missing"]["error"]["code"], "NotFound", "{what}: {seen}");
+    assert_eq!(
+        missing["details"][0]["type"], "google.rpc.ErrorInfo",
+        "{what}: {seen}"
+    );
+    assert_eq!(
+        seen["deadline"]["error"]["code"], "DeadlineExceeded",
+        "{what}: {seen}"
+    );
+    assert_eq!(
+        seen["count"]["ok"],
+        json!(["n 0", "n 1", "n 2"]),
+        "{what}: {seen}"
+    );
+    assert_eq!(
+        seen["count_missing"]["error"]["code"], "NotFound",
+        "{what}: {seen}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -91,7 +112,10 @@ async fn connect_clients_make_every_kind_of_call_in_json_and_binary() {
         assert!(methods.contains(&json!("Count POST")), "{what}: {seen}");
         assert!(!methods.contains(&json!("Say POST")), "{what}: {seen}");
         assert_eq!(seen["collect"]["ok"], "a b c", "{what}: {seen}");
-        assert_eq!(seen["collect_error"]["error"]["code"], "NotFound", "{what}: {seen}");
+        assert_eq!(
+            seen["collect_error"]["error"]["code"], "NotFound",
+            "{what}: {seen}"
+        );
         if http == "2" {
             assert_eq!(seen["chat"]["ok"], json!(["x", "y"]), "{what}: {seen}");
         }
@@ -115,9 +139,14 @@ async fn connect_clients_make_every_kind_of_call_in_json_and_binary() {
 async fn grpc_web_clients_make_unary_and_server_streaming_calls() {
     let running = server("").await;
     for http in ["1.1", "2"] {
-        let seen = tokio::task::block_in_place(|| node(&running, "grpc-web", http, "binary", false));
+        let seen =
+            tokio::task::block_in_place(|| node(&running, "grpc-web", http, "binary", false));
         assert_unary_and_server_streaming(&seen, &format!("gRPC-Web over HTTP/{http}"));
-        assert_eq!(seen["http_methods"], json!(["Count POST", "Say POST"]), "{seen}");
+        assert_eq!(
+            seen["http_methods"],
+            json!(["Count POST", "Say POST"]),
+            "{seen}"
+        );
     }
     support::assert_metrics(
         &running,
@@ -230,13 +259,15 @@ async fn a_grpc_web_codec_other_than_protobuf_is_refused_with_what_is_served() {
 }
 
 fn json_body(body: &Bytes) -> Value {
-    serde_json::from_slice(body).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(body)))
+    serde_json::from_slice(body)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(body)))
 }
 
 #[tokio::test]
 async fn connect_unary_errors_have_connect_codes_http_statuses_and_details() {
     let running = server("").await;
-    let request = post("/echo.v1.Echo/Say", "application/json").header("connect-protocol-version", "1");
+    let request =
+        post("/echo.v1.Echo/Say", "application/json").header("connect-protocol-version", "1");
     let (status, headers, body) = http1(&running, request, r#"{"message":"missing"}"#).await;
     assert_eq!(status, 404);
     assert_eq!(headers["content-type"], "application/json");
@@ -258,23 +289,47 @@ async fn connect_unary_errors_have_connect_codes_http_statuses_and_details() {
     assert_eq!(status, 400);
     let error = json_body(&body);
     assert_eq!(error["code"], "invalid_argument");
-    assert!(error["message"].as_str().unwrap().contains("mesage"), "{error}");
+    assert!(
+        error["message"].as_str().unwrap().contains("mesage"),
+        "{error}"
+    );
 
     // A method the server does not have.
-    let (status, _, body) = http1(&running, post("/echo.v1.Echo/Shout", "application/proto"), "").await;
+    let (status, _, body) = http1(
+        &running,
+        post("/echo.v1.Echo/Shout", "application/proto"),
+        "",
+    )
+    .await;
     assert_eq!(status, 501);
     assert_eq!(json_body(&body)["code"], "unimplemented");
 
     // A bad timeout header is the client's mistake, named.
-    let request = post("/echo.v1.Echo/Say", "application/json").header("connect-timeout-ms", "soon");
+    let request =
+        post("/echo.v1.Echo/Say", "application/json").header("connect-timeout-ms", "soon");
     let (status, _, body) = http1(&running, request, r#"{"message":"x"}"#).await;
     assert_eq!(status, 400);
-    assert!(json_body(&body)["message"].as_str().unwrap().contains("connect-timeout-ms"));
+    assert!(
+        json_body(&body)["message"]
+            .as_str()
+            .unwrap()
+            .contains("connect-timeout-ms")
+    );
 
     // A streaming method is not callable as unary.
-    let (status, _, body) = http1(&running, post("/echo.v1.Echo/Count", "application/json"), "{}").await;
+    let (status, _, body) = http1(
+        &running,
+        post("/echo.v1.Echo/Count", "application/json"),
+        "{}",
+    )
+    .await;
     assert_eq!(status, 415);
-    assert!(json_body(&body)["message"].as_str().unwrap().contains("application/connect+json"));
+    assert!(
+        json_body(&body)["message"]
+            .as_str()
+            .unwrap()
+            .contains("application/connect+json")
+    );
     running.stop().await.unwrap();
 }
 
@@ -282,16 +337,27 @@ async fn connect_unary_errors_have_connect_codes_http_statuses_and_details() {
 async fn connect_get_calls_methods_without_side_effects_only() {
     let running = server("").await;
     let get = |query: &str| http::Request::get(format!("/echo.v1.Echo/Say?{query}"));
-    let (status, headers, body) =
-        http1(&running, get("connect=v1&encoding=json&message=%7B%22message%22%3A%22got%22%7D"), "").await;
+    let (status, headers, body) = http1(
+        &running,
+        get("connect=v1&encoding=json&message=%7B%22message%22%3A%22got%22%7D"),
+        "",
+    )
+    .await;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     assert_eq!(headers["content-type"], "application/json");
     assert_eq!(json_body(&body), json!({"message": "got"}));
 
     // Binary, in URL-safe base64.
-    let message = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(say("bin").encode_to_vec());
-    let (status, headers, body) =
-        http1(&running, get(&format!("connect=v1&encoding=proto&base64=1&message={message}")), "").await;
+    let message =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(say("bin").encode_to_vec());
+    let (status, headers, body) = http1(
+        &running,
+        get(&format!(
+            "connect=v1&encoding=proto&base64=1&message={message}"
+        )),
+        "",
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(headers["content-type"], "application/proto");
     assert_eq!(SayResponse::decode(body).unwrap().message, "bin");
@@ -305,11 +371,21 @@ async fn connect_get_calls_methods_without_side_effects_only() {
     .await;
     assert_eq!(status, 405);
     assert_eq!(headers["allow"], "POST");
-    assert!(json_body(&body)["message"].as_str().unwrap().contains("NO_SIDE_EFFECTS"));
+    assert!(
+        json_body(&body)["message"]
+            .as_str()
+            .unwrap()
+            .contains("NO_SIDE_EFFECTS")
+    );
 
     let (status, _, body) = http1(&running, get("connect=v1&message=x"), "").await;
     assert_eq!(status, 400);
-    assert!(json_body(&body)["message"].as_str().unwrap().contains("encoding"));
+    assert!(
+        json_body(&body)["message"]
+            .as_str()
+            .unwrap()
+            .contains("encoding")
+    );
     running.stop().await.unwrap();
 }
 
@@ -323,7 +399,9 @@ fn gzip(data: &[u8]) -> Vec<u8> {
 fn gunzip(data: &[u8]) -> Vec<u8> {
     use std::io::Read;
     let mut out = Vec::new();
-    flate2::read::GzDecoder::new(data).read_to_end(&mut out).unwrap();
+    flate2::read::GzDecoder::new(data)
+        .read_to_end(&mut out)
+        .unwrap();
     out
 }
 
@@ -339,7 +417,10 @@ async fn connect_unary_takes_and_answers_gzip() {
     assert_eq!(status, 200);
     assert_eq!(headers["content-encoding"], "gzip");
     assert!(body.len() < 1024, "compressed: {} bytes", body.len());
-    assert_eq!(serde_json::from_slice::<Value>(&gunzip(&body)).unwrap()["message"], long);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&gunzip(&body)).unwrap()["message"],
+        long
+    );
 
     // Small answers are not worth compressing; unknown encodings are named.
     let request = post("/echo.v1.Echo/Say", "application/json").header("accept-encoding", "gzip");
@@ -349,7 +430,12 @@ async fn connect_unary_takes_and_answers_gzip() {
     let (status, headers, body) = http1(&running, request, "{}").await;
     assert_eq!(status, 501);
     assert_eq!(headers["accept-encoding"], "gzip");
-    assert!(json_body(&body)["message"].as_str().unwrap().contains("\"br\""));
+    assert!(
+        json_body(&body)["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"br\"")
+    );
     running.stop().await.unwrap();
 }
 
@@ -374,7 +460,10 @@ async fn connect_streams_end_with_an_end_of_stream_message() {
         assert_eq!(answer["message"], format!("{long} {i}"));
     }
     assert_eq!(answers[2].0, 2, "the end-of-stream flag");
-    assert_eq!(serde_json::from_slice::<Value>(&answers[2].1).unwrap(), json!({}));
+    assert_eq!(
+        serde_json::from_slice::<Value>(&answers[2].1).unwrap(),
+        json!({})
+    );
 
     // A broken request stream is told apart from a handler's error.
     let request = post("/echo.v1.Echo/Collect", "application/connect+proto");
@@ -387,7 +476,13 @@ async fn connect_streams_end_with_an_end_of_stream_message() {
     assert_eq!(*flags, 2);
     let end: Value = serde_json::from_slice(end).unwrap();
     assert_eq!(end["error"]["code"], "invalid_argument", "{end}");
-    assert!(end["error"]["message"].as_str().unwrap().contains("short of a whole envelope"), "{end}");
+    assert!(
+        end["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("short of a whole envelope"),
+        "{end}"
+    );
     running.stop().await.unwrap();
 }
 
@@ -404,14 +499,27 @@ async fn cors_preflights_are_answered_for_allowed_origins_only() {
         http::Request::options("/echo.v1.Echo/Say")
             .header("origin", origin)
             .header("access-control-request-method", "POST")
-            .header("access-control-request-headers", "content-type,connect-protocol-version,authorization")
+            .header(
+                "access-control-request-headers",
+                "content-type,connect-protocol-version,authorization",
+            )
     };
     let (status, headers, _) = http1(&running, preflight(ORIGIN), "").await;
     assert_eq!(status, 204);
     assert_eq!(headers["access-control-allow-origin"], ORIGIN);
-    assert!(headers["access-control-allow-methods"].to_str().unwrap().contains("POST"));
+    assert!(
+        headers["access-control-allow-methods"]
+            .to_str()
+            .unwrap()
+            .contains("POST")
+    );
     let allowed = headers["access-control-allow-headers"].to_str().unwrap();
-    for name in ["content-type", "connect-protocol-version", "x-grpc-web", "authorization"] {
+    for name in [
+        "content-type",
+        "connect-protocol-version",
+        "x-grpc-web",
+        "authorization",
+    ] {
         assert!(allowed.contains(name), "{name} in {allowed}");
     }
     let (status, headers, body) = http1(&running, preflight("https://evil.example"), "").await;
@@ -421,7 +529,8 @@ async fn cors_preflights_are_answered_for_allowed_origins_only() {
 
     // The call itself: its status headers are readable by the page's script.
     let request = post("/echo.v1.Echo/Say", "application/grpc-web+proto").header("origin", ORIGIN);
-    let (status, headers, _) = http1(&running, request, frame(0, &say("missing").encode_to_vec())).await;
+    let (status, headers, _) =
+        http1(&running, request, frame(0, &say("missing").encode_to_vec())).await;
     assert_eq!(status, 200);
     assert_eq!(headers["access-control-allow-origin"], ORIGIN);
     let exposed = headers["access-control-expose-headers"].to_str().unwrap();
@@ -437,7 +546,12 @@ async fn without_cors_configuration_no_cors_header_is_sent() {
     let request = post("/echo.v1.Echo/Say", "application/json").header("origin", ORIGIN);
     let (status, headers, _) = http1(&running, request, r#"{"message":"hi"}"#).await;
     assert_eq!(status, 200);
-    assert!(headers.keys().all(|name| !name.as_str().starts_with("access-control-")), "{headers:?}");
+    assert!(
+        headers
+            .keys()
+            .all(|name| !name.as_str().starts_with("access-control-")),
+        "{headers:?}"
+    );
     let preflight = http::Request::options("/echo.v1.Echo/Say")
         .header("origin", ORIGIN)
         .header("access-control-request-method", "POST");

@@ -76,3 +76,61 @@ impl Codec {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error_info() -> MessageDescriptor {
+        prost_reflect::DescriptorPool::decode(tonic_types::pb::FILE_DESCRIPTOR_SET)
+            .unwrap()
+            .get_message_by_name("google.rpc.ErrorInfo")
+            .unwrap()
+    }
+
+    #[test]
+    fn json_round_trips_through_the_handlers_bytes() {
+        let json = Bytes::from_static(br#"{"reason":"R","metadata":{"k":"v"}}"#);
+        let bytes = Codec::Json.decode(&error_info(), json).unwrap();
+        let info = tonic_types::pb::ErrorInfo::decode(bytes.clone()).unwrap();
+        assert_eq!(info.reason, "R");
+        assert_eq!(info.metadata["k"], "v");
+        let back = Codec::Json.encode(&error_info(), bytes).unwrap();
+        let back: serde_json::Value = serde_json::from_slice(&back).unwrap();
+        assert_eq!(
+            back,
+            serde_json::json!({"reason": "R", "metadata": {"k": "v"}})
+        );
+    }
+
+    #[test]
+    fn bad_json_names_the_message_and_the_field() {
+        let err = Codec::Json
+            .decode(&error_info(), Bytes::from_static(br#"{"reeson":"R"}"#))
+            .unwrap_err();
+        assert!(
+            err.contains("google.rpc.ErrorInfo") && err.contains("reeson"),
+            "{err}"
+        );
+        let err = Codec::Json
+            .decode(
+                &error_info(),
+                Bytes::from_static(br#"{"reason":"R"} trailing"#),
+            )
+            .unwrap_err();
+        assert!(err.contains("trailing"), "{err}");
+    }
+
+    #[test]
+    fn proto_passes_through() {
+        let data = Bytes::from_static(b"\x0a\x01R");
+        assert_eq!(
+            Codec::Proto.decode(&error_info(), data.clone()).unwrap(),
+            data
+        );
+        assert_eq!(
+            Codec::Proto.encode(&error_info(), data.clone()).unwrap(),
+            data
+        );
+    }
+}

@@ -52,7 +52,8 @@ impl Compression {
             let mut parts = item.split(|&b| b == b';');
             let name = parts.next().unwrap_or_default().trim_ascii();
             name.eq_ignore_ascii_case(b"gzip")
-                && !parts.any(|p| matches!(p.trim_ascii(), b"q=0" | b"q=0.0" | b"q=0.00" | b"q=0.000"))
+                && !parts
+                    .any(|p| matches!(p.trim_ascii(), b"q=0" | b"q=0.0" | b"q=0.00" | b"q=0.000"))
         });
         if gzip { Self::Gzip } else { Self::Identity }
     }
@@ -89,7 +90,8 @@ impl Compression {
         match self {
             Self::Identity => data,
             Self::Gzip => {
-                let mut encoder = GzEncoder::new(Vec::with_capacity(data.len() / 2 + 32), Level::fast());
+                let mut encoder =
+                    GzEncoder::new(Vec::with_capacity(data.len() / 2 + 32), Level::fast());
                 // Writing into a Vec cannot fail.
                 encoder.write_all(&data).expect("gzip into memory");
                 encoder.finish().expect("gzip into memory").into()
@@ -125,11 +127,20 @@ mod tests {
     #[test]
     fn names_and_negotiation() {
         assert_eq!(Compression::from_name(None), Some(Compression::Identity));
-        assert_eq!(Compression::from_name(Some(b"GZIP")), Some(Compression::Gzip));
+        assert_eq!(
+            Compression::from_name(Some(b"GZIP")),
+            Some(Compression::Gzip)
+        );
         assert_eq!(Compression::from_name(Some(b"br")), None);
         assert_eq!(Compression::negotiate(Some(b"br, gzip")), Compression::Gzip);
-        assert_eq!(Compression::negotiate(Some(b"gzip;q=0, br")), Compression::Identity);
-        assert_eq!(Compression::negotiate(Some(b"identity")), Compression::Identity);
+        assert_eq!(
+            Compression::negotiate(Some(b"gzip;q=0, br")),
+            Compression::Identity
+        );
+        assert_eq!(
+            Compression::negotiate(Some(b"identity")),
+            Compression::Identity
+        );
         assert_eq!(Compression::negotiate(None), Compression::Identity);
     }
 }

@@ -74,7 +74,9 @@ impl Decoder {
     pub(crate) fn finish(&self) -> Result<(), EnvelopeError> {
         match self.buf.len() {
             0 => Ok(()),
-            n if n < HEADER => Err(EnvelopeError::Truncated { missing: HEADER - n }),
+            n if n < HEADER => Err(EnvelopeError::Truncated {
+                missing: HEADER - n,
+            }),
             n => {
                 let len = u32::from_be_bytes([self.buf[1], self.buf[2], self.buf[3], self.buf[4]]);
                 Err(EnvelopeError::Truncated {
@@ -148,9 +150,15 @@ mod tests {
     fn a_body_that_ends_inside_an_envelope_says_how_much_is_missing() {
         let mut decoder = Decoder::new(64);
         decoder.push(Bytes::from_static(&[0, 0, 0]));
-        assert_eq!(decoder.finish(), Err(EnvelopeError::Truncated { missing: 2 }));
+        assert_eq!(
+            decoder.finish(),
+            Err(EnvelopeError::Truncated { missing: 2 })
+        );
         decoder.push(Bytes::from_static(&[0, 4, b'a']));
         assert_eq!(decoder.next(), Ok(None));
-        assert_eq!(decoder.finish(), Err(EnvelopeError::Truncated { missing: 3 }));
+        assert_eq!(
+            decoder.finish(),
+            Err(EnvelopeError::Truncated { missing: 3 })
+        );
     }
 }

@@ -10,10 +10,10 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use bytes::Bytes;
 use percent_encoding::percent_decode;
 
+use super::Call;
 use super::codec::Codec;
 use super::compress::Compression;
 use super::unary::{UnaryParts, error_response, inflate_status, unsupported_encoding, with_status};
-use super::Call;
 use crate::gateway::dispatch::GatewayResponse;
 
 /// URL-safe base64 with or without padding, as the protocol allows either.
@@ -34,13 +34,18 @@ impl Call<'_> {
     /// A unary GET.
     pub(super) async fn get<B>(&self, request: http::Request<B>) -> GatewayResponse {
         let method = &self.method.path.as_str()[1..];
-        if self.method.client_streaming || self.method.server_streaming || !self.method.no_side_effects {
+        if self.method.client_streaming
+            || self.method.server_streaming
+            || !self.method.no_side_effects
+        {
             let status = tonic::Status::unimplemented(format!(
                 "{method} cannot be called with GET: only unary methods with \
                  `option idempotency_level = NO_SIDE_EFFECTS;` can; POST it instead"
             ));
-            let mut response =
-                with_status(error_response(&status, None), http::StatusCode::METHOD_NOT_ALLOWED);
+            let mut response = with_status(
+                error_response(&status, None),
+                http::StatusCode::METHOD_NOT_ALLOWED,
+            );
             response
                 .headers_mut()
                 .insert(http::header::ALLOW, http::HeaderValue::from_static("POST"));
@@ -58,7 +63,8 @@ impl Call<'_> {
             Err(e) => return error_response(&inflate_status(&e), None),
         };
         let (parts, _) = request.into_parts();
-        self.call_unary(query.codec, message, UnaryParts::new(parts)).await
+        self.call_unary(query.codec, message, UnaryParts::new(parts))
+            .await
     }
 }
 
@@ -115,7 +121,8 @@ mod tests {
 
     #[test]
     fn a_json_message_is_percent_decoded() {
-        let query = parse("connect=v1&encoding=json&message=%7B%22message%22%3A%22hi%22%7D").unwrap();
+        let query =
+            parse("connect=v1&encoding=json&message=%7B%22message%22%3A%22hi%22%7D").unwrap();
         assert_eq!(query.codec, Codec::Json);
         assert_eq!(query.message, r#"{"message":"hi"}"#);
         assert_eq!(query.compression, None);
@@ -125,7 +132,10 @@ mod tests {
     fn a_binary_message_is_url_safe_base64_with_or_without_padding() {
         // 0xfb 0xff is "-_8" in URL-safe base64: both alphabet changes are in it.
         for encoded in ["-_8", "-_8%3D"] {
-            let query = parse(&format!("encoding=proto&base64=1&message={encoded}&compression=gzip")).unwrap();
+            let query = parse(&format!(
+                "encoding=proto&base64=1&message={encoded}&compression=gzip"
+            ))
+            .unwrap();
             assert_eq!(query.message, &[0xfb, 0xff][..]);
             assert_eq!(query.compression.as_deref(), Some(&b"gzip"[..]));
         }

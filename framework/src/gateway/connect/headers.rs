@@ -44,7 +44,9 @@ pub(crate) fn check_version(headers: &HeaderMap) -> Result<(), HeaderError> {
 
 /// The call's metadata and deadline from a Connect request's headers: Connect's own headers
 /// leave (the bridge drops HTTP's), `connect-timeout-ms` becomes the deadline.
-pub(crate) fn metadata(mut headers: HeaderMap) -> Result<(HeaderMap, Option<Duration>), HeaderError> {
+pub(crate) fn metadata(
+    mut headers: HeaderMap,
+) -> Result<(HeaderMap, Option<Duration>), HeaderError> {
     let timeout = headers.remove(TIMEOUT).map(|t| timeout(&t)).transpose()?;
     for name in [
         PROTOCOL_VERSION,
@@ -71,7 +73,8 @@ fn timeout(value: &HeaderValue) -> Result<Duration, HeaderError> {
 /// Whether `name` is gRPC's own, never shown to a Connect client as metadata.
 fn is_grpc_reserved(name: &HeaderName) -> bool {
     let name = name.as_str();
-    matches!(name, "content-type" | "content-length" | "te" | "trailer") || name.starts_with("grpc-")
+    matches!(name, "content-type" | "content-length" | "te" | "trailer")
+        || name.starts_with("grpc-")
 }
 
 /// A unary response's headers: the call's headers, then its trailers as `trailer-<name>`.

@@ -27,8 +27,8 @@ use http::uri::PathAndQuery;
 use prost_reflect::{DescriptorPool, MessageDescriptor, MethodDescriptor, Value};
 
 use super::bridge::Bridge;
-use crate::build_error::BuildError;
 use super::dispatch::GatewayResponse;
+use crate::build_error::BuildError;
 use codec::Codec;
 
 /// The Connect side of a server's gateway: its methods by path, looked up per request.
@@ -189,7 +189,10 @@ struct Call<'a> {
 fn has_no_side_effects(method: &MethodDescriptor) -> bool {
     const NO_SIDE_EFFECTS: i32 = 1;
     matches!(
-        method.options().get_field_by_name("idempotency_level").as_deref(),
+        method
+            .options()
+            .get_field_by_name("idempotency_level")
+            .as_deref(),
         Some(Value::EnumNumber(NO_SIDE_EFFECTS))
     )
 }
@@ -200,4 +203,110 @@ fn authority<B>(request: &http::Request<B>) -> Option<http::uri::Authority> {
         let host = request.headers().get(http::header::HOST)?;
         http::uri::Authority::try_from(host.as_bytes()).ok()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn connect() -> Connect {
+        Connect::from_sets(&[tonic_health::pb::FILE_DESCRIPTOR_SET], 1024).unwrap()
+    }
+
+    fn request(method: &str, uri: &str, content_type: Option<&str>) -> http::Request<()> {
+        let mut builder = http::Request::builder().method(method).uri(uri);
+        if let Some(content_type) = content_type {
+            builder = builder.header("content-type", content_type);
+        }
+        builder.body(()).unwrap()
+    }
+
+    fn form(connect: &Connect, request: &http::Request<()>) -> Option<(bool, Form)> {
+        connect
+            .route(request)
+            .map(|route| (route.method.is_some(), route.form))
+    }
+
+    const CHECK: &str = "/grpc.health.v1.Health/Check";
+
+    #[test]
+    fn requests_are_told_apart_by_content_type_and_path() {
+        let connect = connect();
+        let cases = [
+            (
+                "POST",
+                CHECK,
+                Some("application/json"),
+                Some((true, Form::Unary(Codec::Json))),
+            ),
+            (
+                "POST",
+                CHECK,
+                Some("application/json; charset=utf-8"),
+                Some((true, Form::Unary(Codec::Json))),
+            ),
+            (
+                "POST",
+                CHECK,
+                Some("application/proto"),
+                Some((true, Form::Unary(Codec::Proto))),
+            ),
+            (
+                "POST",
+                CHECK,
+                Some("application/connect+proto"),
+                Some((true, Form::Stream(Codec::Proto))),
+            ),
+            (
+                "POST",
+                CHECK,
+                Some("application/connect+json"),
+                Some((true, Form::Stream(Codec::Json))),
+            ),
+            (
+                "GET",
+                "/grpc.health.v1.Health/Check?connect=v1&encoding=json&message=%7B%7D",
+                None,
+                Some((true, Form::Get)),
+            ),
+            // REST's: a JSON POST elsewhere, a GET without Connect's query, other methods.
+            ("POST", "/v1/users", Some("application/json"), None),
+            ("GET", CHECK, None, None),
+            ("GET", "/v1/users?encoding=json", None, None),
+            ("PUT", CHECK, Some("application/json"), None),
+            ("POST", CHECK, Some("text/plain"), None),
+            ("POST", CHECK, Some("application/connect+xml"), None),
+            // Connect's, though no method is there: answered `unimplemented`.
+            (
+                "POST",
+                "/no.Such/Method",
+                Some("application/proto"),
+                Some((false, Form::Unary(Codec::Proto))),
+            ),
+            (
+                "POST",
+                "/no.Such/Method",
+                Some("application/connect+json"),
+                Some((false, Form::Stream(Codec::Json))),
+            ),
+        ];
+        for (method, uri, content_type, expected) in cases {
+            let request = request(method, uri, content_type);
+            assert_eq!(
+                form(&connect, &request),
+                expected,
+                "{method} {uri} {content_type:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn methods_know_their_kind_and_side_effects() {
+        let connect = connect();
+        let check = &connect.methods[CHECK];
+        assert!(!check.client_streaming && !check.server_streaming && !check.no_side_effects);
+        assert_eq!(check.input.full_name(), "grpc.health.v1.HealthCheckRequest");
+        let watch = &connect.methods["/grpc.health.v1.Health/Watch"];
+        assert!(watch.server_streaming && !watch.client_streaming);
+    }
 }

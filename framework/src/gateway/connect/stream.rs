@@ -87,8 +87,10 @@ impl Call<'_> {
         out.headers_mut()
             .insert(CONTENT_TYPE, codec.stream_content_type());
         if let Some(name) = accept.header_name() {
-            out.headers_mut()
-                .insert(headers::STREAM_CONTENT_ENCODING, HeaderValue::from_static(name));
+            out.headers_mut().insert(
+                headers::STREAM_CONTENT_ENCODING,
+                HeaderValue::from_static(name),
+            );
         }
         let body = Envelopes {
             events: Some(response.messages),
@@ -179,7 +181,11 @@ where
                     ));
                     return Some(Err(self.fail(status)));
                 }
-                Err(e) => return Some(Err(self.fail(tonic::Status::invalid_argument(e.to_string())))),
+                Err(e) => {
+                    return Some(Err(
+                        self.fail(tonic::Status::invalid_argument(e.to_string()))
+                    ));
+                }
             }
             match self.body.frame().await {
                 Some(Ok(frame)) => {
@@ -188,15 +194,19 @@ where
                     }
                 }
                 Some(Err(e)) => {
-                    let status =
-                        tonic::Status::cancelled(format!("the request body broke off: {}", e.into()));
+                    let status = tonic::Status::cancelled(format!(
+                        "the request body broke off: {}",
+                        e.into()
+                    ));
                     return Some(Err(self.fail(status)));
                 }
                 None => {
                     self.done = true;
                     return match self.decoder.finish() {
                         Ok(()) => None,
-                        Err(e) => Some(Err(self.fail(tonic::Status::invalid_argument(e.to_string())))),
+                        Err(e) => Some(Err(
+                            self.fail(tonic::Status::invalid_argument(e.to_string()))
+                        )),
                     };
                 }
             }
@@ -260,7 +270,8 @@ impl Body for Envelopes {
         };
         let event = ready!(events.poll_next_unpin(cx));
         let envelope = match event {
-            Some(ResponseEvent::Message(message)) => match self.codec.encode(&self.output, message) {
+            Some(ResponseEvent::Message(message)) => match self.codec.encode(&self.output, message)
+            {
                 Ok(message) => {
                     let (flags, message) = match self.compression {
                         Compression::Gzip if message.len() >= COMPRESS_MIN_BYTES => {
@@ -280,7 +291,9 @@ impl Body for Envelopes {
                 }
             }
             Some(ResponseEvent::End(status)) => end_stream(&status),
-            None => end_stream(&tonic::Status::internal("the response ended without a status")),
+            None => end_stream(&tonic::Status::internal(
+                "the response ended without a status",
+            )),
         };
         // Dropping the events now ends the call (its metrics and span) with the envelope.
         self.events = None;
@@ -303,16 +316,25 @@ mod tests {
 
     #[test]
     fn an_ok_end_is_empty_unless_there_are_trailers() {
-        assert_eq!(json_of(&end_stream(&tonic::Status::ok(""))), serde_json::json!({}));
+        assert_eq!(
+            json_of(&end_stream(&tonic::Status::ok(""))),
+            serde_json::json!({})
+        );
         let mut metadata = tonic::metadata::MetadataMap::new();
         metadata.insert("x-t", "v".parse().unwrap());
         let status = tonic::Status::with_metadata(tonic::Code::Ok, "", metadata);
-        assert_eq!(json_of(&end_stream(&status)), serde_json::json!({"metadata": {"x-t": ["v"]}}));
+        assert_eq!(
+            json_of(&end_stream(&status)),
+            serde_json::json!({"metadata": {"x-t": ["v"]}})
+        );
     }
 
     #[test]
     fn a_failed_end_carries_the_error() {
         let end = json_of(&end_stream(&tonic::Status::not_found("gone")));
-        assert_eq!(end, serde_json::json!({"error": {"code": "not_found", "message": "gone"}}));
+        assert_eq!(
+            end,
+            serde_json::json!({"error": {"code": "not_found", "message": "gone"}})
+        );
     }
 }

@@ -28,7 +28,8 @@ impl UnaryParts {
     pub(super) fn new(parts: http::request::Parts) -> Self {
         let request = http::Request::from_parts(parts, ());
         let authority = authority(&request);
-        let accept = Compression::negotiate(request.headers().get(ACCEPT_ENCODING).map(|v| v.as_bytes()));
+        let accept =
+            Compression::negotiate(request.headers().get(ACCEPT_ENCODING).map(|v| v.as_bytes()));
         let (parts, ()) = request.into_parts();
         Self {
             headers: parts.headers,
@@ -52,10 +53,16 @@ impl Call<'_> {
                  or application/connect+json",
                 &self.method.path.as_str()[1..]
             ));
-            return with_status(error_response(&status, None), http::StatusCode::UNSUPPORTED_MEDIA_TYPE);
+            return with_status(
+                error_response(&status, None),
+                http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            );
         }
         let (parts, body) = request.into_parts();
-        let encoding = parts.headers.get(CONTENT_ENCODING).map(HeaderValue::as_bytes);
+        let encoding = parts
+            .headers
+            .get(CONTENT_ENCODING)
+            .map(HeaderValue::as_bytes);
         let Some(compression) = Compression::from_name(encoding) else {
             return unsupported_encoding(encoding.unwrap_or_default());
         };
@@ -89,7 +96,8 @@ impl Call<'_> {
             Ok(message) => message,
             Err(e) => return error_response(&tonic::Status::invalid_argument(e), None),
         };
-        let mut request = BridgeRequest::new(self.method.path.clone(), RequestMessages::One(message));
+        let mut request =
+            BridgeRequest::new(self.method.path.clone(), RequestMessages::One(message));
         request.metadata = metadata;
         request.timeout = timeout;
         request.extensions = parts.extensions;
@@ -121,8 +129,13 @@ impl Call<'_> {
             Err(e) => return error_response(&tonic::Status::internal(e), Some(&response.metadata)),
         };
         let mut out = http::Response::new(());
-        headers::unary_headers(out.headers_mut(), &response.metadata, status.metadata().as_ref());
-        out.headers_mut().insert(CONTENT_TYPE, codec.unary_content_type());
+        headers::unary_headers(
+            out.headers_mut(),
+            &response.metadata,
+            status.metadata().as_ref(),
+        );
+        out.headers_mut()
+            .insert(CONTENT_TYPE, codec.unary_content_type());
         let body = match parts.accept {
             Compression::Gzip if body.len() >= COMPRESS_MIN_BYTES => {
                 out.headers_mut()
@@ -147,7 +160,9 @@ where
         let frame = frame.map_err(|e| {
             tonic::Status::cancelled(format!("the request body broke off: {}", e.into()))
         })?;
-        let Ok(data) = frame.into_data() else { continue };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
         let len = first.as_ref().map_or(0, Bytes::len) + rest.len() + data.len();
         if len > max {
             return Err(tonic::Status::resource_exhausted(format!(
@@ -170,7 +185,10 @@ where
 
 /// A unary error: the HTTP status of its code, the error JSON, and the call's metadata as
 /// headers (Connect has no trailers for a failed unary call).
-pub(super) fn error_response(status: &tonic::Status, metadata: Option<&HeaderMap>) -> GatewayResponse {
+pub(super) fn error_response(
+    status: &tonic::Status,
+    metadata: Option<&HeaderMap>,
+) -> GatewayResponse {
     let mut out = http::Response::new(());
     if let Some(metadata) = metadata {
         headers::stream_headers(out.headers_mut(), metadata);
@@ -184,7 +202,10 @@ pub(super) fn error_response(status: &tonic::Status, metadata: Option<&HeaderMap
 }
 
 /// `response` with another HTTP status.
-pub(super) fn with_status(mut response: GatewayResponse, status: http::StatusCode) -> GatewayResponse {
+pub(super) fn with_status(
+    mut response: GatewayResponse,
+    status: http::StatusCode,
+) -> GatewayResponse {
     *response.status_mut() = status;
     response
 }
@@ -196,18 +217,19 @@ pub(super) fn unsupported_encoding(name: &[u8]) -> GatewayResponse {
         String::from_utf8_lossy(name)
     ));
     let mut response = error_response(&status, None);
-    response
-        .headers_mut()
-        .insert(ACCEPT_ENCODING, HeaderValue::from_static(compress::SUPPORTED));
+    response.headers_mut().insert(
+        ACCEPT_ENCODING,
+        HeaderValue::from_static(compress::SUPPORTED),
+    );
     response
 }
 
 /// The status of a message that does not inflate.
 pub(super) fn inflate_status(e: &compress::InflateError) -> tonic::Status {
     match e {
-        compress::InflateError::TooLarge { .. } => tonic::Status::resource_exhausted(format!(
-            "{e} (server.grpc.max_message_bytes)"
-        )),
+        compress::InflateError::TooLarge { .. } => {
+            tonic::Status::resource_exhausted(format!("{e} (server.grpc.max_message_bytes)"))
+        }
         compress::InflateError::Corrupt(_) => tonic::Status::invalid_argument(e.to_string()),
     }
 }
