@@ -41,7 +41,7 @@ mod build_error;
 pub mod client;
 pub mod config;
 pub mod error;
-mod gateway;
+pub mod gateway;
 pub mod middleware;
 pub mod registry;
 pub mod server;

@@ -1,9 +1,12 @@
 //! The two message codecs of Connect: `proto` passes the bytes through untouched, `json`
-//! transcodes between the proto3 JSON mapping and the bytes the handler takes.
+//! transcodes between the proto3 JSON mapping (the gateway's, [`crate::gateway::json`]) and the
+//! bytes the handler takes.
 
 use bytes::Bytes;
 use prost::Message as _;
-use prost_reflect::{DeserializeOptions, DynamicMessage, MessageDescriptor, SerializeOptions};
+use prost_reflect::{DynamicMessage, MessageDescriptor};
+
+use crate::gateway::json;
 
 /// A Connect codec, from the content type (`application/json`, `application/connect+proto`,
 /// ...) or a GET request's `encoding=`.
@@ -45,14 +48,8 @@ impl Codec {
         match self {
             Self::Proto => Ok(data),
             Self::Json => {
-                let mut json = serde_json::Deserializer::from_slice(&data);
-                let message = DynamicMessage::deserialize_with_options(
-                    input.clone(),
-                    &mut json,
-                    &DeserializeOptions::new(),
-                )
-                .and_then(|message| json.end().map(|()| message))
-                .map_err(|e| format!("the {} JSON is not valid: {e}", input.full_name()))?;
+                let message = json::from_json(input.clone(), &data)
+                    .map_err(|e| format!("the {} JSON is not valid: {e}", input.full_name()))?;
                 Ok(message.encode_to_vec().into())
             }
         }
@@ -66,12 +63,7 @@ impl Codec {
                 let message = DynamicMessage::decode(output.clone(), data).map_err(|e| {
                     format!("the handler's {} does not decode: {e}", output.full_name())
                 })?;
-                let mut out = Vec::with_capacity(128);
-                let mut json = serde_json::Serializer::new(&mut out);
-                message
-                    .serialize_with_options(&mut json, &SerializeOptions::new())
-                    .map_err(|e| format!("{} as JSON: {e}", output.full_name()))?;
-                Ok(out.into())
+                Ok(json::to_json(&message).into())
             }
         }
     }

@@ -28,7 +28,6 @@ use prost_reflect::{DescriptorPool, MessageDescriptor, MethodDescriptor, Value};
 
 use super::bridge::Bridge;
 use super::dispatch::GatewayResponse;
-use crate::build_error::BuildError;
 use codec::Codec;
 
 /// The Connect side of a server's gateway: its methods by path, looked up per request.
@@ -70,17 +69,6 @@ pub(crate) struct Route<'a> {
 }
 
 impl Connect {
-    /// The methods of every service in the App's descriptor sets.
-    pub(crate) fn from_sets(sets: &[&[u8]], max_message_bytes: usize) -> Result<Self, BuildError> {
-        let mut pool = DescriptorPool::new();
-        for set in sets {
-            pool.decode_file_descriptor_set(*set).map_err(|e| {
-                BuildError::caused_by("Connect cannot read the services' descriptor sets", e)
-            })?;
-        }
-        Ok(Self::new(&pool, max_message_bytes))
-    }
-
     /// The methods of every service in `pool`.
     pub(crate) fn new(pool: &DescriptorPool, max_message_bytes: usize) -> Self {
         let methods = pool
@@ -210,7 +198,8 @@ mod tests {
     use super::*;
 
     fn connect() -> Connect {
-        Connect::from_sets(&[tonic_health::pb::FILE_DESCRIPTOR_SET], 1024).unwrap()
+        let pool = DescriptorPool::decode(tonic_health::pb::FILE_DESCRIPTOR_SET).unwrap();
+        Connect::new(&pool, 1024)
     }
 
     fn request(method: &str, uri: &str, content_type: Option<&str>) -> http::Request<()> {
