@@ -559,3 +559,48 @@ async fn without_cors_configuration_no_cors_header_is_sent() {
     assert!(headers.get("access-control-allow-origin").is_none());
     running.stop().await.unwrap();
 }
+
+const SECRET: &str = "an HS256 secret of at least 32 bytes, for the gateway";
+
+/// A token for the JWT auth of [`SECRET`], an hour left.
+fn token() -> String {
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3600;
+    let claims = json!({"sub": "browser-user", "iss": "https://id.test", "exp": exp});
+    let key = jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()).unwrap();
+    jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).unwrap()
+}
+
+#[tokio::test]
+async fn connect_and_grpc_web_calls_meet_the_same_auth_as_grpc() {
+    let running = server(&format!(
+        "[auth.jwt]\nsecret = \"{SECRET}\"\nissuer = \"https://id.test\"\n"
+    ))
+    .await;
+    let say_json = || post("/echo.v1.Echo/Say", "application/json");
+    let (status, _, body) = http1(&running, say_json(), r#"{"message":"hi"}"#).await;
+    assert_eq!(status, 401);
+    assert_eq!(json_body(&body)["code"], "unauthenticated");
+    let bearer = format!("Bearer {}", token());
+    let request = say_json().header("authorization", &bearer);
+    let (status, _, body) = http1(&running, request, r#"{"message":"hi"}"#).await;
+    assert_eq!(status, 200);
+    assert_eq!(json_body(&body), json!({"message": "hi"}));
+
+    // A stream: the refusal comes in the end-of-stream message.
+    let request = post("/echo.v1.Echo/Count", "application/connect+json");
+    let (status, _, body) = http1(&running, request, frame(0, br#"{"count":1}"#)).await;
+    assert_eq!(status, 200);
+    let end = frames(&body).pop().unwrap();
+    assert_eq!(end.0, 2);
+    let end: Value = serde_json::from_slice(&end.1).unwrap();
+    assert_eq!(end["error"]["code"], "unauthenticated", "{end}");
+
+    let request = post("/echo.v1.Echo/Say", "application/grpc-web+proto");
+    let (_, headers, _) = http1(&running, request, frame(0, &say("hi").encode_to_vec())).await;
+    assert_eq!(headers["grpc-status"], "16");
+    running.stop().await.unwrap();
+}
