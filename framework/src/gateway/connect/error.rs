@@ -37,26 +37,10 @@ pub(crate) fn code_name(code: Code) -> &'static str {
     }
 }
 
-/// The HTTP status of a unary Connect error with `code`, as the protocol's table has it (after
-/// its RFC 003: `canceled` 499, `deadline_exceeded` 504, `failed_precondition` 400,
-/// `unimplemented` 501).
-pub(crate) fn http_status(code: Code) -> http::StatusCode {
-    let status = match code {
-        Code::Ok => 200,
-        Code::Cancelled => 499,
-        Code::InvalidArgument | Code::FailedPrecondition | Code::OutOfRange => 400,
-        Code::DeadlineExceeded => 504,
-        Code::NotFound => 404,
-        Code::AlreadyExists | Code::Aborted => 409,
-        Code::PermissionDenied => 403,
-        Code::ResourceExhausted => 429,
-        Code::Unimplemented => 501,
-        Code::Unavailable => 503,
-        Code::Unauthenticated => 401,
-        Code::Unknown | Code::Internal | Code::DataLoss => 500,
-    };
-    http::StatusCode::from_u16(status).expect("a valid status code")
-}
+/// The HTTP status of a unary Connect error with `code`. Since the protocol's RFC 003
+/// (`canceled` 499, `deadline_exceeded` 504, `failed_precondition` 400, `unimplemented` 501) its
+/// table is `google.rpc.Code`'s, which REST uses too.
+pub(crate) use crate::gateway::status::http_status;
 
 /// The error JSON of `status`. A status whose details do not decode as a `google.rpc.Status`
 /// keeps its code and message and loses only the details.
