@@ -219,14 +219,14 @@ async fn grpc_web_text_carries_messages_and_trailers_in_base64() {
             STANDARD.decode(chunk).unwrap()
         })
         .collect();
-    let frames = frames(&decoded);
-    let messages: Vec<String> = frames
+    let text_frames = frames(&decoded);
+    let messages: Vec<String> = text_frames
         .iter()
         .filter(|(flags, _)| *flags == 0)
         .map(|(_, m)| SayResponse::decode(m.as_slice()).unwrap().message)
         .collect();
     assert_eq!(messages, ["t 0", "t 1"]);
-    let (flags, trailers) = frames.last().unwrap();
+    let (flags, trailers) = text_frames.last().unwrap();
     assert_eq!(*flags, 0x80, "the last frame holds the trailers");
     let trailers = String::from_utf8_lossy(trailers);
     assert!(trailers.contains("grpc-status:0"), "{trailers}");
@@ -241,6 +241,22 @@ async fn grpc_web_text_carries_messages_and_trailers_in_base64() {
     // Percent-encoded, as gRPC sends messages.
     assert_eq!(headers["grpc-message"], "no%20such%20thing");
     assert!(headers.contains_key("grpc-status-details-bin"));
+
+    // An error after a message (binary this time): the status is in the trailer frame.
+    let request = post("/echo.v1.Echo/Count", "application/grpc-web+proto");
+    // (20 ms apart: tonic sends messages ready at once in one chunk, lost with the panic.)
+    let body = frame(0, &echo::count("panic", 3, 20).encode_to_vec());
+    let (status, _, body) = http1(&running, request, body).await;
+    assert_eq!(status, 200);
+    let parts = frames(&body);
+    assert_eq!(parts.len(), 2, "{parts:?}");
+    assert_eq!(
+        SayResponse::decode(parts[0].1.as_slice()).unwrap().message,
+        "panic 0"
+    );
+    assert_eq!(parts[1].0, 0x80);
+    let trailers = String::from_utf8_lossy(&parts[1].1);
+    assert!(trailers.contains("grpc-status:13"), "{trailers}");
     running.stop().await.unwrap();
 }
 
@@ -447,6 +463,20 @@ async fn connect_streams_end_with_an_end_of_stream_message() {
         serde_json::from_slice::<Value>(&answers[2].1).unwrap(),
         json!({})
     );
+
+    // A handler failing mid-stream: the messages so far, then its error at the end.
+    let request = post("/echo.v1.Echo/Count", "application/connect+json");
+    let body = frame(0, br#"{"message":"panic","count":3,"delayMs":20}"#);
+    let (_, _, body) = http1(&running, request, body).await;
+    let answers = frames(&body);
+    assert_eq!(answers.len(), 2);
+    assert_eq!(
+        json_body(&answers[0].1.clone().into()),
+        json!({"message": "panic 0"})
+    );
+    assert_eq!(answers[1].0, 2);
+    let end: Value = serde_json::from_slice(&answers[1].1).unwrap();
+    assert_eq!(end["error"]["code"], "internal", "{end}");
 
     // A broken request stream is told apart from a handler's error.
     let request = post("/echo.v1.Echo/Collect", "application/connect+proto");
