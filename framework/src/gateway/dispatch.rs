@@ -3,11 +3,14 @@
 //! The connection sends `application/grpc*` requests straight to the server's stack and every
 //! other request here. Protocols are told apart by content type and path, in this order:
 //!
-//! 1. gRPC-Web (`application/grpc-web*`) and Connect (`application/connect+*`, and unary
-//!    `application/json` / `application/proto` POSTs to `/pkg.Service/Method`): see the
-//!    marked place in [`Gateway::serve`].
+//! 0. CORS (`[server.gateway.cors]`): a preflight from an allowed origin is answered at once,
+//!    and every answer to such an origin is marked readable ([`super::cors`]).
+//! 1. gRPC-Web (`application/grpc-web*`, [`super::grpc_web`]) and Connect
+//!    (`application/connect+*`, unary `application/json` / `application/proto` POSTs to
+//!    `/pkg.Service/Method`, and GETs of such a path with Connect's query: [`super::connect`]).
 //! 2. REST/JSON: a request whose method and path match a `google.api.http` rule.
-//! 3. Anything else: 404 with a `google.rpc.Status` JSON body saying so.
+//! 3. Anything else: 404 with a `google.rpc.Status` JSON body saying so (415 for a gRPC
+//!    method's own path sent with a content type no protocol here speaks).
 
 use std::sync::Arc;
 

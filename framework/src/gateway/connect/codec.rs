@@ -63,7 +63,9 @@ impl Codec {
                 let message = DynamicMessage::decode(output.clone(), data).map_err(|e| {
                     format!("the handler's {} does not decode: {e}", output.full_name())
                 })?;
-                Ok(json::to_json(&message).into())
+                json::to_json(&message).map(Bytes::from).map_err(|e| {
+                    format!("the handler's {} has no JSON form: {e}", output.full_name())
+                })
             }
         }
     }
