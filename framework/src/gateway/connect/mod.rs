@@ -186,9 +186,9 @@ fn has_no_side_effects(method: &MethodDescriptor) -> bool {
 }
 
 /// The authority the client addressed: the URI's (HTTP/2) or the `Host` header's (HTTP/1.1).
-fn authority<B>(request: &http::Request<B>) -> Option<http::uri::Authority> {
-    request.uri().authority().cloned().or_else(|| {
-        let host = request.headers().get(http::header::HOST)?;
+fn authority(uri: &http::Uri, headers: &http::HeaderMap) -> Option<http::uri::Authority> {
+    uri.authority().cloned().or_else(|| {
+        let host = headers.get(http::header::HOST)?;
         http::uri::Authority::try_from(host.as_bytes()).ok()
     })
 }

@@ -34,8 +34,8 @@ impl Call<'_> {
         B: Body<Data = Bytes> + Send + Unpin + 'static,
         B::Error: Into<BoxError>,
     {
-        let authority = authority(&request);
         let (parts, body) = request.into_parts();
+        let authority = authority(&parts.uri, &parts.headers);
         let header = |name| parts.headers.get(name).map(HeaderValue::as_bytes);
         let accept = Compression::negotiate(header(headers::STREAM_ACCEPT_ENCODING));
         let sent = header(headers::STREAM_CONTENT_ENCODING);

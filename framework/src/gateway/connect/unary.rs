@@ -26,16 +26,15 @@ pub(super) struct UnaryParts {
 
 impl UnaryParts {
     pub(super) fn new(parts: http::request::Parts) -> Self {
-        let request = http::Request::from_parts(parts, ());
-        let authority = authority(&request);
-        let accept =
-            Compression::negotiate(request.headers().get(ACCEPT_ENCODING).map(|v| v.as_bytes()));
-        let (parts, ()) = request.into_parts();
+        let accept = parts
+            .headers
+            .get(ACCEPT_ENCODING)
+            .map(HeaderValue::as_bytes);
         Self {
+            authority: authority(&parts.uri, &parts.headers),
+            accept: Compression::negotiate(accept),
             headers: parts.headers,
             extensions: parts.extensions,
-            authority,
-            accept,
         }
     }
 }
