@@ -114,6 +114,7 @@ fn request(protocol: Protocol, addr: std::net::SocketAddr) -> http::Request<Full
         Protocol::Grpc => {
             let message = pb::GetFileRequest {
                 path: "docs/a.txt".into(),
+                ..Default::default()
             }
             .encode_to_vec();
             let mut framed = vec![0];

@@ -138,9 +138,9 @@ impl Library for Shelf {
     }
 
     async fn get_file(&self, request: Request<GetFileRequest>) -> Result<Response<File>, Status> {
-        Ok(Response::new(File {
-            path: request.into_inner().path,
-        }))
+        let request = request.into_inner();
+        tokio::time::sleep(std::time::Duration::from_millis(request.delay_ms.into())).await;
+        Ok(Response::new(File { path: request.path }))
     }
 
     async fn get_author(
@@ -440,6 +440,35 @@ async fn metadata_crosses_the_gateway_both_ways() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_clients_grpc_timeout_is_the_calls_deadline() {
+    let running = start("").await;
+    let slow = "/v1/files/a?delay_ms=2000";
+    let answer = call(
+        &running,
+        Http::One,
+        "GET",
+        slow,
+        None,
+        &[("grpc-timeout", "100m")],
+    )
+    .await;
+    assert_eq!(answer.status, 504, "{}", answer.text());
+    assert_eq!(answer.json()["code"], 4);
+    let quick = "/v1/files/a?delay_ms=1";
+    let answer = call(
+        &running,
+        Http::One,
+        "GET",
+        quick,
+        None,
+        &[("grpc-timeout", "5S")],
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    running.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn curl_calls_the_gateway() {
     let running = start("").await;
     let url = format!("http://{}/v1/orders/o1:cancel", running.grpc_addr());
@@ -465,6 +494,51 @@ async fn curl_calls_the_gateway() {
     let body: Value = serde_json::from_str(body).unwrap();
     assert_eq!(body["reason"], "curl");
     assert_eq!(body["state"], "CANCELLED");
+    running.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn curl_calls_the_gateway_over_tls_with_http1_and_http2() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let cert_file = dir.path().join("server.pem");
+    let key_file = dir.path().join("server.key");
+    std::fs::write(&cert_file, key.cert.pem()).unwrap();
+    std::fs::write(&key_file, key.signing_key.serialize_pem()).unwrap();
+    let running = start(&format!(
+        "[server.grpc.tls]\ncert_file = {:?}\nkey_file = {:?}\n",
+        cert_file.display().to_string(),
+        key_file.display().to_string()
+    ))
+    .await;
+    let port = running.grpc_addr().port();
+    for version in ["--http1.1", "--http2"] {
+        let output = std::process::Command::new("curl")
+            .args(["-sS", version, "--cacert"])
+            .arg(&cert_file)
+            .args(["--resolve", &format!("localhost:{port}:127.0.0.1")])
+            .args(["-w", "\n%{http_code} %{http_version}"])
+            .arg(format!("https://localhost:{port}/v1/files/secure/a"))
+            .output()
+            .expect("this test needs curl on PATH; install it (apt-get install curl)");
+        let text = String::from_utf8(output.stdout).unwrap();
+        let (body, status) = text.rsplit_once('\n').unwrap();
+        let expected = if version == "--http2" {
+            "200 2"
+        } else {
+            "200 1.1"
+        };
+        assert_eq!(
+            status,
+            expected,
+            "{text} {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(
+            serde_json::from_str::<Value>(body).unwrap(),
+            json!({"path": "secure/a"})
+        );
+    }
     running.stop().await.unwrap();
 }
 
