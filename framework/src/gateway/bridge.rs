@@ -180,6 +180,11 @@ impl Bridge {
         Self { service }
     }
 
+    /// The server's whole stack, for a protocol that speaks HTTP to it (gRPC-Web).
+    pub(crate) fn service(&self) -> &BoxGrpcService {
+        &self.service
+    }
+
     /// Makes the call and waits for the response headers. Never fails by itself: whatever goes
     /// wrong ends the [`ResponseMessages`] with a status.
     pub(crate) async fn call(&self, request: BridgeRequest) -> BridgeResponse {

@@ -3,9 +3,11 @@
 //! The connection sends `application/grpc*` requests straight to the server's stack and every
 //! other request here. Protocols are told apart by content type and path, in this order:
 //!
-//! 1. gRPC-Web (`application/grpc-web*`) and Connect (`application/connect+*`, and unary
-//!    `application/json` / `application/proto` POSTs to `/pkg.Service/Method`): see the
-//!    marked place in [`Gateway::serve`].
+//! 0. CORS (`[server.gateway.cors]`): a preflight from an allowed origin is answered at once,
+//!    and every answer to such an origin is marked readable ([`super::cors`]).
+//! 1. gRPC-Web (`application/grpc-web*`, [`super::grpc_web`]) and Connect
+//!    (`application/connect+*`, unary `application/json` / `application/proto` POSTs to
+//!    `/pkg.Service/Method`, and GETs of such a path with Connect's query: [`super::connect`]).
 //! 2. REST/JSON: a request whose method and path match a `google.api.http` rule.
 //! 3. Anything else: 404 with a `google.rpc.Status` JSON body saying so (415 for a gRPC
 //!    method's own path sent with a content type no protocol here speaks).
@@ -19,6 +21,8 @@ use http_body_util::combinators::UnsyncBoxBody;
 use hyper::body::Incoming;
 
 use super::Gateway;
+use super::cors::Check;
+use super::grpc_web::GrpcWeb;
 use crate::error::BoxError;
 
 /// The body of every gateway response.
@@ -36,8 +40,24 @@ impl Gateway {
     pub(crate) fn serve(self: &Arc<Self>, request: http::Request<Incoming>) -> GatewayFuture {
         let gateway = self.clone();
         Box::pin(async move {
-            // Connect and gRPC-Web are dispatched here, by content type, before REST.
-            gateway.rest(request).await
+            let cors = gateway.setup.cors.as_ref();
+            let origin = match cors.map(|cors| cors.check(&request)) {
+                Some(Check::Preflight(response)) => return response,
+                Some(Check::Allowed(origin)) => Some(origin),
+                Some(Check::Pass) | None => None,
+            };
+            let connect = &gateway.setup.connect;
+            let mut response = if GrpcWeb::accepts(&request) {
+                gateway.grpc_web.serve(request).await
+            } else if let Some(route) = connect.route(&request) {
+                connect.serve(&gateway.bridge, route, request).await
+            } else {
+                gateway.rest(request).await
+            };
+            if let (Some(cors), Some(origin)) = (cors, origin) {
+                cors.decorate(&mut response, origin);
+            }
+            response
         })
     }
 

@@ -14,7 +14,10 @@
 //! gateway costs a gRPC call nothing.
 
 pub(crate) mod bridge;
+pub(crate) mod connect;
+pub(crate) mod cors;
 pub(crate) mod dispatch;
+pub(crate) mod grpc_web;
 pub mod json;
 mod rest;
 pub mod rule;
@@ -29,15 +32,17 @@ use bridge::Bridge;
 use prost_reflect::DescriptorPool;
 
 use crate::build_error::BuildError;
-use crate::config::{Config, GatewayConfig};
+use crate::config::Config;
 use crate::middleware::method::MethodTable;
 
 /// What the gateway of an App serves, worked out once when the App is built.
 #[derive(Debug)]
 pub(crate) struct GatewaySetup {
     rest: rest::Rest,
-    /// `[server.gateway]`, for the protocols' CORS.
-    config: GatewayConfig,
+    /// Connect's methods by path.
+    connect: connect::Connect,
+    /// `[server.gateway.cors]`; `None` when it allows no origin.
+    cors: Option<cors::Cors>,
 }
 
 impl GatewaySetup {
@@ -61,6 +66,8 @@ impl GatewaySetup {
         };
         let rules = rule::rules(&pool, served).map_err(|e| BuildError::new(e.to_string()))?;
         let routes = rest::RestRoutes::new(rules, table).map_err(BuildError::new)?;
+        let connect = connect::Connect::new(&pool, config.server.grpc.max_message_bytes);
+        let cors = cors::Cors::from_config(&config.server.gateway.cors).map_err(BuildError::new)?;
         Ok(Some(Arc::new(Self {
             rest: rest::Rest {
                 routes,
@@ -68,7 +75,8 @@ impl GatewaySetup {
                 table: table.clone(),
                 max_body: config.server.grpc.max_message_bytes,
             },
-            config: config.server.gateway.clone(),
+            connect,
+            cors,
         })))
     }
 }
@@ -105,35 +113,22 @@ fn pool(descriptor_sets: &[&[u8]]) -> Result<DescriptorPool, BuildError> {
 pub(crate) struct Gateway {
     setup: Arc<GatewaySetup>,
     bridge: Bridge,
+    grpc_web: grpc_web::GrpcWeb,
 }
 
 impl Gateway {
     /// A gateway serving `setup` by calling methods through `bridge`.
     pub(crate) fn new(setup: Arc<GatewaySetup>, bridge: Bridge) -> Self {
-        Self { setup, bridge }
+        let grpc_web = grpc_web::GrpcWeb::new(bridge.service().clone());
+        Self {
+            setup,
+            bridge,
+            grpc_web,
+        }
     }
 
     /// The bridge into the server's stack.
     pub(crate) fn bridge(&self) -> &Bridge {
         &self.bridge
-    }
-
-    /// Every descriptor the App registered, and `google.rpc`'s: message types by name for the
-    /// JSON mapping, error details for status bodies.
-    #[allow(dead_code)] // Connect and gRPC-Web (branch connect) read it.
-    pub(crate) fn pool(&self) -> &DescriptorPool {
-        &self.setup.rest.pool
-    }
-
-    /// The methods the server serves, by path (`/package.Service/Method`), with their kinds.
-    #[allow(dead_code)] // Connect and gRPC-Web (branch connect) read it.
-    pub(crate) fn table(&self) -> &MethodTable {
-        &self.setup.rest.table
-    }
-
-    /// `[server.gateway]`.
-    #[allow(dead_code)] // CORS (branch connect) reads it.
-    pub(crate) fn config(&self) -> &GatewayConfig {
-        &self.setup.config
     }
 }
