@@ -41,6 +41,7 @@ mod build_error;
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod gateway;
 pub mod middleware;
 pub mod registry;
 pub mod server;

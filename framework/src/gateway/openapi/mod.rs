@@ -1,0 +1,138 @@
+//! The OpenAPI 3.1 document of a server's REST API, generated from its descriptors: what the
+//! admin server serves at `/openapi.json` and `bia openapi` writes for a project.
+//!
+//! - `components.schemas` holds every message and enum the services use, in the proto3 JSON
+//!   mapping: lowerCamelCase property names, 64-bit integers as strings, enums by name, `bytes` as
+//!   base64, maps as `additionalProperties`, oneofs as "at most one of", the well-known types
+//!   (`Timestamp`, `Duration`, `FieldMask`, `Struct`, `Value`, `Any`, the wrappers) inline in
+//!   their JSON form. Comments in the protos become descriptions; `google.api.field_behavior`
+//!   `REQUIRED` fields are `required`, `OUTPUT_ONLY` ones `readOnly`.
+//! - `paths` holds one operation per `google.api.http` binding (`additional_bindings`
+//!   included): path parameters from the template's variables (`{user.id}`), query parameters
+//!   for the other fields when there is no `body: "*"`, the request body per `body`, the
+//!   response per `response_body`, server streams as `application/x-ndjson` and
+//!   `text/event-stream`, and a `default` response with the `google.rpc.Status` error body.
+//!   `operationId` is `Service_Method`; each service is a tag.
+//!
+//! The output is deterministic: objects are sorted by key, operations by path.
+
+mod comments;
+mod schema;
+#[cfg(test)]
+mod test_protos;
+mod wkt;
+
+use prost_reflect::{DescriptorPool, ServiceDescriptor};
+use serde_json::{Map, Value, json};
+
+use comments::Comments;
+use schema::Schemas;
+
+/// The version of the OpenAPI Specification the document follows.
+pub const OPENAPI_VERSION: &str = "3.1.0";
+
+/// What the document says about the API as a whole: its `info` and `servers`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Info {
+    /// `info.title`: the service's name, e.g. `user-service`.
+    pub title: String,
+    /// `info.version`: the version of the API or of the service.
+    pub version: String,
+    /// `servers[].url`: where the REST API is served, e.g. `http://10.0.0.5:9000`. Empty: the
+    /// document names no server (tools then use the host they fetched it from).
+    pub servers: Vec<String>,
+}
+
+/// Why a document could not be generated.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct OpenApiError(String);
+
+/// Builds the OpenAPI 3.1 document of `services` (full names, `pkg.Service`) from `pool`.
+///
+/// A service that the pool does not describe is an error; so is a `google.api.http` rule that
+/// does not parse.
+pub fn document(
+    pool: &DescriptorPool,
+    services: &[&str],
+    info: &Info,
+) -> Result<Value, OpenApiError> {
+    let mut found: Vec<ServiceDescriptor> = Vec::with_capacity(services.len());
+    for name in services {
+        let service = pool.get_service_by_name(name).ok_or_else(|| {
+            OpenApiError(format!(
+                "no descriptor for service {name}: register its file descriptor set \
+                 (AppBuilder::file_descriptor_set) or compile the proto that defines it"
+            ))
+        })?;
+        found.push(service);
+    }
+    found.sort_by(|a, b| a.full_name().cmp(b.full_name()));
+    found.dedup_by(|a, b| a.full_name() == b.full_name());
+
+    let comments = Comments::of(pool);
+    let mut schemas = Schemas::new(pool, &comments);
+    let mut tags = Vec::new();
+    for service in &found {
+        let mut tag = json!({ "name": service.full_name() });
+        if let Some(doc) = comments.get(service.parent_file().name(), service.path()) {
+            tag["description"] = json!(doc);
+        }
+        tags.push(tag);
+        for method in service.methods() {
+            schemas.message(&method.input());
+            schemas.message(&method.output());
+        }
+    }
+    status_schema(pool, &mut schemas);
+
+    let mut root = Map::new();
+    root.insert("openapi".to_owned(), json!(OPENAPI_VERSION));
+    root.insert(
+        "info".to_owned(),
+        json!({ "title": info.title, "version": info.version }),
+    );
+    if !info.servers.is_empty() {
+        let servers: Vec<Value> = info
+            .servers
+            .iter()
+            .map(|url| json!({ "url": url }))
+            .collect();
+        root.insert("servers".to_owned(), Value::Array(servers));
+    }
+    root.insert("tags".to_owned(), Value::Array(tags));
+    root.insert("paths".to_owned(), Value::Object(Map::new()));
+    root.insert(
+        "components".to_owned(),
+        json!({ "schemas": schemas.into_components() }),
+    );
+    Ok(Value::Object(root))
+}
+
+/// The error body: `google.rpc.Status` from the descriptors when they have it (the bundled
+/// google/rpc/status.proto), else its JSON form written out.
+fn status_schema(pool: &DescriptorPool, schemas: &mut Schemas<'_>) {
+    if let Some(status) = pool.get_message_by_name(STATUS) {
+        schemas.message(&status);
+    } else if !schemas.has(STATUS) {
+        schemas.insert(
+            STATUS,
+            json!({
+                "type": "object",
+                "description": "The error: its gRPC code, a message for developers, and details such as google.rpc.ErrorInfo or google.rpc.BadRequest.",
+                "properties": {
+                    "code": { "type": "integer", "format": "int32", "description": "The gRPC status code, e.g. 5 for NOT_FOUND." },
+                    "message": { "type": "string", "description": "A message for developers, in English." },
+                    "details": {
+                        "type": "array",
+                        "items": wkt::schema("google.protobuf.Any").expect("Any is a well-known type"),
+                        "description": "Details of the error, each with its `@type`.",
+                    },
+                },
+            }),
+        );
+    }
+}
+
+/// The component name of the error body.
+const STATUS: &str = "google.rpc.Status";
