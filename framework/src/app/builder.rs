@@ -292,6 +292,8 @@ impl AppBuilder {
             .map_err(|e| BuildError::caused_by(INVALID_DESCRIPTORS, e))?,
         );
         check_timeouts(&self.config, &table)?;
+        let openapi =
+            crate::server::admin::openapi_document(&self.config, &sets, &self.services, true)?;
         let registrar = match self.registrar {
             Some(registrar) => registrar,
             None => match crate::registry::configured(&self.config)? {
@@ -322,6 +324,7 @@ impl AppBuilder {
             telemetry,
             grpc: Some((parts, serve)),
             admin_tls,
+            openapi,
             health,
             services: self.services,
             registrar,

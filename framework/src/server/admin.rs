@@ -1,4 +1,5 @@
-//! The admin HTTP endpoint: `/metrics` (Prometheus text 0.0.4), `/healthz`, `/readyz`.
+//! The admin HTTP endpoint: `/metrics` (Prometheus text 0.0.4), `/healthz`, `/readyz`, and
+//! `/openapi.json` (the REST API's OpenAPI 3.1 document, made once at start).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -37,11 +38,70 @@ impl Readiness {
 
 const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
+/// What `/openapi.json` answers: the serialized document, or why there is none.
+#[derive(Clone, Debug)]
+pub(crate) enum OpenApi {
+    /// The document, serialized once.
+    Document(Bytes),
+    /// No document, and why (the gateway is off): said in the 404's body.
+    Absent(&'static str),
+}
+
+/// Why `/openapi.json` has no document when the gateway is off.
+const NO_GATEWAY: &str = "no OpenAPI document: the HTTP gateway is off (server.gateway.enabled = \
+     false), so this server answers gRPC only; turn the gateway on to serve REST and its document\n";
+
+/// The OpenAPI document of the App's services, made when the App is built so that a bad
+/// `google.api.http` rule fails the build; `None` when the gateway is off.
+pub(crate) fn openapi_document(
+    config: &crate::config::Config,
+    descriptor_sets: &[&[u8]],
+    services: &[&str],
+    gateway_enabled: bool,
+) -> Result<Option<serde_json::Value>, crate::BuildError> {
+    if !gateway_enabled {
+        return Ok(None);
+    }
+    let mut pool = prost_reflect::DescriptorPool::new();
+    for set in descriptor_sets {
+        // Decoded from the bytes, not through prost_types: that would drop the extension
+        // options (google.api.http, field_behavior) the document is made from.
+        pool.decode_file_descriptor_set(*set).map_err(|e| {
+            crate::BuildError::caused_by("a file descriptor set of the App does not load", e)
+        })?;
+    }
+    let info = crate::gateway::openapi::Info {
+        title: config.app.name.clone(),
+        version: match config.app.version.as_str() {
+            "" => "unversioned".to_owned(),
+            version => version.to_owned(),
+        },
+        servers: Vec::new(),
+    };
+    crate::gateway::openapi::document(&pool, services, &info)
+        .map(Some)
+        .map_err(|e| crate::BuildError::caused_by("cannot make the OpenAPI document", e))
+}
+
+impl OpenApi {
+    /// What `/openapi.json` serves: `document` with the gRPC port's URL as its server (the
+    /// REST API is served there, not on the admin port), serialized once.
+    pub(crate) fn new(document: Option<serde_json::Value>, grpc_url: &str) -> Self {
+        let Some(mut document) = document else {
+            return Self::Absent(NO_GATEWAY);
+        };
+        document["servers"] = serde_json::json!([{ "url": grpc_url }]);
+        let json = serde_json::to_vec_pretty(&document).expect("a JSON value serializes");
+        Self::Document(Bytes::from(json))
+    }
+}
+
 /// Serves the admin endpoint until `stop` resolves.
 pub(crate) async fn serve(
     listener: TcpListener,
     metrics: MetricsRegistry,
     readiness: Readiness,
+    openapi: OpenApi,
     tls: Option<Arc<Tls>>,
     stop: impl Future<Output = ()>,
 ) {
@@ -53,8 +113,9 @@ pub(crate) async fn serve(
                 let Ok((stream, _)) = accepted else { continue };
                 let metrics = metrics.clone();
                 let readiness = readiness.clone();
+                let openapi = openapi.clone();
                 let service = service_fn(move |request| {
-                    let response = respond(&request, &metrics, &readiness);
+                    let response = respond(&request, &metrics, &readiness, &openapi);
                     async move { Ok::<_, Infallible>(response) }
                 });
                 let acceptor = tls.as_ref().map(|tls| tls.acceptor());
@@ -88,6 +149,7 @@ fn respond(
     request: &Request<Incoming>,
     metrics: &MetricsRegistry,
     readiness: &Readiness,
+    openapi: &OpenApi,
 ) -> Response<Full<Bytes>> {
     if request.method() != Method::GET && request.method() != Method::HEAD {
         return text(StatusCode::METHOD_NOT_ALLOWED, "use GET\n");
@@ -100,9 +162,17 @@ fn respond(
         "/healthz" => text(StatusCode::OK, "ok\n"),
         "/readyz" if readiness.get() => text(StatusCode::OK, "ready\n"),
         "/readyz" => text(StatusCode::SERVICE_UNAVAILABLE, "not ready\n"),
+        "/openapi.json" => match openapi {
+            // A clone of the one serialized document: a reference count, no copy.
+            OpenApi::Document(json) => Response::builder()
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Full::new(json.clone()))
+                .expect("static headers are valid"),
+            OpenApi::Absent(why) => text(StatusCode::NOT_FOUND, why),
+        },
         _ => text(
             StatusCode::NOT_FOUND,
-            "not found: try /metrics, /healthz or /readyz\n",
+            "not found: try /metrics, /healthz, /readyz or /openapi.json\n",
         ),
     }
 }
