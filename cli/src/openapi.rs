@@ -42,7 +42,11 @@ pub fn run(args: &OpenApiArgs) -> Result<()> {
         .map_err(|e| Error::Proto(format!("the compiled protos do not load: {e}")))?;
     let services: Vec<String> = pool
         .services()
-        .filter(|service| set.roots.iter().any(|root| root == service.parent_file().name()))
+        .filter(|service| {
+            set.roots
+                .iter()
+                .any(|root| root == service.parent_file().name())
+        })
         .map(|service| service.full_name().to_owned())
         .collect();
     let names: Vec<&str> = services.iter().map(String::as_str).collect();

@@ -17,6 +17,7 @@
 //! The output is deterministic: objects are sorted by key, operations by path.
 
 mod comments;
+mod paths;
 mod schema;
 #[cfg(test)]
 mod test_protos;
@@ -84,6 +85,18 @@ pub fn document(
             schemas.message(&method.output());
         }
     }
+    let mut rules = crate::gateway::rule::rules(pool, |service| {
+        found.iter().any(|f| f.full_name() == service.full_name())
+    })
+    .map_err(|e| OpenApiError(e.to_string()))?;
+    // Stable: a service's methods and bindings keep the order the proto gives them.
+    rules.sort_by(|a, b| {
+        let service = |rule: &crate::gateway::rule::HttpRule| {
+            rule.method().parent_service().full_name().to_owned()
+        };
+        service(a).cmp(&service(b))
+    });
+    let paths = paths::paths(&rules, &mut schemas, &comments);
     status_schema(pool, &mut schemas);
 
     let mut root = Map::new();
@@ -101,7 +114,7 @@ pub fn document(
         root.insert("servers".to_owned(), Value::Array(servers));
     }
     root.insert("tags".to_owned(), Value::Array(tags));
-    root.insert("paths".to_owned(), Value::Object(Map::new()));
+    root.insert("paths".to_owned(), Value::Object(paths));
     root.insert(
         "components".to_owned(),
         json!({ "schemas": schemas.into_components() }),
@@ -136,3 +149,70 @@ fn status_schema(pool: &DescriptorPool, schemas: &mut Schemas<'_>) {
 
 /// The component name of the error body.
 const STATUS: &str = "google.rpc.Status";
+
+#[cfg(test)]
+mod tests {
+    use super::test_protos::pool;
+    use super::*;
+
+    fn info() -> Info {
+        Info {
+            title: "users".into(),
+            version: "1.0.0".into(),
+            servers: vec!["http://127.0.0.1:9000".into()],
+        }
+    }
+
+    #[test]
+    fn the_document_is_the_same_on_every_run_and_sorted() {
+        let users = pool("users/v1/users.proto", paths::tests::USERS);
+        let make = || {
+            serde_json::to_string(&document(&users, &["users.v1.UserService"], &info()).unwrap())
+                .unwrap()
+        };
+        let first = make();
+        assert_eq!(first, make());
+        let doc: Value = serde_json::from_str(&first).unwrap();
+        assert_eq!(doc["openapi"], "3.1.0");
+        assert_eq!(doc["info"], json!({ "title": "users", "version": "1.0.0" }));
+        assert_eq!(doc["servers"], json!([{ "url": "http://127.0.0.1:9000" }]));
+        let paths: Vec<&String> = doc["paths"].as_object().unwrap().keys().collect();
+        let mut sorted = paths.clone();
+        sorted.sort();
+        assert_eq!(paths, sorted);
+    }
+
+    #[test]
+    fn an_unknown_service_is_an_error_that_says_what_to_register() {
+        let users = pool("users/v1/users.proto", paths::tests::USERS);
+        let error = document(&users, &["users.v1.Nope"], &info())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("no descriptor for service users.v1.Nope"),
+            "{error}"
+        );
+        assert!(error.contains("AppBuilder::file_descriptor_set"), "{error}");
+    }
+
+    #[test]
+    fn without_rules_or_google_rpc_there_are_no_paths_and_the_status_is_written_out() {
+        let plain = pool(
+            "plain.proto",
+            r#"syntax = "proto3";
+package plain;
+service Echo { rpc Say(Text) returns (Text); }
+message Text { string text = 1; }
+"#,
+        );
+        let doc = document(&plain, &["plain.Echo"], &info()).unwrap();
+        assert_eq!(doc["paths"], json!({}));
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        assert_eq!(
+            schemas.keys().collect::<Vec<_>>(),
+            ["google.rpc.Status", "plain.Text"]
+        );
+        let status = &schemas["google.rpc.Status"]["properties"];
+        assert_eq!(status["details"]["items"]["required"], json!(["@type"]));
+    }
+}

@@ -45,6 +45,11 @@ impl<'a> Schemas<'a> {
         self.components.contains_key(full_name)
     }
 
+    /// The component `full_name`, once added.
+    pub(super) fn get(&self, full_name: &str) -> Option<&Value> {
+        self.components.get(full_name)
+    }
+
     /// Adds a hand-written component (used only when the descriptors lack the message).
     pub(super) fn insert(&mut self, full_name: &str, schema: Value) {
         self.components.insert(full_name.to_owned(), schema);
