@@ -81,10 +81,9 @@ pub fn run(args: &OpenApiArgs) -> Result<()> {
         .as_object()
         .map_or(0, |s| s.len());
     println!(
-        "wrote {} ({} of {} services, {paths} paths, {schemas} schemas)",
+        "wrote {} ({} services, {paths} paths, {schemas} schemas)",
         output.display(),
         services.len(),
-        set.roots.len(),
     );
     if paths == 0 {
         println!(

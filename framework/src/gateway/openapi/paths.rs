@@ -21,6 +21,7 @@ pub(super) fn paths(
 ) -> Map<String, Value> {
     let mut paths = Map::new();
     let mut ids: Vec<String> = Vec::new();
+    let mut shapes = Vec::new();
     for rule in rules {
         let method = rule.method();
         // A REST call carries one request message: the gateway answers client and bidi
@@ -32,12 +33,13 @@ pub(super) fn paths(
             continue;
         };
         let (path, wildcards) = openapi_path(rule.template());
-        let item = paths
-            .entry(path)
-            .or_insert_with(|| Value::Object(Map::new()))
-            .as_object_mut()
-            .expect("path items are objects");
-        if item.contains_key(verb) {
+        let mut parameters = path_parameters(rule, schemas);
+        parameters.extend((0..wildcards).map(wildcard_parameter));
+        let path = canonical(&mut shapes, path, &mut parameters);
+        if paths
+            .get(&path)
+            .is_some_and(|item| item.get(verb).is_some())
+        {
             continue;
         }
         let service = method.parent_service();
@@ -53,8 +55,6 @@ pub(super) fn paths(
                 operation.insert("description".to_owned(), json!(doc));
             }
         }
-        let mut parameters = path_parameters(rule, schemas);
-        parameters.extend((0..wildcards).map(wildcard_parameter));
         if *rule.body() != RuleBody::Whole {
             let mut query = Query {
                 rule,
@@ -79,9 +79,70 @@ pub(super) fn paths(
         {
             operation.insert("deprecated".to_owned(), Value::Bool(true));
         }
-        item.insert(verb.to_owned(), Value::Object(operation));
+        paths
+            .entry(path)
+            .or_insert_with(|| Value::Object(Map::new()))
+            .as_object_mut()
+            .expect("path items are objects")
+            .insert(verb.to_owned(), Value::Object(operation));
     }
     paths
+}
+
+/// OpenAPI forbids two paths that differ only in their parameters' names
+/// (`/v1/users/{id}` and `/v1/users/{user.id}`), which google.api.http rules often make: the
+/// later one joins the first path, its parameters renamed by position, each saying which
+/// field it sets.
+fn canonical(shapes: &mut Vec<(String, String)>, path: String, parameters: &mut [Value]) -> String {
+    let shape = shape_of(&path);
+    let Some((_, first)) = shapes.iter().find(|(known, _)| *known == shape) else {
+        shapes.push((shape, path.clone()));
+        return path;
+    };
+    if *first == path {
+        return path;
+    }
+    for (old, new) in names_in(&path).into_iter().zip(names_in(first)) {
+        let renamed = parameters
+            .iter_mut()
+            .find(|p| p["in"] == "path" && p["name"] == old.as_str());
+        if let Some(parameter) = renamed {
+            let note = format!("Sets the request field `{old}`.");
+            let description = match parameter["description"].as_str() {
+                Some(doc) => format!("{note}\n\n{doc}"),
+                None => note,
+            };
+            parameter["name"] = json!(new);
+            parameter["description"] = json!(description);
+        }
+    }
+    first.clone()
+}
+
+/// A path with its parameters' names left out: `/v1/users/{}`.
+fn shape_of(path: &str) -> String {
+    let mut shape = String::with_capacity(path.len());
+    let mut in_name = false;
+    for c in path.chars() {
+        match c {
+            '{' => {
+                in_name = true;
+                shape.push_str("{}");
+            }
+            '}' => in_name = false,
+            _ if in_name => {}
+            _ => shape.push(c),
+        }
+    }
+    shape
+}
+
+/// The parameter names of a path, in order.
+fn names_in(path: &str) -> Vec<String> {
+    path.split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name.to_owned()))
+        .collect()
 }
 
 /// The OpenAPI field of an HTTP method; `None` for a `custom` kind OpenAPI cannot name.
@@ -586,10 +647,10 @@ message Job {
                 "get /v1/users UserService_ListUsers",
                 "get /v1/users/{id} UserService_GetUser",
                 "get /v1/users:watch UserService_WatchUsers",
-                "patch /v1/users/{user.id} UserService_UpdateUser",
+                "patch /v1/users/{id} UserService_UpdateUser",
                 "post /v1/users UserService_CreateUser",
                 "post /v1/{name}:cancel UserService_CancelJob",
-                "put /v1/users/{user.id} UserService_UpdateUser2",
+                "put /v1/users/{id} UserService_UpdateUser2",
             ]
         );
         assert_eq!(
@@ -622,14 +683,12 @@ message Job {
             get["parameters"],
             json!([{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" }, "description": "The user's id." }])
         );
-        let patch = &doc["paths"]["/v1/users/{user.id}"]["patch"];
+        // `{user.id}` joins `/v1/users/{id}`: OpenAPI has no two paths that differ in names only.
+        let patch = &doc["paths"]["/v1/users/{id}"]["patch"];
+        assert_eq!(names(&patch["parameters"]), ["path id", "query updateMask"]);
         assert_eq!(
-            names(&patch["parameters"]),
-            ["path user.id", "query updateMask"]
-        );
-        assert_eq!(
-            patch["parameters"][0]["schema"],
-            json!({ "type": "string" }),
+            patch["parameters"][0],
+            json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "string" }, "description": "Sets the request field `user.id`." }),
             "no readOnly on a parameter"
         );
         let cancel = &doc["paths"]["/v1/{name}:cancel"]["post"];
@@ -676,10 +735,10 @@ message Job {
             ["query validateOnly"],
             "body: user leaves the rest to the query"
         );
-        let put = &doc["paths"]["/v1/users/{user.id}"]["put"];
+        let put = &doc["paths"]["/v1/users/{id}"]["put"];
         assert_eq!(
             names(&put["parameters"]),
-            ["path user.id"],
+            ["path id"],
             "body: * leaves nothing to the query"
         );
     }
@@ -698,7 +757,7 @@ message Job {
                 .is_none()
         );
         assert_eq!(
-            body("/v1/users/{user.id}", "put")["content"]["application/json"]["schema"]["$ref"],
+            body("/v1/users/{id}", "put")["content"]["application/json"]["schema"]["$ref"],
             "#/components/schemas/users.v1.UpdateUserRequest",
             "a nested path field leaves the body whole"
         );
