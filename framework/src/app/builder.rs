@@ -293,12 +293,8 @@ impl AppBuilder {
         );
         check_timeouts(&self.config, &table)?;
         let gateway = crate::gateway::GatewaySetup::new(&self.config, &sets, &table)?;
-        let openapi = crate::server::admin::openapi_document(
-            &self.config,
-            &sets,
-            &self.services,
-            gateway.is_some(),
-        )?;
+        let openapi =
+            crate::gateway::openapi::for_app(&self.config, gateway.as_deref(), &self.services)?;
         let registrar = match self.registrar {
             Some(registrar) => registrar,
             None => match crate::registry::configured(&self.config)? {

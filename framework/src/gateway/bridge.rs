@@ -21,9 +21,6 @@
 //! The stack is type-erased once per server ([`Bridge::new`]); each call clones the boxed
 //! service (as tower requires to call a shared service) and boxes its future.
 
-// Used by the protocols that follow in this branch (REST) and in `connect`.
-#![allow(dead_code)]
-
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
@@ -130,6 +127,8 @@ pub(crate) enum RequestMessages {
     One(Bytes),
     /// Any number of messages, for client and bidi streaming; an `Err` ends the request stream
     /// abruptly (the handler sees a broken stream and the call fails).
+    #[allow(dead_code)]
+    // REST sends one message; Connect and gRPC-Web stream (branch connect).
     Stream(BoxStream<'static, Result<Bytes, tonic::Status>>),
 }
 

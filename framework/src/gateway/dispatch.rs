@@ -41,18 +41,8 @@ impl Gateway {
     }
 
     async fn rest(&self, request: http::Request<Incoming>) -> GatewayResponse {
-        not_found(request.method(), request.uri().path())
+        self.setup.rest.serve(request, self.bridge()).await
     }
-}
-
-/// 404 with a JSON `google.rpc.Status` naming what was asked for.
-fn not_found(method: &http::Method, path: &str) -> GatewayResponse {
-    let body = serde_json::json!({
-        "code": tonic::Code::NotFound as i32,
-        "message": format!("no route for {method} {path}: no google.api.http rule of this server matches it"),
-        "details": [],
-    });
-    json_response(http::StatusCode::NOT_FOUND, body.to_string().into())
 }
 
 /// A JSON response with `status`.

@@ -16,8 +16,11 @@
 
 pub(crate) mod bridge;
 pub(crate) mod dispatch;
+pub mod json;
 pub mod openapi;
+mod rest;
 pub mod rule;
+mod status;
 pub mod template;
 #[cfg(test)]
 mod testing;
@@ -25,6 +28,7 @@ mod testing;
 use std::sync::Arc;
 
 use bridge::Bridge;
+use prost_reflect::DescriptorPool;
 
 use crate::build_error::BuildError;
 use crate::config::Config;
@@ -32,33 +36,76 @@ use crate::middleware::method::MethodTable;
 
 /// What the gateway of an App serves, worked out once when the App is built.
 #[derive(Debug)]
-pub(crate) struct GatewaySetup {}
+pub(crate) struct GatewaySetup {
+    rest: rest::Rest,
+}
 
 impl GatewaySetup {
     /// The gateway's setup from the App's descriptor sets, or `None` when
-    /// `server.gateway.enabled` is false.
+    /// `server.gateway.enabled` is false. Fails on a descriptor set prost-reflect cannot read
+    /// and on a `google.api.http` rule that cannot be served, naming the method and the rule.
     pub(crate) fn new(
         config: &Config,
-        _descriptor_sets: &[&[u8]],
-        _table: &MethodTable,
+        descriptor_sets: &[&[u8]],
+        table: &Arc<MethodTable>,
     ) -> Result<Option<Arc<Self>>, BuildError> {
         if !config.server.gateway.enabled {
             return Ok(None);
         }
-        Ok(Some(Arc::new(Self {})))
+        let pool = pool(descriptor_sets)?;
+        let served = |service: &prost_reflect::ServiceDescriptor| {
+            table
+                .methods()
+                .iter()
+                .any(|m| !m.builtin && m.service == service.full_name())
+        };
+        let rules = rule::rules(&pool, served).map_err(|e| BuildError::new(e.to_string()))?;
+        let routes = rest::RestRoutes::new(rules, table).map_err(BuildError::new)?;
+        Ok(Some(Arc::new(Self {
+            rest: rest::Rest {
+                routes,
+                pool,
+                table: table.clone(),
+                max_body: config.server.grpc.max_message_bytes,
+            },
+        })))
     }
+}
+
+/// One pool of every descriptor the App registered, plus `google.rpc`'s error details so that
+/// error statuses can be written as JSON.
+fn pool(descriptor_sets: &[&[u8]]) -> Result<DescriptorPool, BuildError> {
+    let mut pool = DescriptorPool::new();
+    for set in descriptor_sets {
+        pool.decode_file_descriptor_set(*set).map_err(|e| {
+            BuildError::new(format!(
+                "the HTTP gateway cannot read a descriptor set given to \
+                 AppBuilder::file_descriptor_set: {e} (two services built with different \
+                 versions of one .proto file? set server.gateway.enabled = false to serve \
+                 gRPC only)"
+            ))
+        })?;
+    }
+    let rpc = <prost_types::FileDescriptorSet as prost::Message>::decode(
+        tonic_types::pb::FILE_DESCRIPTOR_SET,
+    )
+    .map_err(|e| BuildError::new(format!("tonic-types' descriptors do not decode: {e}")))?;
+    for file in rpc.file {
+        // A service's own copy of a google/rpc file, already added, wins.
+        if pool.get_file_by_name(file.name()).is_none() {
+            let _ = pool.add_file_descriptor_proto(file);
+        }
+    }
+    Ok(pool)
 }
 
 /// The gateway of one running server: what it serves and the bridge into the server's stack.
 #[derive(Debug)]
-#[allow(dead_code)]
 pub(crate) struct Gateway {
-    #[allow(dead_code)]
     setup: Arc<GatewaySetup>,
     bridge: Bridge,
 }
 
-#[allow(dead_code)]
 impl Gateway {
     /// A gateway serving `setup` by calling methods through `bridge`.
     pub(crate) fn new(setup: Arc<GatewaySetup>, bridge: Bridge) -> Self {

@@ -51,38 +51,6 @@ pub(crate) enum OpenApi {
 const NO_GATEWAY: &str = "no OpenAPI document: the HTTP gateway is off (server.gateway.enabled = \
      false), so this server answers gRPC only; turn the gateway on to serve REST and its document\n";
 
-/// The OpenAPI document of the App's services, made when the App is built so that a bad
-/// `google.api.http` rule fails the build; `None` when the gateway is off.
-pub(crate) fn openapi_document(
-    config: &crate::config::Config,
-    descriptor_sets: &[&[u8]],
-    services: &[&str],
-    gateway_enabled: bool,
-) -> Result<Option<serde_json::Value>, crate::BuildError> {
-    if !gateway_enabled {
-        return Ok(None);
-    }
-    let mut pool = prost_reflect::DescriptorPool::new();
-    for set in descriptor_sets {
-        // Decoded from the bytes, not through prost_types: that would drop the extension
-        // options (google.api.http, field_behavior) the document is made from.
-        pool.decode_file_descriptor_set(*set).map_err(|e| {
-            crate::BuildError::caused_by("a file descriptor set of the App does not load", e)
-        })?;
-    }
-    let info = crate::gateway::openapi::Info {
-        title: config.app.name.clone(),
-        version: match config.app.version.as_str() {
-            "" => "unversioned".to_owned(),
-            version => version.to_owned(),
-        },
-        servers: Vec::new(),
-    };
-    crate::gateway::openapi::document(&pool, services, &info)
-        .map(Some)
-        .map_err(|e| crate::BuildError::caused_by("cannot make the OpenAPI document", e))
-}
-
 impl OpenApi {
     /// What `/openapi.json` serves: `document` with the gRPC port's URL as its server (the
     /// REST API is served there, not on the admin port), serialized once.

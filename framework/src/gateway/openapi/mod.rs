@@ -122,6 +122,38 @@ pub fn document(
     Ok(Value::Object(root))
 }
 
+/// The document an App's admin server serves: its services that have descriptors, from the
+/// gateway's own descriptor pool, so that the document describes exactly what the gateway
+/// serves. `None` when the gateway is off: there is no REST API to describe.
+pub(crate) fn for_app(
+    config: &crate::config::Config,
+    gateway: Option<&super::GatewaySetup>,
+    services: &[&str],
+) -> Result<Option<Value>, crate::BuildError> {
+    let Some(gateway) = gateway else {
+        return Ok(None);
+    };
+    let pool = &gateway.rest.pool;
+    // A service added without its descriptor set is served (as gRPC) all the same; it just
+    // cannot be described.
+    let described: Vec<&str> = services
+        .iter()
+        .copied()
+        .filter(|name| pool.get_service_by_name(name).is_some())
+        .collect();
+    let info = Info {
+        title: config.app.name.clone(),
+        version: match config.app.version.as_str() {
+            "" => "unversioned".to_owned(),
+            version => version.to_owned(),
+        },
+        servers: Vec::new(),
+    };
+    document(pool, &described, &info)
+        .map(Some)
+        .map_err(|e| crate::BuildError::caused_by("cannot make the OpenAPI document", e))
+}
+
 /// The error body: `google.rpc.Status` from the descriptors when they have it (the bundled
 /// google/rpc/status.proto), else its JSON form written out.
 fn status_schema(pool: &DescriptorPool, schemas: &mut Schemas<'_>) {
