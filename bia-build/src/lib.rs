@@ -225,7 +225,8 @@ impl Builder {
         };
         std::fs::create_dir_all(&out_dir).map_err(|e| Error::io("create folder", &out_dir, e))?;
         let descriptor = out_dir.join(&self.descriptor_set);
-        // The encoded form keeps the extension options the gateway and OpenAPI read at run time.
+        // The encoded form keeps the options' extensions (`google.api.http` rules), which
+        // `prost_types` drops: the gateway and reflection clients read them.
         std::fs::write(&descriptor, &protos.encoded)
             .map_err(|e| Error::io("write", &descriptor, e))?;
         codegen::generate(protos.fds, &out_dir, &self.include_file)
@@ -249,9 +250,8 @@ pub struct Protos {
     /// Every file, imports and the well-known types included, dependencies first, with source
     /// info (comments and locations).
     pub fds: prost_types::FileDescriptorSet,
-    /// The same set encoded with its extension options (`google.api.http`,
-    /// `google.api.field_behavior`, ...), which [`fds`](Self::fds) cannot hold: prost's
-    /// option types have no extension fields. This is the descriptor set to serve and read.
+    /// [`fds`](Self::fds) encoded, with the custom options (extensions such as
+    /// `google.api.http`) that `prost_types` cannot hold: what the descriptor set file gets.
     pub encoded: Vec<u8>,
     /// The files of [`fds`](Self::fds), in the same order.
     pub files: Vec<ProtoFile>,

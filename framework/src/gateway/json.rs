@@ -68,13 +68,22 @@ pub fn from_json(descriptor: MessageDescriptor, json: &[u8]) -> Result<DynamicMe
     let mut track = serde_path_to_error::Track::new();
     let tracked = serde_path_to_error::Deserializer::new(&mut deserializer, &mut track);
     let message = DynamicMessage::deserialize_with_options(descriptor, tracked, &DESERIALIZE)
-        .map_err(|e| JsonError {
-            path: track
-                .path()
-                .to_string()
-                .trim_start_matches('.')
-                .replace("?", ""),
-            message: e.to_string(),
+        .map_err(|e| {
+            let message = e.to_string();
+            let mut path = track.path().to_string();
+            path = path.trim_start_matches('.').replace('?', "");
+            // The path of an unknown field ends at the object that holds it: name the field
+            // itself (prost-reflect words it "unrecognized field name 'name'").
+            if let Some(name) = message
+                .strip_prefix("unrecognized field name '")
+                .and_then(|rest| rest.split('\'').next())
+            {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(name);
+            }
+            JsonError { path, message }
         })?;
     deserializer.end().map_err(|e| JsonError {
         path: String::new(),
@@ -144,8 +153,8 @@ mod tests {
     fn errors_name_the_field() {
         let error = from_json(thing(), br#"{"child":{"count":"x"}}"#).unwrap_err();
         assert_eq!(error.field(), "child.count", "{error}");
-        let error = from_json(thing(), br#"{"nope":1}"#).unwrap_err();
-        assert!(error.to_string().contains("nope"), "{error}");
+        let error = from_json(thing(), br#"{"child":{"nope":1}}"#).unwrap_err();
+        assert_eq!(error.field(), "child.nope", "{error}");
         let error = from_json(thing(), br#"{"labels":["a",2]}"#).unwrap_err();
         assert!(error.field().starts_with("labels"), "{error}");
         let error = from_json(thing(), br#"{"id":"1""#).unwrap_err();

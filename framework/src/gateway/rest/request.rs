@@ -156,8 +156,19 @@ fn body_field(
     from_json(input, &json).map_err(|e| {
         let path = e.field();
         let path = if path.is_empty() { field.name() } else { path };
-        invalid(path, e.message().to_owned())
+        invalid(path, unshift_column(e.message(), name.len() + 4))
     })
+}
+
+/// The error `message` of the wrapped body with its position back in the client's body:
+/// `{"<field>":` moved the first line `by` columns.
+fn unshift_column(message: &str, by: usize) -> String {
+    if let Some((head, column)) = message.rsplit_once(" at line 1 column ")
+        && let Ok(column) = column.parse::<usize>()
+    {
+        return format!("{head} at line 1 column {}", column.saturating_sub(by));
+    }
+    message.to_owned()
 }
 
 /// Sets the fields the query string names. Fields the path binds or the body carries are
@@ -208,4 +219,20 @@ fn query_fields(
         set_from_text(message, &chain, &value).map_err(|e| invalid(&key, e))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn positions_point_into_the_clients_body() {
+        let message = "expected value at line 1 column 18";
+        assert_eq!(
+            super::unshift_column(message, 8),
+            "expected value at line 1 column 10"
+        );
+        assert_eq!(
+            super::unshift_column("at line 2 column 3", 8),
+            "at line 2 column 3"
+        );
+    }
 }
