@@ -361,14 +361,12 @@ impl Stream for ResponseMessages {
                 Some(Ok(frame)) => match frame.into_data() {
                     Ok(mut data) => {
                         // The common case, one whole message per frame, copies nothing.
-                        if buffer.is_empty() {
-                            if let Some(message) = whole_message(&mut data) {
-                                if data.is_empty() {
-                                    return Poll::Ready(Some(ResponseEvent::Message(message)));
-                                }
-                                buffer.extend_from_slice(&data);
-                                return Poll::Ready(Some(ResponseEvent::Message(message)));
-                            }
+                        if buffer.is_empty()
+                            && let Some(message) = whole_message(&mut data)
+                        {
+                            // Whatever follows the message waits in the buffer.
+                            buffer.extend_from_slice(&data);
+                            return Poll::Ready(Some(ResponseEvent::Message(message)));
                         }
                         buffer.extend_from_slice(&data);
                         continue;
