@@ -12,6 +12,7 @@ use crate::args::OpenApiArgs;
 use crate::errors::{Error, Result};
 use crate::protos;
 use crate::staging::write_atomic;
+use crate::{proto_model, rust_code};
 
 /// The file written when `-o` is not given, in the project's folder.
 const DEFAULT_OUTPUT: &str = "openapi.json";
@@ -40,15 +41,13 @@ pub fn run(args: &OpenApiArgs) -> Result<()> {
     let set = protos::load(&files, &includes)?;
     let pool = DescriptorPool::decode(set.encoded.as_slice())
         .map_err(|e| Error::Proto(format!("the compiled protos do not load: {e}")))?;
-    let services: Vec<String> = pool
-        .services()
-        .filter(|service| {
-            set.roots
-                .iter()
-                .any(|root| root == service.parent_file().name())
-        })
-        .map(|service| service.full_name().to_owned())
-        .collect();
+    let (services, left_out) = served(args, &set)?;
+    for name in &left_out {
+        println!(
+            "left out {name}: {} does not register it (the project calls it, it does not serve it)",
+            rust_code::SERVICE_MOD
+        );
+    }
     let names: Vec<&str> = services.iter().map(String::as_str).collect();
     let (title, version) = package(project);
     let info = Info {
@@ -93,6 +92,27 @@ pub fn run(args: &OpenApiArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The services to describe, and those left out: with `--proto`, every service of those files;
+/// in a project, those its `src/service/mod.rs` registers, since a project also keeps the protos
+/// of the services it calls.
+fn served(args: &OpenApiArgs, set: &protos::ProtoSet) -> Result<(Vec<String>, Vec<String>)> {
+    let services = proto_model::services(&set.fds, &set.roots)?;
+    let mod_rs = args.project.join(rust_code::SERVICE_MOD);
+    if !args.protos.is_empty() || !mod_rs.is_file() {
+        return Ok((services.iter().map(|s| s.full_name()).collect(), Vec::new()));
+    }
+    let source = std::fs::read_to_string(&mod_rs).map_err(|e| Error::io("read", &mod_rs, e))?;
+    let handlers = rust_code::read_service_mod(&source)?;
+    let (kept, out): (Vec<_>, Vec<_>) = services.iter().partition(|service| {
+        handlers
+            .iter()
+            .any(|h| h.server_path == service.server_path())
+    });
+    let names =
+        |list: Vec<&proto_model::ServiceModel>| list.iter().map(|s| s.full_name()).collect();
+    Ok((names(kept), names(out)))
 }
 
 /// The project's package name and version from its Cargo.toml, for `info`; the folder's name

@@ -166,6 +166,53 @@ fn a_project_without_rules_gets_a_document_without_paths_and_a_hint() {
 }
 
 #[test]
+fn in_a_project_only_the_services_it_registers_are_described() {
+    let dir = temp();
+    project(dir.path());
+    // A client's copy of another service's proto, as a project keeps for what it calls.
+    write(
+        dir.path().join("proto/billing/v1/billing.proto"),
+        "syntax = \"proto3\";\npackage billing.v1;\nimport \"google/api/annotations.proto\";\n\
+         service Billing { rpc Charge(Amount) returns (Amount) { option (google.api.http) = { post: \"/v1/charges\" body: \"*\" }; } }\n\
+         message Amount { int64 cents = 1; }\n",
+    );
+    write(
+        dir.path().join("src/service/mod.rs"),
+        "mod catalog_service;\n\npub use catalog_service::CatalogService;\n\n\
+         pub fn register(builder: bia::AppBuilder, use_cases: &crate::biz::UseCases) -> bia::AppBuilder {\n    \
+         builder\n        .add_service(crate::pb::catalog::v1::catalog_service_server::CatalogServiceServer::new(CatalogService::new(use_cases)))\n}\n",
+    );
+    let out = bia(dir.path(), &["openapi", "-o", "api.json"])
+        .ok()
+        .to_owned();
+    assert_contains(
+        &out,
+        &[
+            "left out billing.v1.Billing: src/service/mod.rs does not register it",
+            "(1 services, 3 paths",
+        ],
+    );
+    let doc: Value = serde_json::from_str(&read(dir.path().join("api.json"))).unwrap();
+    assert!(doc["paths"]["/v1/charges"].is_null(), "{}", doc["paths"]);
+
+    // Named with --proto, a file's services are described whoever serves them.
+    let out = bia(
+        dir.path(),
+        &[
+            "openapi",
+            "--proto",
+            "proto/billing/v1/billing.proto",
+            "-I",
+            "proto",
+            "-o",
+            "-",
+        ],
+    );
+    let doc: Value = serde_json::from_str(out.ok()).unwrap();
+    assert!(doc["paths"]["/v1/charges"]["post"].is_object());
+}
+
+#[test]
 fn bad_input_says_what_is_wrong() {
     let dir = temp();
     bia(dir.path(), &["openapi"]).fails_with(
