@@ -18,6 +18,7 @@
 
 mod comments;
 mod paths;
+mod query;
 mod schema;
 #[cfg(test)]
 mod test_protos;

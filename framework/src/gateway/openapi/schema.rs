@@ -235,6 +235,16 @@ impl<'a> Schemas<'a> {
     }
 }
 
+/// A field's schema as a parameter's: what it is, without what only a body says of it.
+pub(super) fn plain(mut schema: Value) -> Value {
+    if let Some(object) = schema.as_object_mut() {
+        for key in ["description", "readOnly", "writeOnly"] {
+            object.remove(key);
+        }
+    }
+    schema
+}
+
 /// A reference to the component `full_name`.
 pub(super) fn reference(full_name: &str) -> Value {
     json!({ "$ref": format!("#/components/schemas/{full_name}") })
