@@ -152,3 +152,30 @@ fn text(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
         .body(Full::new(Bytes::from_static(body.as_bytes())))
         .expect("static headers are valid")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_document_names_the_grpc_port_as_its_server() {
+        let document = serde_json::json!({ "openapi": "3.1.0", "paths": {} });
+        let OpenApi::Document(json) = OpenApi::new(Some(document), "http://10.0.0.5:9000") else {
+            panic!("a document was given");
+        };
+        let served: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(
+            served["servers"],
+            serde_json::json!([{ "url": "http://10.0.0.5:9000" }])
+        );
+        assert_eq!(served["openapi"], "3.1.0");
+    }
+
+    #[test]
+    fn without_a_document_the_answer_says_how_to_get_one() {
+        let OpenApi::Absent(why) = OpenApi::new(None, "http://127.0.0.1:9000") else {
+            panic!("no document was given");
+        };
+        assert!(why.contains("server.gateway.enabled = false"), "{why}");
+    }
+}
