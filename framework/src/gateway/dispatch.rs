@@ -7,7 +7,8 @@
 //!    `application/json` / `application/proto` POSTs to `/pkg.Service/Method`): see the
 //!    marked place in [`Gateway::serve`].
 //! 2. REST/JSON: a request whose method and path match a `google.api.http` rule.
-//! 3. Anything else: 404 with a `google.rpc.Status` JSON body saying so.
+//! 3. Anything else: 404 with a `google.rpc.Status` JSON body saying so (415 for a gRPC
+//!    method's own path sent with a content type no protocol here speaks).
 
 use std::sync::Arc;
 

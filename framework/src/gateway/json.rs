@@ -10,15 +10,13 @@
 //! ```
 //! # fn demo(descriptor: prost_reflect::MessageDescriptor) -> Result<(), bia::gateway::json::JsonError> {
 //! let message = bia::gateway::json::from_json(descriptor, br#"{"displayName": "Ada"}"#)?;
-//! let json = bia::gateway::json::to_json(&message);
+//! let json = bia::gateway::json::to_json(&message).expect("no Any of an unknown type");
 //! # let _ = json; Ok(()) }
 //! ```
 
 use std::fmt;
 
-use prost_reflect::{
-    DeserializeOptions, DynamicMessage, MessageDescriptor, ReflectMessage, SerializeOptions,
-};
+use prost_reflect::{DeserializeOptions, DynamicMessage, MessageDescriptor, SerializeOptions};
 
 /// How messages are written: the canonical proto3 JSON form.
 pub const SERIALIZE: SerializeOptions = SerializeOptions::new()
@@ -92,27 +90,22 @@ pub fn from_json(descriptor: MessageDescriptor, json: &[u8]) -> Result<DynamicMe
     Ok(message)
 }
 
-/// Writes `message` as JSON.
-pub fn to_json(message: &DynamicMessage) -> Vec<u8> {
+/// Writes `message` as JSON. Fails only for an `Any` whose type the message's pool lacks.
+pub fn to_json(message: &DynamicMessage) -> Result<Vec<u8>, serde_json::Error> {
     let mut out = Vec::with_capacity(128);
-    write_json(message, &mut out);
-    out
+    write_json(message, &mut out)?;
+    Ok(out)
 }
 
-/// Appends `message` as JSON to `out`.
-pub fn write_json(message: &DynamicMessage, out: &mut Vec<u8>) {
-    let mut serializer = serde_json::Serializer::new(out);
-    // Writing to a Vec cannot fail, and a DynamicMessage decoded from its descriptor always
-    // has a JSON form except for an `Any` whose type the pool lacks, written as `{}` then.
-    if message
-        .serialize_with_options(&mut serializer, &SERIALIZE)
-        .is_err()
-    {
-        tracing::debug!(
-            message = message.descriptor().full_name(),
-            "a message has no JSON form"
-        );
+/// Appends `message` as JSON to `out`; on failure `out` is left as it was.
+pub fn write_json(message: &DynamicMessage, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+    let len = out.len();
+    let mut serializer = serde_json::Serializer::new(&mut *out);
+    let written = message.serialize_with_options(&mut serializer, &SERIALIZE);
+    if written.is_err() {
+        out.truncate(len);
     }
+    written
 }
 
 /// `message` as a JSON value.
@@ -137,7 +130,7 @@ mod tests {
             "created":"2024-01-02T03:04:05Z","labels":["a","b"],"child":{"displayName":"Bob"},
             "on":true,"weight":1.5,"blob":"aGk=","scores":{"x":1},"maybe":0}"#;
         let message = from_json(thing(), json).unwrap();
-        let out: serde_json::Value = serde_json::from_slice(&to_json(&message)).unwrap();
+        let out: serde_json::Value = serde_json::from_slice(&to_json(&message).unwrap()).unwrap();
         assert_eq!(
             out,
             serde_json::json!({"id":"1","displayName":"Ada","count":"9007199254740993",
@@ -146,7 +139,7 @@ mod tests {
                 "scores":{"x":1},"maybe":0})
         );
         let defaults = from_json(thing(), br#"{"count":0,"color":0}"#).unwrap();
-        assert_eq!(to_json(&defaults), b"{}");
+        assert_eq!(to_json(&defaults).unwrap(), b"{}");
     }
 
     #[test]

@@ -31,13 +31,15 @@ use bridge::Bridge;
 use prost_reflect::DescriptorPool;
 
 use crate::build_error::BuildError;
-use crate::config::Config;
+use crate::config::{Config, GatewayConfig};
 use crate::middleware::method::MethodTable;
 
 /// What the gateway of an App serves, worked out once when the App is built.
 #[derive(Debug)]
 pub(crate) struct GatewaySetup {
     rest: rest::Rest,
+    /// `[server.gateway]`, for the protocols' CORS.
+    config: GatewayConfig,
 }
 
 impl GatewaySetup {
@@ -68,6 +70,7 @@ impl GatewaySetup {
                 table: table.clone(),
                 max_body: config.server.grpc.max_message_bytes,
             },
+            config: config.server.gateway.clone(),
         })))
     }
 }
@@ -115,5 +118,24 @@ impl Gateway {
     /// The bridge into the server's stack.
     pub(crate) fn bridge(&self) -> &Bridge {
         &self.bridge
+    }
+
+    /// Every descriptor the App registered, and `google.rpc`'s: message types by name for the
+    /// JSON mapping, error details for status bodies.
+    #[allow(dead_code)] // Connect and gRPC-Web (branch connect) read it.
+    pub(crate) fn pool(&self) -> &DescriptorPool {
+        &self.setup.rest.pool
+    }
+
+    /// The methods the server serves, by path (`/package.Service/Method`), with their kinds.
+    #[allow(dead_code)] // Connect and gRPC-Web (branch connect) read it.
+    pub(crate) fn table(&self) -> &MethodTable {
+        &self.setup.rest.table
+    }
+
+    /// `[server.gateway]`.
+    #[allow(dead_code)] // CORS (branch connect) reads it.
+    pub(crate) fn config(&self) -> &GatewayConfig {
+        &self.setup.config
     }
 }

@@ -166,13 +166,15 @@ fn write_output(route: &RouteRef, message: Bytes, out: &mut Vec<u8>) -> Result<(
             route.output.full_name()
         ))
     })?;
+    let no_json = |e: serde_json::Error| {
+        tonic::Status::internal(format!("the response has no JSON form: {e}"))
+    };
     let Some(field) = &route.response_body else {
-        write_json(&message, out);
-        return Ok(());
+        return write_json(&message, out).map_err(no_json);
     };
     match (field.kind(), field.is_list() || field.is_map()) {
         (Kind::Message(_), false) => match message.get_field(field).as_ref() {
-            prost_reflect::Value::Message(inner) => write_json(inner, out),
+            prost_reflect::Value::Message(inner) => write_json(inner, out).map_err(no_json)?,
             _ => out.extend_from_slice(b"{}"),
         },
         _ => {
