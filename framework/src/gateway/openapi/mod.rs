@@ -125,13 +125,15 @@ pub fn document(
 
 /// The document an App's admin server serves: its services that have descriptors, from the
 /// gateway's own descriptor pool, so that the document describes exactly what the gateway
-/// serves. `None` when the gateway is off: there is no REST API to describe.
+/// serves. `None` when the gateway is off (there is no REST API to describe) or the admin
+/// server is.
 pub(crate) fn for_app(
     config: &crate::config::Config,
     gateway: Option<&super::GatewaySetup>,
     services: &[&str],
 ) -> Result<Option<Value>, crate::BuildError> {
-    let Some(gateway) = gateway else {
+    let Some(gateway) = gateway.filter(|_| config.server.admin.enabled) else {
+        // No gateway, nothing to describe; no admin server, nowhere to serve it.
         return Ok(None);
     };
     let pool = &gateway.rest.pool;
