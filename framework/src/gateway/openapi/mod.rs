@@ -14,7 +14,8 @@
 //!   `text/event-stream`, and a `default` response with the `google.rpc.Status` error body.
 //!   `operationId` is `Service_Method`; each service is a tag.
 //!
-//! The output is deterministic: objects are sorted by key, operations by path.
+//! The output is deterministic (the same descriptors give the same bytes), with schemas and
+//! paths sorted by name.
 
 mod comments;
 mod paths;
@@ -91,12 +92,10 @@ pub fn document(
     })
     .map_err(|e| OpenApiError(e.to_string()))?;
     // Stable: a service's methods and bindings keep the order the proto gives them.
-    rules.sort_by(|a, b| {
-        let service = |rule: &crate::gateway::rule::HttpRule| {
-            rule.method().parent_service().full_name().to_owned()
-        };
-        service(a).cmp(&service(b))
-    });
+    fn service(rule: &crate::gateway::rule::HttpRule) -> &str {
+        rule.method().parent_service().full_name()
+    }
+    rules.sort_by(|a, b| service(a).cmp(service(b)));
     let paths = paths::paths(&rules, &mut schemas, &comments);
     status_schema(pool, &mut schemas);
 

@@ -77,7 +77,9 @@ pub(super) fn paths(
             .expect("path items are objects")
             .insert(verb.to_owned(), Value::Object(operation));
     }
-    paths
+    // Sorted whatever map serde_json was built with (`preserve_order` keeps insertion order).
+    let sorted: std::collections::BTreeMap<String, Value> = paths.into_iter().collect();
+    sorted.into_iter().collect()
 }
 
 /// OpenAPI forbids two paths that differ only in their parameters' names
