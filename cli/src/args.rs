@@ -22,6 +22,9 @@ pub enum Command {
     /// Work with .proto files: write a skeleton, or add a proto's services to a project.
     #[command(subcommand)]
     Proto(ProtoCommand),
+    /// Write the OpenAPI 3.1 document of a project's REST API, from its protos'
+    /// google.api.http rules (what the admin server serves at /openapi.json).
+    Openapi(OpenApiArgs),
 }
 
 /// Arguments of `bia new`.
@@ -92,4 +95,32 @@ pub struct ProtoServerArgs {
     /// `--out` is an older name of this flag.
     #[arg(short, long, alias = "out", value_name = "DIR", default_value = ".")]
     pub output: PathBuf,
+}
+
+/// Arguments of `bia openapi`.
+#[derive(Debug, Args)]
+pub struct OpenApiArgs {
+    /// A .proto file to describe; repeat for several.
+    /// Default: every .proto file under the project's `proto/` folder.
+    #[arg(long = "proto", value_name = "FILE")]
+    pub protos: Vec<PathBuf>,
+
+    /// A folder to resolve the protos' imports against; repeat for several.
+    /// Default: the project's `proto/` folder, or as for `bia new` with --proto.
+    #[arg(short = 'I', long = "include", value_name = "DIR")]
+    pub includes: Vec<PathBuf>,
+
+    /// Where to write the document; `-` writes it to standard output.
+    /// Default: `openapi.json` in the project.
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+
+    /// The service project (the folder holding its Cargo.toml and proto/).
+    #[arg(short = 'C', long, value_name = "DIR", default_value = ".")]
+    pub project: PathBuf,
+
+    /// A URL the REST API is served at (`servers` in the document), e.g.
+    /// `http://127.0.0.1:9000`; repeat for several.
+    #[arg(long = "server", value_name = "URL")]
+    pub servers: Vec<String>,
 }

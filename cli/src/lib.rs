@@ -12,6 +12,7 @@ mod codegen;
 pub mod errors;
 mod framework;
 pub mod new;
+pub mod openapi;
 pub mod proto_add;
 mod proto_model;
 pub mod proto_server;
@@ -40,5 +41,6 @@ pub fn run(cli: &args::Cli) -> Result<()> {
         args::Command::New(args) => new::run(args),
         args::Command::Proto(args::ProtoCommand::Add(args)) => proto_add::run(args),
         args::Command::Proto(args::ProtoCommand::Server(args)) => proto_server::run(args),
+        args::Command::Openapi(args) => openapi::run(args),
     }
 }

@@ -6,5 +6,6 @@ mod examples;
 mod help;
 mod new;
 mod new_errors;
+mod openapi;
 mod proto_add;
 mod proto_server;

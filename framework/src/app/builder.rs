@@ -293,6 +293,8 @@ impl AppBuilder {
         );
         check_timeouts(&self.config, &table)?;
         let gateway = crate::gateway::GatewaySetup::new(&self.config, &sets, &table)?;
+        let openapi =
+            crate::gateway::openapi::for_app(&self.config, gateway.as_deref(), &self.services)?;
         let registrar = match self.registrar {
             Some(registrar) => registrar,
             None => match crate::registry::configured(&self.config)? {
@@ -324,6 +326,7 @@ impl AppBuilder {
             telemetry,
             grpc: Some((parts, serve)),
             admin_tls,
+            openapi,
             health,
             services: self.services,
             registrar,

@@ -52,6 +52,8 @@ pub struct App {
     telemetry: Telemetry,
     grpc: Option<(GrpcParts, ServeFn)>,
     admin_tls: Option<Arc<Tls>>,
+    /// The OpenAPI document the admin server serves (its `servers` added at start).
+    openapi: Option<serde_json::Value>,
     health: HealthReporter,
     services: Vec<&'static str>,
     registrar: Arc<dyn Registrar>,

@@ -58,6 +58,7 @@ impl App {
             stop: Box::pin(stop_grpc.clone().cancelled_owned()),
             load: load.clone(),
         }));
+        let instance = self.instance(grpc_addr, grpc_tls.is_some());
         let readiness = Readiness::default();
         let stop_admin = CancellationToken::new();
         let admin = admin_listener.map(|listener| {
@@ -65,6 +66,7 @@ impl App {
                 listener,
                 self.telemetry.metrics().clone(),
                 readiness.clone(),
+                admin::OpenApi::new(self.openapi.take(), &instance.endpoints[0]),
                 self.admin_tls.clone(),
                 stop_admin.clone().cancelled_owned(),
             ))
@@ -80,7 +82,6 @@ impl App {
             })
         };
 
-        let instance = self.instance(grpc_addr, grpc_tls.is_some());
         if let Err(e) = self.registrar.register(&instance).await {
             errors.push(LifecycleError::register(&instance.id, e));
         }

@@ -9,6 +9,7 @@
 //! - `rest`: REST/JSON transcoding over those rules; `json`: the proto3 JSON mapping that the
 //!   gateway, Connect and `bia call` share; `status`: gRPC codes as HTTP statuses and
 //!   `google.rpc.Status` JSON bodies.
+//! - [`openapi`]: the OpenAPI 3.1 document of the REST API, from the same rules.
 //!
 //! gRPC requests never come here: the connection sends them straight to the stack, and the
 //! gateway costs a gRPC call nothing.
@@ -19,6 +20,7 @@ pub(crate) mod cors;
 pub(crate) mod dispatch;
 pub(crate) mod grpc_web;
 pub mod json;
+pub mod openapi;
 mod rest;
 pub mod rule;
 mod status;
