@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 pub mod args;
+pub mod call;
 mod codegen;
 pub mod errors;
 mod framework;
@@ -40,5 +41,6 @@ pub fn run(cli: &args::Cli) -> Result<()> {
         args::Command::New(args) => new::run(args),
         args::Command::Proto(args::ProtoCommand::Add(args)) => proto_add::run(args),
         args::Command::Proto(args::ProtoCommand::Server(args)) => proto_server::run(args),
+        args::Command::Call(args) => call::run(args).map_err(Error::from),
     }
 }
