@@ -79,6 +79,34 @@ ensure_component() {
     fi
 }
 
+# --- Test clients in other languages ---------------------------------------------------------
+# ensure_pip MODULE PACKAGE: installs the PyPI PACKAGE for the tests when python3 cannot import
+# MODULE (into the user's site-packages when not root).
+ensure_pip() {
+    local module="$1" package="$2" user=""
+    if python3 -c "import $module" >/dev/null 2>&1; then
+        return 0
+    fi
+    [ "$(id -u)" -ne 0 ] && user="--user"
+    step "python3 -m pip install $user $package"
+    # A Debian-managed python3 refuses plain installs (PEP 668); the tests' packages are harmless
+    # beside Debian's, so ask again with its override.
+    python3 -m pip install --quiet --disable-pip-version-check $user "$package" ||
+        python3 -m pip install --quiet --disable-pip-version-check $user --break-system-packages "$package"
+}
+
+# ensure_npm_clients DIR: installs DIR's npm packages from its package-lock.json when DIR has no
+# node_modules, or when the lock changed since the last install.
+ensure_npm_clients() {
+    local dir="$1"
+    [ -f "$dir/package-lock.json" ] || return 0
+    if [ -d "$dir/node_modules" ] && [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]; then
+        return 0
+    fi
+    step "npm ci in $dir"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+}
+
 # --- The steps --------------------------------------------------------------------------------
 if [ "$quick" -eq 0 ]; then
     ensure_component fmt rustfmt
@@ -96,6 +124,17 @@ ensure_pkg etcd etcd-server
 ensure_pkg protoc protobuf-compiler
 # Debian's package may start its own etcd on the default ports; the tests start theirs on free
 # loopback ports with temporary data dirs and never use that one.
+
+# Clients in other languages that the gateway tests drive: Python for raw HTTP and the OpenAPI
+# validator, Node for the Connect and gRPC-Web client libraries.
+ensure_pkg python3 python3
+ensure_pkg node nodejs
+ensure_pkg npm npm
+if ! python3 -m pip --version >/dev/null 2>&1; then
+    ensure_pkg pip3 python3-pip
+fi
+ensure_pip openapi_spec_validator openapi-spec-validator
+ensure_npm_clients tests/integration/clients
 
 if [ "$quick" -eq 0 ]; then
     step "cargo doc -p bia --no-deps --all-features (rustdoc warnings are errors)"

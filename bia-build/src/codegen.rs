@@ -7,8 +7,8 @@
 //! Later passes (generated validation from `buf.validate` rules, error helpers from an
 //! `ErrorReason` enum) belong in [`generate`], each a function over the same
 //! `FileDescriptorSet` that writes its own file into `out_dir` and is included from the include
-//! file; protos that ship with Bia (googleapis, `buf/validate/validate.proto`) belong in
-//! [`resolver`], after the user's folders.
+//! file; protos that ship with Bia (googleapis, `buf/validate/validate.proto`) are in
+//! [`crate::bundled`], resolved after the user's folders.
 
 use std::path::{Path, PathBuf};
 
@@ -16,13 +16,14 @@ use protox::file::{ChainFileResolver, GoogleFileResolver, IncludeFileResolver};
 
 use crate::Error;
 
-/// The resolver of imports: the given folders in order, then protox's built-in
-/// `google/protobuf/*.proto`.
+/// The resolver of imports: the given folders in order, then the protos bundled with Bia
+/// (googleapis, protovalidate), then protox's built-in `google/protobuf/*.proto`.
 pub(crate) fn resolver(includes: &[PathBuf]) -> ChainFileResolver {
     let mut resolver = ChainFileResolver::new();
     for include in includes {
         resolver.add(IncludeFileResolver::new(include.clone()));
     }
+    resolver.add(crate::bundled::BundledFileResolver);
     resolver.add(GoogleFileResolver::new());
     resolver
 }

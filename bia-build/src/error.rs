@@ -69,8 +69,9 @@ impl Error {
                 .collect();
             let _ = write!(
                 message,
-                "\nsearched: {}, then the built-in google/protobuf/*.proto",
-                searched.join(", ")
+                "\nsearched: {}, then the protos built into Bia ({}) and google/protobuf/*.proto",
+                searched.join(", "),
+                crate::bundled_names().collect::<Vec<_>>().join(", ")
             );
         }
         Self { message, kind }

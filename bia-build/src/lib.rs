@@ -40,11 +40,13 @@
 
 #![warn(missing_docs)]
 
+mod bundled;
 mod codegen;
 mod error;
 
 use std::path::{Path, PathBuf};
 
+pub use bundled::{BUNDLED_PROTOS, bundled_names};
 pub use codegen::{prost_config, service_generator};
 pub use error::Error;
 

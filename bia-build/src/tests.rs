@@ -107,7 +107,10 @@ fn a_missing_import_names_the_file_and_the_folders_searched() {
         "{message}"
     );
     assert!(
-        message.contains(&format!("searched: {}, then the built-in", proto.display())),
+        message.contains(&format!(
+            "searched: {}, then the protos built into Bia",
+            proto.display()
+        )),
         "{message}"
     );
     assert!(err.is_file_not_found());
@@ -171,4 +174,76 @@ fn output_names_can_be_chosen() {
         assert!(out.join(file).is_file(), "{file}");
     }
     assert!(!out.join(DESCRIPTOR_SET).exists());
+}
+
+const ANNOTATED: &str = "syntax = \"proto3\";\npackage shop.v1;\n\
+    import \"google/api/annotations.proto\";\n\
+    import \"google/api/field_behavior.proto\";\n\
+    import \"google/rpc/status.proto\";\n\
+    import \"google/rpc/error_details.proto\";\n\
+    import \"buf/validate/validate.proto\";\n\
+    service Shop { rpc Get(GetRequest) returns (Item) { option (google.api.http) = { get: \"/v1/items/{id}\" }; } }\n\
+    message GetRequest { string id = 1 [(google.api.field_behavior) = REQUIRED, (buf.validate.field).string.min_len = 1]; }\n\
+    message Item { string id = 1; google.rpc.Status last_error = 2; google.rpc.BadRequest why = 3; }\n";
+
+#[test]
+fn bundled_googleapis_and_protovalidate_import_with_no_include_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("proto/shop/v1/shop.proto"), ANNOTATED);
+    let out = dir.path().join("out");
+    Builder::new()
+        .proto_dir(dir.path().join("proto"))
+        .out_dir(&out)
+        .rerun_if_changed(false)
+        .compile()
+        .unwrap();
+
+    let bytes = std::fs::read(out.join(DESCRIPTOR_SET)).unwrap();
+    let fds: prost_types::FileDescriptorSet = prost::Message::decode(bytes.as_slice()).unwrap();
+    let names: Vec<&str> = fds.file.iter().map(|f| f.name()).collect();
+    for bundled in [
+        "google/api/annotations.proto",
+        "google/api/http.proto",
+        "google/rpc/status.proto",
+        "buf/validate/validate.proto",
+    ] {
+        assert!(names.contains(&bundled), "{bundled} not in {names:?}");
+    }
+    let code = std::fs::read_to_string(out.join("shop.v1.rs")).unwrap();
+    assert!(code.contains("pub mod shop_server"), "{code}");
+}
+
+#[test]
+fn a_project_copy_of_a_bundled_file_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let proto = dir.path().join("proto");
+    write(
+        &proto.join("google/api/http.proto"),
+        "syntax = \"proto3\";\npackage google.api;\nmessage OwnCopy {}\n",
+    );
+    write(
+        &proto.join("a/v1/a.proto"),
+        "syntax = \"proto3\";\npackage a.v1;\nimport \"google/api/http.proto\";\n\
+         message A { google.api.OwnCopy c = 1; }\n",
+    );
+    Builder::new()
+        .proto_dir(&proto)
+        .files(["a/v1/a.proto"])
+        .load()
+        .unwrap();
+}
+
+#[test]
+fn a_missing_import_names_the_file_and_the_built_in_ones() {
+    let (_dir, _proto, err) =
+        load_failing("syntax = \"proto3\";\npackage a.v1;\nimport \"google/type/money.proto\";\n");
+    assert!(err.is_file_not_found(), "{err:?}");
+    assert_contains(
+        &err.to_string(),
+        &[
+            "google/type/money.proto",
+            "google/api/annotations.proto",
+            "buf/validate/validate.proto",
+        ],
+    );
 }
