@@ -48,16 +48,26 @@ pub(crate) async fn invoke(
     };
     let call = run(channel, method, messages, options);
     let call = async {
-        match options.deadline {
-            Some(deadline) => tokio::time::timeout(deadline, call)
-                .await
-                .unwrap_or_else(|_| {
-                    Ok(Err(tonic::Status::deadline_exceeded(format!(
-                        "no answer within the deadline of {}",
-                        humantime::format_duration(deadline)
-                    ))))
-                }),
-            None => call.await,
+        let Some(deadline) = options.deadline else {
+            return call.await;
+        };
+        let started = tokio::time::Instant::now();
+        let exceeded = |said: &str| {
+            tonic::Status::deadline_exceeded(format!(
+                "the deadline of {} passed{said}",
+                humantime::format_duration(deadline)
+            ))
+        };
+        match tokio::time::timeout(deadline, call).await {
+            Err(_) => Ok(Err(exceeded(""))),
+            // A server whose timer fires first cancels the call (tonic answers CANCELLED); past
+            // the deadline that is the deadline's doing, as gRPC clients report it.
+            Ok(Ok(Err(status))) if started.elapsed() >= deadline => Ok(Err(exceeded(&format!(
+                " (the server said {}: {})",
+                super::status::code_name(status.code()),
+                status.message()
+            )))),
+            Ok(other) => other,
         }
     };
     match &mut errors {

@@ -67,7 +67,7 @@ impl Reflection {
             .await?;
         let mut files = BTreeMap::new();
         let mut wanted = BTreeSet::new();
-        add_files(response, &mut files, &mut wanted, symbol)?;
+        add_files(response, &mut files, &mut wanted)?;
         while let Some(name) = wanted.iter().find(|n| !files.contains_key(*n)).cloned() {
             wanted.remove(&name);
             let response = session
@@ -88,7 +88,7 @@ impl Reflection {
                     })?;
                     files.insert(name, file.file_descriptor_proto().encode_to_vec());
                 }
-                other => add_files(other, &mut files, &mut wanted, symbol)?,
+                other => add_files(other, &mut files, &mut wanted)?,
             }
         }
         // The raw files, framed as a FileDescriptorSet, so their options stay as sent.
@@ -177,6 +177,10 @@ impl Session {
             Ok(None) => Err(CallError::Reflection(
                 "the reflection stream ended before answering".into(),
             )),
+            // tonic's reflection ends the stream with NOT_FOUND instead of an ErrorResponse.
+            Err(status) if status.code() == tonic::Code::NotFound => {
+                Err(not_found(status.message()))
+            }
             Err(status) => Err(reflection_failed(&status)),
         }
     }
@@ -194,17 +198,10 @@ fn add_files(
     response: MessageResponse,
     files: &mut BTreeMap<String, Vec<u8>>,
     wanted: &mut BTreeSet<String>,
-    symbol: &str,
 ) -> Result<()> {
     let list = match response {
         MessageResponse::FileDescriptorResponse(list) => list,
-        MessageResponse::ErrorResponse(error) => {
-            return Err(CallError::NotFound(format!(
-                "the server does not know `{symbol}` ({})\nhint: `bia call ADDR list` shows its \
-                 services; names are fully qualified, e.g. `echo.v1.Echo`",
-                error.error_message
-            )));
-        }
+        MessageResponse::ErrorResponse(error) => return Err(not_found(&error.error_message)),
         other => return Err(unexpected(&other)),
     };
     for bytes in list.file_descriptor_proto {
@@ -215,6 +212,13 @@ fn add_files(
         files.insert(file.name().to_owned(), bytes);
     }
     Ok(())
+}
+
+fn not_found(message: &str) -> CallError {
+    CallError::NotFound(format!(
+        "the server does not know it: {message}\nhint: `bia call ADDR list` shows its services; \
+         names are fully qualified (`pkg.Service`, `pkg.Service/Method`, `pkg.Message`)"
+    ))
 }
 
 fn unexpected(response: &MessageResponse) -> CallError {
