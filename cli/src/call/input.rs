@@ -117,3 +117,66 @@ fn stdin(desc: MessageDescriptor) -> Messages {
     });
     Messages::Streaming { messages, errors }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prost_reflect::DescriptorPool;
+
+    fn desc() -> MessageDescriptor {
+        let fds = protox::compile(["test.proto"], ["src/call/testdata"]).unwrap();
+        DescriptorPool::from_file_descriptor_set(fds)
+            .unwrap()
+            .get_message_by_name("test.v1.Inner")
+            .unwrap()
+    }
+
+    fn ready(input: Input) -> Result<Vec<DynamicMessage>> {
+        match Messages::read(input, &desc())? {
+            Messages::Ready(list) => Ok(list),
+            Messages::Streaming { .. } => panic!("expected messages at hand"),
+        }
+    }
+
+    #[test]
+    fn the_data_argument_names_its_source() {
+        assert_eq!(Input::from_arg(Some("@-"), false), Input::Stdin);
+        assert_eq!(
+            Input::from_arg(Some("@a.json"), false),
+            Input::File("a.json".into())
+        );
+        assert_eq!(Input::from_arg(Some("{}"), true), Input::Text("{}".into()));
+        assert_eq!(Input::from_arg(None, false), Input::Empty);
+        assert_eq!(Input::from_arg(None, true), Input::Stdin);
+    }
+
+    #[test]
+    fn text_holds_a_whitespace_separated_sequence() {
+        let list = ready(Input::Text("{\"count\": 1}\n {\"label\": \"b\"}{}".into())).unwrap();
+        assert_eq!(list.len(), 3);
+        assert_eq!(
+            list[0].get_field_by_name("count").unwrap().as_u32(),
+            Some(1)
+        );
+        assert_eq!(ready(Input::Text("  ".into())).unwrap().len(), 0);
+        let empty = ready(Input::Empty).unwrap();
+        assert_eq!(empty.len(), 1);
+        assert!(prost::Message::encode_to_vec(&empty[0]).is_empty());
+    }
+
+    #[test]
+    fn bad_input_names_the_message_and_the_place() {
+        let err = ready(Input::Text("{} {\"count\": 1,}".into()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("request message 2 is not valid JSON:"),
+            "{err}"
+        );
+        assert!(err.contains("column"), "{err}");
+        let err = ready(Input::File("no/such/file.json".into()))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("cannot read no/such/file.json:"), "{err}");
+    }
+}
