@@ -1,7 +1,8 @@
 //! The `bia` command line: scaffold gRPC services on the Bia framework from .proto files.
 //!
 //! `main.rs` only calls [`main`]; every command lives in its own module and returns a typed
-//! [`Error`], printed as `error: ...` with exit code 2 (bad command line) or 1 (anything else).
+//! [`Error`], printed as `error: ...` with exit code 2 (bad command line) or 1 (anything else);
+//! `bia call` exits with 64 + the gRPC code when the call ends with an error status.
 
 use std::process::ExitCode;
 

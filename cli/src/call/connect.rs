@@ -61,7 +61,9 @@ impl Connection {
                 .unwrap_or_else(|| authority.clone()),
             None => self.target.host.clone(),
         };
-        let mut config = ClientTlsConfig::new().domain_name(server_name);
+        let mut config = ClientTlsConfig::new()
+            .domain_name(server_name)
+            .timeout(self.connect_timeout);
         if let Some((cert, key)) = &self.identity {
             config = config.identity(Identity::from_pem(read(cert)?, read(key)?));
         }

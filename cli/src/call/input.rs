@@ -1,6 +1,7 @@
 //! The request messages: JSON from `-d DATA`, `-d @FILE`, `-d @-` or standard input, a sequence
 //! separated by whitespace, each checked against the method's input type.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use prost_reflect::{DynamicMessage, MessageDescriptor};
@@ -95,6 +96,12 @@ fn convert(
 /// Reads standard input on a thread of its own (reading it blocks), so that a bidi call sends
 /// each message as soon as it has been typed.
 fn stdin(desc: MessageDescriptor) -> Messages {
+    if std::io::stdin().is_terminal() {
+        eprintln!(
+            "reading {} messages as JSON from standard input; end them with Ctrl-D",
+            desc.full_name()
+        );
+    }
     let (tx, messages) = mpsc::channel(16);
     let (error_tx, errors) = oneshot::channel();
     std::thread::spawn(move || {

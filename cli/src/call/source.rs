@@ -57,3 +57,25 @@ impl Source {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn local_protos_may_import_the_bundled_googleapis() {
+        let mut source = Source::local(&["src/call/testdata/annotated.proto".into()], &[]).unwrap();
+        assert_eq!(source.services().await.unwrap(), ["notes.v1.Notes"]);
+        let pool = source.pool_for("notes.v1.Notes").await.unwrap();
+        assert!(pool.get_message_by_name("google.api.HttpRule").is_some());
+    }
+
+    #[test]
+    fn a_missing_proto_file_is_named() {
+        let err = Source::local(&["src/call/testdata/nope.proto".into()], &[])
+            .err()
+            .expect("no such file")
+            .to_string();
+        assert!(err.contains("nope.proto not found"), "{err}");
+    }
+}
