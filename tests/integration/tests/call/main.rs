@@ -238,6 +238,25 @@ async fn metadata_reaches_the_handler() {
     let reply = replies[0]["message"].as_str().unwrap();
     support::assert_contains(reply, &["tenant=acme,second", "blob=[0, 1, 2]"]);
 
+    // -v shows what came back besides the reply: the handler's own response header.
+    let verbose = bia(
+        args(
+            &addr,
+            &["-v", "echo.v1.Echo/Say", "-d", r#"{"message": "hi"}"#],
+        ),
+        "",
+    )
+    .await;
+    support::assert_contains(
+        &verbose.stderr,
+        &[
+            "response headers and trailers:\n",
+            &format!("  x-served-by: {addr}\n"),
+            "  grpc-status: 0\n",
+        ],
+    );
+    assert_eq!(verbose.ok(), "{\n  \"message\": \"hi\"\n}\n");
+
     let bad = bia(args(&addr, &["echo.v1.Echo/Say", "-H", "no colon"]), "").await;
     assert_eq!(bad.code, 2, "{}", bad.stderr);
     support::assert_contains(&bad.stderr, &["'key: value'"]);
