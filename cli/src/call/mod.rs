@@ -109,7 +109,11 @@ pub fn run(args: &CallArgs) -> Result<(), CallError> {
                 Ok(())
             }
             Action::Describe(symbol) => {
-                let pool = source.pool_for(&symbol.replace('/', ".")).await?;
+                // `pkg.Service/Method` names its service; a dotted symbol may be anything.
+                let lookup = symbol
+                    .split_once('/')
+                    .map_or(symbol, |(service, _)| service);
+                let pool = source.pool_for(lookup).await?;
                 print!("{}", describe::describe(&pool, symbol)?);
                 Ok(())
             }
@@ -126,9 +130,11 @@ async fn call(
     options: &CallOptions,
 ) -> Result<()> {
     let dotted = name.replace('/', ".");
-    let pool = source.pool_for(&dotted).await?;
+    let service = dotted.rsplit_once('.').map_or("", |(s, _)| s);
+    // The service, not the method: reflection servers need not index methods (tonic's does
+    // not), and asking for one would cost a round trip that fails.
+    let pool = source.pool_for(service).await?;
     let method = describe::method(&pool, &dotted).ok_or_else(|| {
-        let service = dotted.rsplit_once('.').map_or("", |(s, _)| s);
         let known = describe::methods(&pool, service).unwrap_or_default();
         error::CallError::NotFound(if known.is_empty() {
             format!(
