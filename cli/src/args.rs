@@ -118,7 +118,7 @@ pub struct CallArgs {
     #[arg(value_name = "COMMAND|METHOD")]
     pub command: String,
 
-    /// The service for `list`, the symbol for `describe`.
+    /// The service for `list`, the symbol for `describe` (every service when left out).
     #[arg(value_name = "SYMBOL")]
     pub symbol: Option<String>,
 

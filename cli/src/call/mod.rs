@@ -37,7 +37,7 @@ use source::Source;
 /// What `bia call` was asked to do.
 enum Action<'a> {
     List(Option<&'a str>),
-    Describe(&'a str),
+    Describe(Option<&'a str>),
     Call(&'a str),
 }
 
@@ -108,13 +108,29 @@ pub fn run(args: &CallArgs) -> Result<(), CallError> {
                 print!("{}", describe::methods(&pool, service)?);
                 Ok(())
             }
-            Action::Describe(symbol) => {
+            Action::Describe(Some(symbol)) => {
                 // `pkg.Service/Method` names its service; a dotted symbol may be anything.
                 let lookup = symbol
                     .split_once('/')
                     .map_or(symbol, |(service, _)| service);
                 let pool = source.pool_for(lookup).await?;
                 print!("{}", describe::describe(&pool, symbol)?);
+                Ok(())
+            }
+            // Every service, as grpcurl's `describe` without a symbol.
+            Action::Describe(None) => {
+                let mut texts = Vec::new();
+                for service in source.services().await? {
+                    // A server may list a service whose descriptors it does not serve.
+                    match source.pool_for(&service).await {
+                        Ok(pool) => texts.push(describe::describe(&pool, &service)?),
+                        Err(CallError::NotFound(_)) => {
+                            eprintln!("{service}: the server lists it but does not describe it");
+                        }
+                        Err(err) => return Err(err),
+                    }
+                }
+                print!("{}", texts.join("\n"));
                 Ok(())
             }
             Action::Call(name) => call(channel, &mut source, name, args, &options).await,
@@ -160,12 +176,7 @@ fn action(args: &CallArgs) -> Result<Action<'_>> {
     let extra = args.symbol.as_deref();
     match args.command.as_str() {
         "list" => Ok(Action::List(extra)),
-        "describe" => extra.map(Action::Describe).ok_or_else(|| {
-            CallError::usage(
-                "describe needs a symbol: `bia call ADDR describe pkg.Service` (or a method, \
-                 message or enum)",
-            )
-        }),
+        "describe" => Ok(Action::Describe(extra)),
         method if method.contains('/') || method.contains('.') => match extra {
             None => Ok(Action::Call(method)),
             Some(extra) => Err(CallError::usage(format!(

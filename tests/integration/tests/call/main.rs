@@ -66,6 +66,17 @@ async fn list_and_describe_through_reflection() {
         .ok();
     support::assert_contains(&method, &["echo.v1.Echo.Count is a method:"]);
 
+    // Without a symbol: every service.
+    let all = bia(args(&addr, &["describe"]), "").await.ok();
+    support::assert_contains(
+        &all,
+        &[
+            "service Echo {\n",
+            "service Health {\n",
+            "service ServerReflection {\n",
+        ],
+    );
+
     let unknown = bia(args(&addr, &["describe", "echo.v1.Nope"]), "").await;
     assert_eq!(unknown.code, 1);
     support::assert_contains(&unknown.stderr, &["echo.v1.Nope", "bia call ADDR list"]);
