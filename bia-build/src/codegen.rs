@@ -4,11 +4,10 @@
 //! `bia` command (which runs [`service_generator`] in-process to learn the exact names of the
 //! generated traits for its stubs) and the framework's tests.
 //!
-//! Later passes (generated validation from `buf.validate` rules, error helpers from an
-//! `ErrorReason` enum) belong in [`generate`], each a function over the same
-//! `FileDescriptorSet` that writes its own file into `out_dir` and is included from the include
-//! file; protos that ship with Bia (googleapis, `buf/validate/validate.proto`) are in
-//! [`crate::bundled`], resolved after the user's folders.
+//! Later passes (validation from `buf.validate` rules, error helpers from an `ErrorReason`
+//! enum) belong in [`generate`], each appending its code to the package's file with
+//! [`append_to_package`]; protos that ship with Bia (googleapis, `buf/validate/validate.proto`)
+//! are in [`crate::bundled`], resolved after the user's folders.
 
 use std::path::{Path, PathBuf};
 
@@ -35,7 +34,10 @@ pub fn prost_config() -> prost_build::Config {
 }
 
 /// The service generator of every Bia service: tonic-prost-build's servers and clients with
-/// its defaults (transport included).
+/// its defaults (transport included), except that servers decode requests with
+/// [`bia::validate::ValidatingCodec`](https://docs.rs/bia) so that no handler sees a request
+/// that breaks its `buf.validate` rules. Clients keep the plain prost codec: they do not
+/// check the responses they receive.
 ///
 /// Wrap it to observe what is generated, as `bia proto server` does:
 ///
@@ -53,12 +55,65 @@ pub fn prost_config() -> prost_build::Config {
 /// # drop(names);
 /// ```
 pub fn service_generator() -> Box<dyn prost_build::ServiceGenerator> {
-    tonic_prost_build::configure().service_generator()
+    Box::new(ClientsAndServers {
+        clients: tonic_prost_build::configure()
+            .build_server(false)
+            .service_generator(),
+        servers: tonic_prost_build::configure()
+            .build_client(false)
+            .codec_path(VALIDATING_CODEC)
+            .service_generator(),
+    })
 }
 
-/// Generates the code for `fds` into `out_dir`, with `include_file` including every module.
+/// The codec of generated servers (see [`service_generator`]).
+const VALIDATING_CODEC: &str = "::bia::validate::ValidatingCodec";
+
+/// tonic-prost-build takes one codec for both sides, so the client and the server of each
+/// service come from two generators, in the order one generator writes them.
+struct ClientsAndServers {
+    clients: Box<dyn prost_build::ServiceGenerator>,
+    servers: Box<dyn prost_build::ServiceGenerator>,
+}
+
+impl prost_build::ServiceGenerator for ClientsAndServers {
+    fn generate(&mut self, service: prost_build::Service, buf: &mut String) {
+        self.clients.generate(service.clone(), buf);
+        self.servers.generate(service, buf);
+    }
+
+    fn finalize(&mut self, buf: &mut String) {
+        self.clients.finalize(buf);
+        self.servers.finalize(buf);
+    }
+
+    fn finalize_package(&mut self, package: &str, buf: &mut String) {
+        self.clients.finalize_package(package, buf);
+        self.servers.finalize_package(package, buf);
+    }
+}
+
+/// Appends `code` to prost's output file of `package` in `out_dir` (`<package>.rs`, `_.rs`
+/// for no package), so that it lives in the package's module beside the types it refers to.
+pub(crate) fn append_to_package(out_dir: &Path, package: &str, code: &str) -> Result<(), Error> {
+    use std::io::Write as _;
+    let path =
+        out_dir.join(prost_build::Module::from_protobuf_package_name(package).to_file_name_or("_"));
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .map_err(|e| Error::io("append generated code to", &path, e))?;
+    file.write_all(b"\n")
+        .and_then(|()| file.write_all(code.as_bytes()))
+        .map_err(|e| Error::io("append generated code to", &path, e))
+}
+
+/// Generates the code for `fds` into `out_dir`, with `include_file` including every module,
+/// then the validation code from the `buf.validate` options in `pool` (the same files, with
+/// their options' extensions, which `fds` has lost).
 pub(crate) fn generate(
     fds: prost_types::FileDescriptorSet,
+    pool: &prost_reflect::DescriptorPool,
     out_dir: &Path,
     include_file: &str,
 ) -> Result<(), Error> {
@@ -68,6 +123,7 @@ pub(crate) fn generate(
         .include_file(include_file)
         .service_generator(service_generator());
     config
-        .compile_fds(fds)
-        .map_err(|e| Error::io("generate code into", out_dir, e))
+        .compile_fds(crate::validate::without_rules_proto(fds, pool))
+        .map_err(|e| Error::io("generate code into", out_dir, e))?;
+    crate::validate::generate(pool, out_dir)
 }

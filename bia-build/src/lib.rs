@@ -34,6 +34,11 @@
 //! }
 //! ```
 //!
+//! Every message gets an `impl bia::validate::Validate` compiled from its `buf.validate`
+//! (protovalidate) rules, and the generated servers check each request with it before the
+//! handler runs. A rule that bia-build cannot compile into Rust (CEL expressions, for now) is a
+//! build error naming the field, never skipped.
+//!
 //! Errors name `file:line:column` with the offending source line, and a missing import names
 //! the folders that were searched. Returned from `main`, they are printed readably (their
 //! `Debug` form is the message, with a hint).
@@ -43,6 +48,7 @@
 mod bundled;
 mod codegen;
 mod error;
+mod validate;
 
 use std::path::{Path, PathBuf};
 
@@ -202,6 +208,7 @@ impl Builder {
             .collect();
         Ok(Protos {
             fds: compiler.file_descriptor_set(),
+            pool: compiler.descriptor_pool(),
             files,
         })
     }
@@ -226,7 +233,7 @@ impl Builder {
         let descriptor = out_dir.join(&self.descriptor_set);
         std::fs::write(&descriptor, prost::Message::encode_to_vec(&protos.fds))
             .map_err(|e| Error::io("write", &descriptor, e))?;
-        codegen::generate(protos.fds, &out_dir, &self.include_file)
+        codegen::generate(protos.fds, &protos.pool, &out_dir, &self.include_file)
     }
 
     fn locate(&self, file: &Path) -> Result<PathBuf, Error> {
@@ -247,6 +254,9 @@ pub struct Protos {
     /// Every file, imports and the well-known types included, dependencies first, with source
     /// info (comments and locations).
     pub fds: prost_types::FileDescriptorSet,
+    /// The same files as a descriptor pool that keeps the options' extensions (such as
+    /// `buf.validate` rules and `google.api.http` bindings), which `fds` drops.
+    pub pool: prost_reflect::DescriptorPool,
     /// The files of [`fds`](Self::fds), in the same order.
     pub files: Vec<ProtoFile>,
 }

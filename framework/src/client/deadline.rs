@@ -90,7 +90,7 @@ where
     fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
         let requested = request
             .headers()
-            .get("grpc-timeout")
+            .get(&crate::middleware::status::GRPC_TIMEOUT)
             .and_then(|v| parse_grpc_timeout(v.as_bytes()));
         // The caller's own grpc-timeout, and what is left of the server call being handled.
         let left =

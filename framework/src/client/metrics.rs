@@ -24,7 +24,10 @@ impl<B> ObserveCall<B> for ClientCallMetrics {
     fn start(&self, request: http::Request<B>) -> (http::Request<B>, MetricsObserver) {
         let call = self.registry.client_call(request.uri().path());
         // A client does not know a method's kind, so it counts no stream messages.
-        (request, MetricsObserver::start(call, false))
+        (
+            request,
+            MetricsObserver::start(call, false, std::time::Instant::now()),
+        )
     }
 }
 

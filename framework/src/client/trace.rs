@@ -29,6 +29,38 @@ impl<B> ObserveCall<B> for ClientTracer {
     type Observer = SpanObserver;
 
     fn start(&self, mut request: http::Request<B>) -> (http::Request<B>, SpanObserver) {
+        let parent = Context::current();
+        let semconv_dup = self.telemetry.semconv_dup();
+        let cx = match self.telemetry.local_spans() {
+            // Nothing is exported: the call only needs its ids, for `traceparent`.
+            Some(local) => {
+                let name = request.uri().path().trim_start_matches('/');
+                local.start(&parent, name, SpanKind::Client)
+            }
+            None => {
+                let span = self.start_span(&request, &parent, semconv_dup);
+                parent.with_span(span)
+            }
+        };
+        propagation::inject(self.telemetry.propagator(), &cx, request.headers_mut());
+        // tonic adds the target's address below these layers; the balancer records the endpoint
+        // it picks on this span.
+        request.extensions_mut().insert(ClientSpan(cx.clone()));
+        (
+            request,
+            SpanObserver::new(cx, None, semconv_dup, SpanSide::Client),
+        )
+    }
+}
+
+impl ClientTracer {
+    /// The SDK's span, with its attributes.
+    fn start_span<B>(
+        &self,
+        request: &http::Request<B>,
+        parent: &Context,
+        semconv_dup: bool,
+    ) -> opentelemetry_sdk::trace::Span {
         let name = request.uri().path().trim_start_matches('/').to_owned();
         let mut attributes = vec![
             KeyValue::new("rpc.system.name", "grpc"),
@@ -40,27 +72,16 @@ impl<B> ObserveCall<B> for ClientTracer {
                 attributes.push(KeyValue::new("server.port", i64::from(port)));
             }
         }
-        let semconv_dup = self.telemetry.semconv_dup();
         if semconv_dup {
             attributes.push(KeyValue::new("rpc.system", "grpc"));
             if let Some((service, _)) = name.split_once('/') {
                 attributes.push(KeyValue::new("rpc.service", service.to_owned()));
             }
         }
-        let parent = Context::current();
         let builder = SpanBuilder::from_name(Cow::Owned(name))
             .with_kind(SpanKind::Client)
             .with_attributes(attributes);
-        let span = self.telemetry.tracer().build_with_context(builder, &parent);
-        let cx = parent.with_span(span);
-        propagation::inject(self.telemetry.propagator(), &cx, request.headers_mut());
-        // tonic adds the target's address below these layers; the balancer records the endpoint
-        // it picks on this span.
-        request.extensions_mut().insert(ClientSpan(cx.clone()));
-        (
-            request,
-            SpanObserver::new(cx, None, semconv_dup, SpanSide::Client),
-        )
+        self.telemetry.tracer().build_with_context(builder, parent)
     }
 }
 

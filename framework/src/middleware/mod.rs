@@ -40,6 +40,6 @@ pub use from_fn::{FromFnLayer, Next, from_fn};
 pub use limit::LimitLayer;
 pub use method::{MethodInfo, MethodTable, RpcKind};
 pub use metrics::MetricsLayer;
-pub use observe::{CallError, CallObserver, Observe, ObserveCall};
+pub use observe::{CallError, CallObserver, Observe, ObserveCall, ObserveLayer};
 pub use recovery::RecoveryLayer;
 pub use trace::TraceLayer;

@@ -1,15 +1,23 @@
 //! Reading and writing gRPC statuses at the HTTP level, where the layers work.
 
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 use tonic::Code;
 
 /// The status carried by `grpc-status` in a header map (response headers of a trailers-only
 /// response, or trailers).
 pub(crate) fn code_in(headers: &HeaderMap) -> Option<Code> {
     headers
-        .get("grpc-status")
+        .get(&GRPC_STATUS)
         .map(|v| Code::from_bytes(v.as_bytes()))
 }
+
+/// `grpc-status`, `grpc-message`, `grpc-status-details-bin` and `grpc-timeout`, named once: a
+/// lookup by `&str` parses and hashes the name on every call.
+pub(crate) static GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
+pub(crate) static GRPC_MESSAGE: HeaderName = HeaderName::from_static("grpc-message");
+pub(crate) static GRPC_STATUS_DETAILS: HeaderName =
+    HeaderName::from_static("grpc-status-details-bin");
+pub(crate) static GRPC_TIMEOUT: HeaderName = HeaderName::from_static("grpc-timeout");
 
 /// The canonical name of a status code, as the OpenTelemetry conventions and grpc's docs spell it.
 pub fn code_name(code: Code) -> &'static str {

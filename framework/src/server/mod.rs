@@ -10,5 +10,6 @@ mod trailers;
 
 pub use stack::{
     BoxGrpcService, DefaultLayers, DefaultStack, GrpcHttpService, Handlers, Layered, LayeredFuture,
+    ServerObservers,
 };
 pub(crate) use stack::{UserLayers, box_grpc};

@@ -10,6 +10,8 @@
 
 use http::{HeaderMap, HeaderValue};
 
+use crate::middleware::status::{GRPC_MESSAGE, GRPC_STATUS_DETAILS};
+
 /// The most bytes of `grpc-message` (percent-encoded) a response carries.
 pub(crate) const MAX_MESSAGE: usize = 1024;
 /// The most bytes of `grpc-status-details-bin` (base64) a response carries.
@@ -22,16 +24,16 @@ const DETAILS_DROPPED: &str = "%20(details%20dropped%20by%20the%20server:%20too%
 /// Costs two header lookups when nothing is too large.
 pub(crate) fn bound(headers: &mut HeaderMap) {
     let details_too_large = headers
-        .get("grpc-status-details-bin")
+        .get(&GRPC_STATUS_DETAILS)
         .is_some_and(|v| v.len() > MAX_DETAILS);
     let message_too_long = headers
-        .get("grpc-message")
+        .get(&GRPC_MESSAGE)
         .is_some_and(|v| v.len() > MAX_MESSAGE);
     if !details_too_large && !message_too_long {
         return;
     }
     let mut message = headers
-        .get("grpc-message")
+        .get(&GRPC_MESSAGE)
         .map(|v| v.as_bytes().to_vec())
         .unwrap_or_default();
     if message_too_long {
@@ -39,14 +41,14 @@ pub(crate) fn bound(headers: &mut HeaderMap) {
         message.extend_from_slice(CUT.as_bytes());
     }
     if details_too_large {
-        headers.remove("grpc-status-details-bin");
+        headers.remove(&GRPC_STATUS_DETAILS);
         message.extend_from_slice(DETAILS_DROPPED.as_bytes());
     }
     // Percent-encoded ASCII cut at an escape's boundary stays a valid header value.
     if let Ok(value) = HeaderValue::from_bytes(&message) {
-        headers.insert("grpc-message", value);
+        headers.insert(GRPC_MESSAGE.clone(), value);
     } else {
-        headers.remove("grpc-message");
+        headers.remove(&GRPC_MESSAGE);
     }
 }
 

@@ -1,10 +1,11 @@
 //! Spans users make with `tracing` inside a call, exported as OpenTelemetry spans of that call's
 //! trace, by the App that serves the call.
 //!
-//! The server's trace layer runs each call inside a `tracing` span `rpc` and binds that span to
-//! the call's OpenTelemetry context and the App's tracer. Every `tracing` span created inside it,
-//! directly or nested, becomes an OpenTelemetry span (kind INTERNAL) of the same App, child of the
-//! SERVER span or of the enclosing user span:
+//! The server's trace layer polls each recorded call with its OpenTelemetry context attached,
+//! carrying the App's tracer (under a subscriber that is not Bia's, it also runs the call inside a
+//! `tracing` span `rpc` bound to both). Every `tracing` span created in the call, directly or
+//! nested, becomes an OpenTelemetry span (kind INTERNAL) of the same App, child of the SERVER span
+//! or of the enclosing user span:
 //!
 //! - named after the `tracing` span (`#[instrument]`: the function's name);
 //! - its fields are attributes, and so are fields recorded later with [`tracing::Span::record`];
@@ -15,7 +16,8 @@
 //! - while it is entered, it is the current OpenTelemetry context, so calls made through
 //!   [`bia::client`](crate::client) are its children.
 //!
-//! Spans outside any call are not exported, and the `rpc` span itself adds no span of its own.
+//! Spans outside any call are not exported, and the `rpc` span, where there is one, adds no span
+//! of its own.
 //! Spans at `INFO` and above always exist, whatever `log.level` says (only log lines follow it);
 //! `DEBUG` and `TRACE` spans exist, and are exported, only when `log.level` enables them.
 //!
@@ -91,6 +93,12 @@ struct Binding {
     owned: bool,
 }
 
+/// The tracer of the App serving a call, in the call's OpenTelemetry context: user spans opened
+/// in the call with no bound `tracing` parent become its children, exported by that App. With
+/// Bia's own subscriber the call needs no `tracing` span for this.
+#[derive(Clone, Debug)]
+pub(crate) struct CallTracer(pub(crate) SdkTracer);
+
 /// Binds the call's `tracing` span to its OpenTelemetry context (holding the SERVER span) and
 /// the App's tracer, so that user spans inside it are exported, and gives it the ids its log lines
 /// carry. Does nothing when the span is disabled or the subscriber is not built on a
@@ -128,16 +136,16 @@ where
 {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
-        let Some(parent) = span.parent() else { return };
-        let (parent_cx, tracer) = {
+        let bound = span.parent().and_then(|parent| {
             let extensions = parent.extensions();
-            let Some(binding) = extensions
-                .get::<SpanState>()
-                .and_then(|state| state.binding.as_ref())
-            else {
-                return;
-            };
-            (binding.cx.clone(), binding.tracer.clone())
+            let binding = extensions.get::<SpanState>()?.binding.as_ref()?;
+            Some((binding.cx.clone(), binding.tracer.clone()))
+        });
+        // Else the call being polled, if it carries its App's tracer.
+        let Some((parent_cx, tracer)) = bound.or_else(|| {
+            OtelContext::map_current(|cx| Some((cx.clone(), cx.get::<CallTracer>()?.0.clone())))
+        }) else {
+            return;
         };
         // Bia's sampler follows the parent: an unsampled call records nothing, so skip the fields.
         let mut attributes = Vec::new();

@@ -12,10 +12,11 @@ use std::fmt::{self, Write as _};
 use std::io::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use opentelemetry::trace::SpanContext;
+use opentelemetry::trace::{SpanContext, TraceContextExt as _};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id};
 use tracing::{Event, Level, Subscriber};
+use tracing_appender::non_blocking::NonBlocking;
 use tracing_log::NormalizeEvent as _;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, Layer};
@@ -55,7 +56,8 @@ impl Ids {
     }
 }
 
-fn hex(bytes: &[u8], out: &mut [u8]) {
+/// Lowercase hex of `bytes` into `out`, which is twice as long.
+pub(crate) fn hex(bytes: &[u8], out: &mut [u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     for (i, b) in bytes.iter().enumerate() {
         out[2 * i] = DIGITS[usize::from(b >> 4)];
@@ -172,6 +174,15 @@ where
         }
         let fields = attrs.metadata().fields();
         if fields.field("trace_id").is_none() || fields.field("span_id").is_none() {
+            // A span opened inside a call keeps the call's ids, so lines written in it carry
+            // them even where it is entered outside the call (a task it instruments).
+            if let Some(ids) = current_ids()
+                && let Some(span) = ctx.span(id)
+            {
+                SpanState::update(&span, |state| {
+                    state.ids.get_or_insert(ids);
+                });
+            }
             return;
         }
         let mut visitor = IdFields::default();
@@ -184,7 +195,8 @@ where
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let ids = ctx
             .event_scope(event)
-            .and_then(|mut scope| scope.find_map(|span| span.extensions().get::<SpanState>()?.ids));
+            .and_then(|mut scope| scope.find_map(|span| span.extensions().get::<SpanState>()?.ids))
+            .or_else(current_ids);
         let write = |line: &mut String| {
             line.clear();
             match self.format {
@@ -207,6 +219,18 @@ where
             Err(_) => write(&mut String::new()),
         });
     }
+}
+
+/// The ids of the attached OpenTelemetry context: the call being served (the trace layer attaches
+/// it while it polls the call), when no span carries ids of its own.
+fn current_ids() -> Option<Ids> {
+    opentelemetry::Context::map_current(|cx| Ids::of(cx.span().span_context()))
+}
+
+/// Whether the current subscriber is Bia's, whose lines take the call's ids from the attached
+/// OpenTelemetry context (so a call needs no `tracing` span for them).
+pub(crate) fn logs_read_context() -> bool {
+    tracing::dispatcher::get_default(|dispatch| dispatch.is::<LogLayer<NonBlocking>>())
 }
 
 /// Field names the line itself uses; an event field with one of them is written as `fields.<name>`.
@@ -414,6 +438,17 @@ fn level_color(level: Level) -> &'static str {
     }
 }
 
+/// The level right-aligned in five columns, as `{:>5}` would write it.
+fn padded_level(level: Level) -> &'static str {
+    match level {
+        Level::ERROR => "ERROR",
+        Level::WARN => " WARN",
+        Level::INFO => " INFO",
+        Level::DEBUG => "DEBUG",
+        Level::TRACE => "TRACE",
+    }
+}
+
 /// `2026-12-02T01:50:34.123456Z  INFO target: message key=value trace_id=... span_id=...`
 fn pretty_line(line: &mut String, event: &Event<'_>, ids: Option<&Ids>, ansi: bool) {
     let normalized = event.normalized_metadata();
@@ -428,7 +463,7 @@ fn pretty_line(line: &mut String, event: &Event<'_>, ids: Option<&Ids>, ansi: bo
     style(line, RESET);
     line.push(' ');
     style(line, level_color(*meta.level()));
-    let _ = write!(line, "{:>5}", meta.level().as_str());
+    line.push_str(padded_level(*meta.level()));
     style(line, RESET);
     line.push(' ');
     style(line, DIM);
@@ -503,11 +538,35 @@ impl Visit for PrettyFields<'_> {
             let _ = write!(Escaping(self.line, escape_pretty), "{value:?}");
         }
     }
+
+    // Numbers need no escaping: written straight into the line.
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        if self.key(field) {
+            let _ = write!(self.line, "{value:?}");
+        }
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        if self.key(field) {
+            let _ = write!(self.line, "{value}");
+        }
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        if self.key(field) {
+            let _ = write!(self.line, "{value}");
+        }
+    }
 }
 
 /// Control characters (newlines, escape sequences) written as `\n`, `\u{1b}`: one event is one
 /// line, and a value cannot paint the terminal.
 fn escape_pretty(line: &mut String, value: &str) {
+    // Printable ASCII, the usual case, goes in as it is.
+    if value.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        line.push_str(value);
+        return;
+    }
     let mut start = 0;
     for (i, c) in value.char_indices() {
         if c.is_control() {
@@ -554,6 +613,22 @@ mod tests {
         let mut out = String::new();
         escape_pretty(&mut out, "one\ntwo\u{1b}[0m");
         assert_eq!(out, "one\\ntwo\\u{1b}[0m");
+        out.clear();
+        escape_pretty(&mut out, "plain ascii, é and \u{85}");
+        assert_eq!(out, "plain ascii, é and \\u{85}");
+    }
+
+    #[test]
+    fn levels_are_padded_as_fmt_pads_them() {
+        for level in [
+            Level::ERROR,
+            Level::WARN,
+            Level::INFO,
+            Level::DEBUG,
+            Level::TRACE,
+        ] {
+            assert_eq!(padded_level(level), format!("{:>5}", level.as_str()));
+        }
     }
 
     #[test]

@@ -18,6 +18,7 @@ use opentelemetry::propagation::TextMapCompositePropagator;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 
+pub(crate) use log_format::logs_read_context;
 pub use logging::{Logging, LoggingGuard, init_logging};
 pub use metrics::MetricsRegistry;
 
@@ -46,6 +47,8 @@ struct Inner {
     propagator: TextMapCompositePropagator,
     metrics: MetricsRegistry,
     semconv_dup: bool,
+    /// Set when no span is exported: calls then get only span contexts.
+    local_spans: Option<tracer::LocalSpans>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -76,6 +79,12 @@ impl Telemetry {
                 propagator: propagation::propagator(),
                 metrics: MetricsRegistry::new(&config.app.version),
                 semconv_dup,
+                local_spans: config
+                    .telemetry
+                    .otlp
+                    .endpoint
+                    .is_none()
+                    .then(|| tracer::LocalSpans::new(config)),
             }),
         })
     }
@@ -107,6 +116,12 @@ impl Telemetry {
 
     pub(crate) fn propagator(&self) -> &TextMapCompositePropagator {
         &self.inner.propagator
+    }
+
+    /// When this App exports no spans (no OTLP endpoint), what makes its calls' span contexts
+    /// instead of the tracer: a span nobody exports need not be built.
+    pub(crate) fn local_spans(&self) -> Option<&tracer::LocalSpans> {
+        self.inner.local_spans.as_ref()
     }
 
     /// Whether `OTEL_SEMCONV_STABILITY_OPT_IN=rpc/dup` asks for the older attributes too.

@@ -3,9 +3,11 @@
 use http::HeaderMap;
 use http::header::{HeaderName, HeaderValue};
 use opentelemetry::Context;
+use opentelemetry::baggage::BaggageExt as _;
 use opentelemetry::propagation::{
     Extractor, Injector, TextMapCompositePropagator, TextMapPropagator,
 };
+use opentelemetry::trace::{TraceContextExt as _, TraceFlags};
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 
 /// The propagators every Bia service speaks: W3C trace context and baggage.
@@ -16,25 +18,63 @@ pub(crate) fn propagator() -> TextMapCompositePropagator {
     ])
 }
 
+static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+static TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
+static BAGGAGE: HeaderName = HeaderName::from_static("baggage");
+
 /// Reads a remote parent (and baggage) from incoming headers.
 pub(crate) fn extract(propagator: &TextMapCompositePropagator, headers: &HeaderMap) -> Context {
+    // Most calls carry neither: then both propagators would return the current context.
+    if !headers.contains_key(&TRACEPARENT) && !headers.contains_key(&BAGGAGE) {
+        return Context::current();
+    }
     propagator.extract(&HeaderExtractor(headers))
 }
 
 /// Writes the context's span and baggage into outgoing headers.
+///
+/// `traceparent` and `tracestate` are written here, as the W3C propagator writes them, without
+/// its `format!` and the parse of the header name; baggage, when there is any, by `propagator`.
 pub(crate) fn inject(
     propagator: &TextMapCompositePropagator,
     cx: &Context,
     headers: &mut HeaderMap,
 ) {
-    propagator.inject_context(cx, &mut HeaderInjector(headers));
+    if !cx.baggage().is_empty() {
+        propagator.inject_context(cx, &mut HeaderInjector(headers));
+        return;
+    }
+    let span = cx.span();
+    let span_context = span.span_context();
+    if !span_context.is_valid() {
+        return;
+    }
+    // `00-<trace id>-<span id>-<flags>`: version 00, and of the flags only `sampled`.
+    let mut value = *b"00-00000000000000000000000000000000-0000000000000000-00";
+    super::log_format::hex(&span_context.trace_id().to_bytes(), &mut value[3..35]);
+    super::log_format::hex(&span_context.span_id().to_bytes(), &mut value[36..52]);
+    let flags = span_context.trace_flags() & TraceFlags::SAMPLED;
+    super::log_format::hex(&[flags.to_u8()], &mut value[53..55]);
+    if let Ok(value) = HeaderValue::from_bytes(&value) {
+        headers.insert(TRACEPARENT.clone(), value);
+    }
+    if let Ok(state) = HeaderValue::from_str(&span_context.trace_state().header()) {
+        headers.insert(TRACESTATE.clone(), state);
+    }
 }
 
 struct HeaderExtractor<'a>(&'a HeaderMap);
 
 impl Extractor for HeaderExtractor<'_> {
     fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).and_then(|v| v.to_str().ok())
+        // The propagators' own keys without parsing them again.
+        let value = match key {
+            "traceparent" => self.0.get(&TRACEPARENT),
+            "tracestate" => self.0.get(&TRACESTATE),
+            "baggage" => self.0.get(&BAGGAGE),
+            other => self.0.get(other),
+        };
+        value.and_then(|v| v.to_str().ok())
     }
 
     fn keys(&self) -> Vec<&str> {
@@ -80,6 +120,15 @@ mod tests {
             headers["traceparent"],
             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
         );
+        // As the W3C propagator writes them, which writes them all when there is baggage.
+        let mut expected = HeaderMap::new();
+        propagator.inject_context(&cx, &mut HeaderInjector(&mut expected));
+        assert_eq!(headers, expected);
+        let with_baggage = cx.with_baggage([opentelemetry::KeyValue::new("k", "v")]);
+        let mut headers = HeaderMap::new();
+        inject(&propagator, &with_baggage, &mut headers);
+        assert_eq!(headers["baggage"], "k=v");
+        assert_eq!(headers["traceparent"], expected["traceparent"]);
         let back = extract(&propagator, &headers);
         assert_eq!(
             back.span().span_context().trace_id(),

@@ -1,9 +1,13 @@
 //! The App's tracer provider: OTLP/gRPC batch export when an endpoint is configured.
 
-use opentelemetry::KeyValue;
+use opentelemetry::trace::{SpanContext, SpanKind, TraceContextExt as _, TraceFlags};
+use opentelemetry::{Context, KeyValue};
 use opentelemetry_otlp::{SpanExporter, WithExportConfig};
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
+use opentelemetry_sdk::trace::{
+    IdGenerator as _, RandomIdGenerator, Sampler, SamplingDecision, SdkTracerProvider,
+    ShouldSample as _,
+};
 
 use crate::build_error::BuildError;
 use crate::config::Config;
@@ -26,12 +30,9 @@ pub(crate) fn provider(
             KeyValue::new("telemetry.sdk.language", "rust"),
         ])
         .build();
-    let sampler = Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
-        config.telemetry.sampler_ratio,
-    )));
     let mut builder = SdkTracerProvider::builder()
         .with_resource(resource)
-        .with_sampler(sampler);
+        .with_sampler(sampler(config));
     if let Some(endpoint) = &config.telemetry.otlp.endpoint {
         let exporter = SpanExporter::builder()
             .with_tonic()
@@ -50,4 +51,100 @@ pub(crate) fn provider(
         builder = builder.with_batch_exporter(exporter);
     }
     Ok(builder.build())
+}
+
+/// Parent-based, with the configured ratio for roots.
+pub(crate) fn sampler(config: &Config) -> Sampler {
+    Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
+        config.telemetry.sampler_ratio,
+    )))
+}
+
+/// Spans of an App that exports nothing: only their span context (ids and sampling flag, decided
+/// as the provider's sampler would), so that log lines and downstream calls carry the same
+/// trace as with export on, without building span data that nobody reads.
+#[derive(Clone, Debug)]
+pub(crate) struct LocalSpans {
+    sampler: Sampler,
+    ids: RandomIdGenerator,
+}
+
+impl LocalSpans {
+    pub(crate) fn new(config: &Config) -> Self {
+        Self {
+            sampler: sampler(config),
+            ids: RandomIdGenerator::default(),
+        }
+    }
+
+    /// `parent` with a new span (child of its span, if it has a valid one) as its active span.
+    pub(crate) fn start(&self, parent: &Context, name: &str, kind: SpanKind) -> Context {
+        let parent_span = parent.span();
+        let parent_context = parent_span.span_context();
+        let trace_id = if parent_context.is_valid() {
+            parent_context.trace_id()
+        } else {
+            self.ids.new_trace_id()
+        };
+        let result = self
+            .sampler
+            .should_sample(Some(parent), trace_id, name, &kind, &[], &[]);
+        let flags = match result.decision {
+            SamplingDecision::RecordAndSample => TraceFlags::SAMPLED,
+            SamplingDecision::RecordOnly | SamplingDecision::Drop => TraceFlags::default(),
+        };
+        let span = SpanContext::new(
+            trace_id,
+            self.ids.new_span_id(),
+            parent_context.trace_flags().with_sampled(false) | flags,
+            false,
+            result.trace_state,
+        );
+        parent.with_remote_span_context(span)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry::trace::{SpanId, TraceId, TraceState};
+
+    use super::*;
+
+    fn local(ratio: f64) -> LocalSpans {
+        let config = Config::builder("local")
+            .env(false)
+            .set("telemetry.sampler_ratio", ratio)
+            .build()
+            .unwrap();
+        LocalSpans::new(&config)
+    }
+
+    #[test]
+    fn local_spans_follow_the_parent_and_the_sampler() {
+        let parent = SpanContext::new(
+            TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap(),
+            SpanId::from_hex("00f067aa0ba902b7").unwrap(),
+            TraceFlags::SAMPLED,
+            true,
+            TraceState::default(),
+        );
+        let parent = Context::new().with_remote_span_context(parent);
+        let child = local(0.0).start(&parent, "m", SpanKind::Server);
+        let child = child.span().span_context().clone();
+        assert_eq!(child.trace_id(), parent.span().span_context().trace_id());
+        assert_ne!(child.span_id(), parent.span().span_context().span_id());
+        assert!(
+            child.is_sampled(),
+            "a sampled parent decides, whatever the ratio"
+        );
+        assert!(!child.span_id().eq(&SpanId::INVALID));
+
+        let root = local(1.0).start(&Context::new(), "m", SpanKind::Server);
+        assert!(root.span().span_context().is_valid());
+        assert!(root.span().span_context().is_sampled());
+        let unsampled = local(0.0).start(&Context::new(), "m", SpanKind::Server);
+        assert!(unsampled.span().span_context().is_valid());
+        assert!(!unsampled.span().span_context().is_sampled());
+        assert!(!unsampled.span().is_recording());
+    }
 }

@@ -5,6 +5,8 @@
 //! Bia's own health and reflection calls are not logged, nor are the methods listed in
 //! `telemetry.exclude_methods`.
 
+mod peer;
+
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -26,6 +28,12 @@ impl AccessLogLayer {
     /// The access-log layer.
     pub fn new() -> Self {
         Self
+    }
+
+    /// What starts each call's line, to observe it with others in one
+    /// [`ObserveLayer`](super::ObserveLayer).
+    pub fn starter(&self) -> AccessLogger {
+        AccessLogger
     }
 }
 
@@ -53,8 +61,10 @@ impl<B> ObserveCall<B> for AccessLogger {
                 AccessLogObserver {
                     method: call.map_or(super::method::OTHER_METHOD, |c| c.method.name),
                     peer: call.and_then(|c| c.peer),
-                    start: Instant::now(),
+                    // From the call's arrival, as the metrics count it.
+                    start: call.map_or_else(Instant::now, |c| c.start),
                     span: tracing::Span::current(),
+                    cx: opentelemetry::Context::current(),
                 }
             }),
         };
@@ -69,13 +79,22 @@ pub struct AccessLogObserver {
     peer: Option<SocketAddr>,
     start: Instant,
     span: tracing::Span,
+    /// The call's context, which gives the line its ids: a cancelled call's body is dropped
+    /// outside the trace layer's scope.
+    cx: opentelemetry::Context,
 }
 
 impl CallObserver for AccessLogObserver {
     fn finish(self, code: Code) {
+        // At `warn`, a successful call writes nothing: then nothing is prepared for it either.
+        if code == Code::Ok && !tracing::enabled!(target: "bia::access", tracing::Level::INFO) {
+            return;
+        }
+        let _attached = self.cx.attach();
         let _entered = self.span.enter();
         let duration_ms = self.start.elapsed().as_secs_f64() * 1000.0;
-        let peer = self.peer.map(tracing::field::display);
+        let peer = self.peer.map(peer::PeerText::new);
+        let peer = peer.as_ref().map(peer::PeerText::as_str);
         if code == Code::Ok {
             tracing::info!(target: "bia::access", method = self.method, status = code_name(code), duration_ms, peer, "call");
         } else {

@@ -61,11 +61,11 @@
 //!     .build()
 //!     .unwrap();
 //!
-//! let mut app = bia::App::builder(&config);
-//! if let Some(jwt) = JwtLayer::from_config(&config).unwrap() {
-//!     app = app.layer(jwt);
-//! }
-//! let app = app.build().unwrap();
+//! // The App installs the layer itself, since [auth.jwt] has a key source; this is the layer
+//! // it builds (use it yourself only in a tower stack of your own).
+//! let jwt = JwtLayer::from_config(&config).unwrap();
+//! assert!(jwt.is_some());
+//! let app = bia::App::builder(&config).build().unwrap();
 //! # let _ = app;
 //!
 //! // In a handler: the claims of the caller's verified token.

@@ -23,6 +23,7 @@ pin_project! {
         status: fn() -> tonic::Status,
         deadline_scope: Option<Instant>,
         trigger_first: bool,
+        polled: bool,
     }
 }
 
@@ -41,12 +42,15 @@ impl<F, T, BT> CutoffFuture<F, T, BT> {
             status,
             deadline_scope: None,
             trigger_first: false,
+            polled: false,
         }
     }
 
-    /// Checks the trigger before the call on each poll: once the trigger has fired, the status
-    /// wins even over an answer that is ready in the same instant (a client's deadline must beat
-    /// tonic's own timer below it, which would answer CANCELLED).
+    /// Checks the trigger before the call on each poll but the first: once the trigger has
+    /// fired, the status wins even over an answer that is ready in the same instant (a client's
+    /// deadline must beat a timer of tonic's below it, which would answer CANCELLED). The first
+    /// poll comes as the call arrives, before any deadline can pass, and a call that answers in
+    /// it never needs its trigger polled (nor, for a deadline, its timer registered).
     pub(crate) fn trigger_first(mut self) -> Self {
         self.trigger_first = true;
         self
@@ -69,7 +73,9 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
+        let first = !std::mem::replace(this.polled, true);
         if *this.trigger_first
+            && !first
             && let Some(trigger) = this.trigger.as_mut().as_pin_mut()
             && trigger.poll(cx).is_ready()
         {
@@ -92,7 +98,7 @@ where
                 })
             }));
         }
-        if !*this.trigger_first
+        if (!*this.trigger_first || first)
             && let Some(trigger) = this.trigger.as_mut().as_pin_mut()
             && trigger.poll(cx).is_ready()
         {

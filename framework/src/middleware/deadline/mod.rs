@@ -11,17 +11,19 @@
 mod layer;
 mod parse;
 pub(crate) mod scope;
+mod timer;
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::time::{Instant, Sleep, sleep_until};
+use tokio::time::Instant;
 use tower_service::Service;
 
 pub use layer::DeadlineLayer;
 pub use parse::parse_grpc_timeout;
 pub use scope::current_deadline;
+pub use timer::DeadlineTimer;
 
 use super::call_info::{CallDeadline, CallInfo, method_of};
 use super::method::RpcKind;
@@ -51,7 +53,7 @@ where
     fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
         let requested = request
             .headers()
-            .get("grpc-timeout")
+            .get(&crate::middleware::status::GRPC_TIMEOUT)
             .and_then(|v| parse_grpc_timeout(v.as_bytes()));
         let method = method_of(&request);
         let cap = self
@@ -82,8 +84,8 @@ where
         let future = scope::scoped(Some(std_deadline), || inner.call(request));
         DeadlineFuture::new(
             future,
-            Some(sleep_until(deadline)),
-            stream_deadline.map(sleep_until),
+            Some(DeadlineTimer::new(deadline)),
+            stream_deadline.map(DeadlineTimer::new),
             exceeded,
         )
         .with_deadline_scope(std_deadline)
@@ -91,10 +93,11 @@ where
 }
 
 /// The response future of [`Deadline`]: `DEADLINE_EXCEEDED` if the deadline passes first.
-pub type DeadlineFuture<F> = crate::middleware::cutoff::CutoffFuture<F, Sleep, Sleep>;
+pub type DeadlineFuture<F> =
+    crate::middleware::cutoff::CutoffFuture<F, DeadlineTimer, DeadlineTimer>;
 
 /// A response body that ends a stream with `DEADLINE_EXCEEDED` at its deadline.
-pub type DeadlineBody<B> = crate::middleware::cutoff::CutoffBody<B, Sleep>;
+pub type DeadlineBody<B> = crate::middleware::cutoff::CutoffBody<B, DeadlineTimer>;
 
 /// The status a call past its deadline answers with.
 pub(crate) fn exceeded() -> tonic::Status {

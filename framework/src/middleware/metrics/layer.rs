@@ -21,6 +21,13 @@ impl MetricsLayer {
             start: ServerCallMetrics::new(registry, table),
         }
     }
+
+    /// What starts each call's metrics, to observe it with others in one [`ObserveLayer`].
+    ///
+    /// [`ObserveLayer`]: crate::middleware::ObserveLayer
+    pub fn starter(&self) -> ServerCallMetrics {
+        self.start.clone()
+    }
 }
 
 impl<S> Layer<S> for MetricsLayer {

@@ -12,13 +12,14 @@ mod observer;
 mod request_body;
 
 use std::sync::Arc;
+use std::time::Instant;
 
 pub use layer::MetricsLayer;
 pub use observer::MetricsObserver;
 pub use request_body::CountedBody;
 
-use super::call_info::method_of;
-use super::method::MethodTable;
+use super::call_info::CallInfo;
+use super::method::{MethodTable, other_method};
 use super::observe::{Observe, ObserveCall};
 use crate::telemetry::MetricsRegistry;
 use crate::telemetry::metrics::CallMetrics;
@@ -59,7 +60,10 @@ impl<B> ObserveCall<B> for ServerCallMetrics {
     type Observer = MetricsObserver;
 
     fn start(&self, request: http::Request<B>) -> (http::Request<CountedBody<B>>, MetricsObserver) {
-        let method = method_of(&request);
+        let info = request.extensions().get::<CallInfo>();
+        let method = info.map_or_else(other_method, |info| info.method);
+        // Timed from the call's arrival: no clock read of its own.
+        let start = info.map_or_else(Instant::now, |info| info.start);
         let index = method.index.min(self.methods.len().saturating_sub(1));
         let call = &self.methods[index];
         let streaming = method.kind.is_streaming();
@@ -68,6 +72,9 @@ impl<B> ObserveCall<B> for ServerCallMetrics {
         } else {
             request.map(CountedBody::passthrough)
         };
-        (request, MetricsObserver::start(call.clone(), streaming))
+        (
+            request,
+            MetricsObserver::start(call.clone(), streaming, start),
+        )
     }
 }

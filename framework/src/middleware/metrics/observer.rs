@@ -24,12 +24,12 @@ impl std::fmt::Debug for MetricsObserver {
 }
 
 impl MetricsObserver {
-    /// A call begins: it enters the active-calls gauge.
-    pub(crate) fn start(call: Arc<CallMetrics>, count_messages: bool) -> Self {
+    /// A call that began at `start` is seen: it enters the active-calls gauge.
+    pub(crate) fn start(call: Arc<CallMetrics>, count_messages: bool, start: Instant) -> Self {
         call.active.increment(1.0);
         Self {
             call,
-            start: Instant::now(),
+            start,
             scanner: count_messages.then(FrameScanner::default),
         }
     }

@@ -9,6 +9,8 @@
 
 mod body;
 mod future;
+mod layer;
+mod pair;
 
 use std::convert::Infallible;
 use std::task::{Context, Poll};
@@ -19,6 +21,7 @@ use tower_service::Service;
 pub use body::ObservedBody;
 pub(crate) use body::{drop_as, drop_panicked, dropped_code};
 pub use future::ObservedFuture;
+pub use layer::ObserveLayer;
 
 use crate::error::BoxError;
 

@@ -19,6 +19,13 @@ impl TraceLayer {
             tracer: ServerTracer::new(telemetry),
         }
     }
+
+    /// What starts each call's span, to observe it with others in one [`ObserveLayer`].
+    ///
+    /// [`ObserveLayer`]: crate::middleware::ObserveLayer
+    pub fn starter(&self) -> ServerTracer {
+        self.tracer.clone()
+    }
 }
 
 impl<S> Layer<S> for TraceLayer {

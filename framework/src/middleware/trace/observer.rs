@@ -34,7 +34,7 @@ impl SpanSide {
 }
 
 /// Ends the call's span with its status when the call ends; on the server, also runs each poll
-/// of the call inside the span's context and its `rpc` log span.
+/// of the call inside the span's context (and its `rpc` log span, when there is one).
 #[derive(Debug)]
 pub struct SpanObserver {
     cx: Context,
@@ -62,6 +62,10 @@ impl SpanObserver {
 impl CallObserver for SpanObserver {
     fn finish(self, code: Code) {
         let span = self.cx.span();
+        if !span.is_recording() {
+            // A span context only (nothing exported, or not sampled): nothing to end.
+            return;
+        }
         span.set_attribute(KeyValue::new("rpc.response.status_code", code_name(code)));
         if self.semconv_dup {
             span.set_attribute(KeyValue::new("rpc.grpc.status_code", code as i64));
@@ -78,11 +82,12 @@ impl CallObserver for SpanObserver {
     fn scoped<R>(&self, poll: impl FnOnce() -> R) -> R {
         // Only a server call runs its handler inside the span; a client call's context is
         // already the caller's.
+        if self.side == SpanSide::Client {
+            return poll();
+        }
+        let _attached = self.cx.clone().attach();
         match &self.log_span {
-            Some(span) => {
-                let _attached = self.cx.clone().attach();
-                span.in_scope(poll)
-            }
+            Some(span) => span.in_scope(poll),
             None => poll(),
         }
     }

@@ -26,6 +26,8 @@
 //! median of the per-round ratios, so drift on a shared machine favours no variant. Peak RSS is
 //! `VmHWM` from `/proc/<pid>/status` after the last round.
 //!
+//! `loadtest --collect` runs only the OTLP sink and prints its endpoint, for the OTLP variant's
+//! server run by hand.
 //! `loadtest --call ADDR N` makes N sequential calls and exits: a client for counting a
 //! server's instructions per call under callgrind (docs/performance.md).
 
@@ -113,6 +115,22 @@ fn main() -> std::process::ExitCode {
             }
         });
         return std::process::ExitCode::SUCCESS;
+    }
+    if args.first().is_some_and(|a| a == "--collect") {
+        // `--collect`: an OTLP sink that prints its endpoint, for running the OTLP variant's
+        // server by hand (under callgrind); it prints how many spans it received every second.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("builds a runtime");
+        runtime.block_on(async {
+            let (collector, endpoint) = bia::testing::otlp::Collector::start().await;
+            println!("{endpoint}");
+            loop {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                eprintln!("{} spans", collector.spans().len());
+            }
+        });
     }
     let options = options(&args);
     let pinned = child::can_pin();

@@ -1,0 +1,56 @@
+//! Starts catalog in-process on 127.0.0.1:0 with `bia::testing` and calls it over gRPC.
+
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+#[tokio::test]
+async fn reports_serving() {
+    let config = bia::testing::config(env!("CARGO_PKG_NAME"));
+    let app = catalog::app(&config).expect("the app builds");
+    let running = bia::testing::start(app).await.expect("the app starts");
+
+    let mut health = HealthClient::new(running.channel().await.expect("a channel"));
+    let response = health
+        .check(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .expect("the health service answers");
+    assert_eq!(response.into_inner().status, ServingStatus::Serving as i32);
+
+    running.stop().await.expect("the app stops");
+}
+
+// ANCHOR: test
+#[tokio::test]
+async fn creates_and_finds_an_item() {
+    let config = bia::testing::config(env!("CARGO_PKG_NAME"));
+    let app = catalog::app(&config).expect("the app builds");
+    let running = bia::testing::start(app).await.expect("the app starts");
+    let channel = running.channel().await.expect("a channel");
+    let mut client = catalog::pb::catalog::v1::item_service_client::ItemServiceClient::new(channel);
+
+    let request = catalog::pb::catalog::v1::CreateItemRequest { name: "Tea".into() };
+    let created = client
+        .create_item(request)
+        .await
+        .expect("created")
+        .into_inner();
+    let request = catalog::pb::catalog::v1::GetItemRequest {
+        id: created.id.clone(),
+    };
+    let found = client.get_item(request).await.expect("found").into_inner();
+    assert_eq!(found, created);
+
+    let request = catalog::pb::catalog::v1::CreateItemRequest { name: " ".into() };
+    let status = client
+        .create_item(request)
+        .await
+        .expect_err("a blank name is refused");
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    assert_eq!(bia::Error::from(status).reason(), "NAME_REQUIRED");
+
+    running.stop().await.expect("the app stops");
+}
+// ANCHOR_END: test
