@@ -8,44 +8,84 @@ use std::sync::OnceLock;
 /// The `bia` binary, built once per test run with the profile of this test.
 pub(crate) fn bia_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| build("bia-cli", "bia"))
+    BIN.get_or_init(|| build("bia-cli", "bia", "cli"))
 }
 
-/// Builds `bin` of the workspace's `package` with cargo, in this test's profile, and returns a
-/// path to it that no other build replaces.
-pub(crate) fn build(package: &str, bin: &str) -> PathBuf {
+/// The workspace root of this checkout.
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+
+/// Builds `bin` of the workspace's `package` (in the folder `dir`) with cargo, in this test's
+/// profile, and returns a path to it that no other build replaces.
+pub(crate) fn build(package: &str, bin: &str, dir: &str) -> PathBuf {
     // target/<profile>/deps/call-<hash> -> target/<profile>/<bin>
     let exe = std::env::current_exe().expect("the test binary has a path");
     let profile_dir = exe
         .parent()
         .and_then(Path::parent)
         .expect("tests run from target/<profile>/deps");
+    let root = std::fs::canonicalize(ROOT).expect("the workspace root exists");
+    let built = profile_dir.join(format!("{bin}{}", std::env::consts::EXE_SUFFIX));
+    let linked = profile_dir.join(format!(
+        "{bin}-call-test-{:08x}{}",
+        hash(root.as_os_str().as_encoded_bytes()),
+        std::env::consts::EXE_SUFFIX
+    ));
+    // Checkouts that share a target folder share target/<profile>/<bin>, and cargo links a
+    // fresh build there only when it compiles one: a binary from another checkout (its debug
+    // info names its folder) is replaced by touching the build script, as scripts/test.sh does.
+    for _ in 0..3 {
+        cargo_build(package, bin, profile_dir.ends_with("release"));
+        let _ = std::fs::remove_file(&linked);
+        std::fs::hard_link(&built, &linked)
+            .or_else(|_| std::fs::copy(&built, &linked).map(drop))
+            .expect("the binary can be linked or copied");
+        if mentions(&linked, root.as_os_str().as_encoded_bytes()) {
+            return linked;
+        }
+        std::fs::File::options()
+            .append(true)
+            .open(root.join(dir).join("build.rs"))
+            .and_then(|file| file.set_modified(std::time::SystemTime::now()))
+            .expect("the build script can be touched");
+    }
+    panic!(
+        "{} keeps being replaced by another checkout's build",
+        built.display()
+    );
+}
+
+fn cargo_build(package: &str, bin: &str, release: bool) {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut command = Command::new(cargo);
     command
         .args(["build", "--quiet", "-p", package, "--bin", bin])
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
-    if profile_dir.ends_with("release") {
+        .current_dir(ROOT);
+    if release {
         command.arg("--release");
     }
     let status = command.status().expect("cargo runs");
     assert!(status.success(), "building {bin} failed");
-    let built = profile_dir.join(format!("{bin}{}", std::env::consts::EXE_SUFFIX));
-    assert!(built.is_file(), "no {bin} binary at {}", built.display());
-    // Another checkout building into the same target folder replaces target/<profile>/<bin>;
-    // a link of our own keeps pointing at the binary just built from this one.
-    let checkout = env!("CARGO_MANIFEST_DIR")
-        .bytes()
-        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
-    let linked = profile_dir.join(format!(
-        "{bin}-call-test-{checkout:08x}{}",
-        std::env::consts::EXE_SUFFIX
-    ));
-    let _ = std::fs::remove_file(&linked);
-    std::fs::hard_link(&built, &linked)
-        .or_else(|_| std::fs::copy(&built, &linked).map(drop))
-        .expect("the binary can be linked or copied");
-    linked
+}
+
+fn hash(bytes: &[u8]) -> u32 {
+    bytes
+        .iter()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(*b)))
+}
+
+/// Whether the file at `path` contains `needle`.
+fn mentions(path: &Path, needle: &[u8]) -> bool {
+    let bytes = std::fs::read(path).expect("the binary can be read");
+    let first = needle[0];
+    let mut at = 0;
+    while let Some(offset) = bytes[at..].iter().position(|b| *b == first) {
+        let start = at + offset;
+        if bytes[start..].starts_with(needle) {
+            return true;
+        }
+        at = start + 1;
+    }
+    false
 }
 
 /// What a run of `bia` printed and how it ended.

@@ -80,8 +80,12 @@ fn listen_env(grpc: &str) -> Vec<(&'static str, String)> {
 async fn the_examples_answer_all_four_kinds() {
     let (users_bin, recommendations_bin) = tokio::task::spawn_blocking(|| {
         (
-            build("user-service", "user-service"),
-            build("recommendation-service", "recommendation-service"),
+            build("user-service", "user-service", "examples/user-service"),
+            build(
+                "recommendation-service",
+                "recommendation-service",
+                "examples/recommendation-service",
+            ),
         )
     })
     .await
