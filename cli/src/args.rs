@@ -25,6 +25,8 @@ pub enum Command {
     /// Write the OpenAPI 3.1 document of a project's REST API, from its protos'
     /// google.api.http rules (what the admin server serves at /openapi.json).
     Openapi(OpenApiArgs),
+    /// Call a gRPC server: list its services, describe a symbol, or call a method with JSON.
+    Call(CallArgs),
 }
 
 /// Arguments of `bia new`.
@@ -123,4 +125,96 @@ pub struct OpenApiArgs {
     /// `http://127.0.0.1:9000`; repeat for several.
     #[arg(long = "server", value_name = "URL")]
     pub servers: Vec<String>,
+}
+
+/// Arguments of `bia call`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  bia call 127.0.0.1:9000 list
+  bia call 127.0.0.1:9000 list echo.v1.Echo
+  bia call 127.0.0.1:9000 describe echo.v1.SayRequest
+  bia call 127.0.0.1:9000 echo.v1.Echo/Say -d '{\"message\": \"hi\"}'
+  echo '{\"message\": \"a\"} {\"message\": \"b\"}' | bia call 127.0.0.1:9000 echo.v1.Echo/Collect
+
+Exit code: 0 on OK, 64 + the gRPC code on an error status (69 for NOT_FOUND), 2 for a wrong
+command line, 1 for anything else.")]
+pub struct CallArgs {
+    /// The server: `host:port` (plaintext unless a TLS option is given), `http://host:port` or
+    /// `https://host:port`.
+    #[arg(value_name = "ADDR")]
+    pub addr: String,
+
+    /// `list` (services, or a service's methods), `describe`, or the method to call:
+    /// `pkg.Service/Method`.
+    #[arg(value_name = "COMMAND|METHOD")]
+    pub command: String,
+
+    /// The service for `list`, the symbol for `describe` (every service when left out).
+    #[arg(value_name = "SYMBOL")]
+    pub symbol: Option<String>,
+
+    /// The request as JSON; `@FILE` reads a file, `@-` standard input. Streams take several
+    /// messages separated by whitespace. Default: an empty message for unary and
+    /// server-streaming methods, standard input for client and bidi streams.
+    #[arg(short = 'd', long = "data", value_name = "JSON|@FILE")]
+    pub data: Option<String>,
+
+    /// Request metadata `key: value`; repeat for several. Keys ending in `-bin` take base64.
+    #[arg(short = 'H', long = "header", value_name = "'KEY: VALUE'")]
+    pub headers: Vec<String>,
+
+    /// How long the call may take (e.g. `500ms`, `5s`), sent as `grpc-timeout`.
+    #[arg(long, value_name = "DURATION")]
+    pub deadline: Option<String>,
+
+    /// How long connecting may take.
+    #[arg(long, value_name = "DURATION", default_value = "10s")]
+    pub connect_timeout: String,
+
+    /// Take the descriptors from these .proto files instead of server reflection; repeat for
+    /// several.
+    #[arg(long = "proto", value_name = "FILE")]
+    pub protos: Vec<PathBuf>,
+
+    /// A folder the protos' imports are relative to; repeat for several. Default: the `proto/`
+    /// or `api/` folder the file is in, else its own folder.
+    #[arg(short = 'I', long = "include", value_name = "DIR")]
+    pub includes: Vec<PathBuf>,
+
+    /// Connect without TLS (the default for `host:port` and `http://`).
+    #[arg(long)]
+    pub plaintext: bool,
+
+    /// Connect with TLS to a `host:port` address (as `https://` does).
+    #[arg(long)]
+    pub tls: bool,
+
+    /// Trust the CA certificates of this PEM file instead of the system's roots (implies TLS).
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+
+    /// A client certificate chain (PEM) for mTLS, with --key (implies TLS).
+    #[arg(long, value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+
+    /// The private key (PEM) of --cert.
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+
+    /// Accept any server certificate (for test servers only; implies TLS).
+    #[arg(long)]
+    pub insecure: bool,
+
+    /// The `:authority` of the requests and the name the server's certificate must have,
+    /// instead of the address's host.
+    #[arg(long, value_name = "NAME")]
+    pub authority: Option<String>,
+
+    /// Print fields at their default value too (zero, empty) in replies.
+    #[arg(long)]
+    pub emit_defaults: bool,
+
+    /// Print the response headers and trailers to standard error.
+    #[arg(short, long)]
+    pub verbose: bool,
 }

@@ -66,6 +66,9 @@ pub enum Error {
         /// The engine's message (with the line).
         message: String,
     },
+    /// `bia call` failed: its own message, and an exit code that tells an error status apart.
+    #[error(transparent)]
+    Call(#[from] crate::call::CallError),
     /// Reading or writing a file failed.
     #[error("cannot {action} {}: {source}{}", path.display(), io_hint(source))]
     Io {
@@ -83,6 +86,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::InvalidName { .. } | Error::InvalidFramework { .. } => 2,
+            Error::Call(err) => err.exit_code(),
             _ => 1,
         }
     }
