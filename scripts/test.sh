@@ -127,6 +127,7 @@ ensure_pkg protoc protobuf-compiler
 
 # Clients in other languages that the gateway tests drive: Python for raw HTTP and the OpenAPI
 # validator, Node for the Connect and gRPC-Web client libraries.
+ensure_pkg curl curl
 ensure_pkg python3 python3
 ensure_pkg node nodejs
 ensure_pkg npm npm

@@ -6,7 +6,6 @@ use std::io::Write as _;
 use std::path::Path;
 
 use bia::gateway::openapi::{self, Info};
-use prost_reflect::DescriptorPool;
 
 use crate::args::OpenApiArgs;
 use crate::errors::{Error, Result};
@@ -39,8 +38,7 @@ pub fn run(args: &OpenApiArgs) -> Result<()> {
         (args.protos.clone(), args.includes.clone())
     };
     let set = protos::load(&files, &includes)?;
-    let pool = DescriptorPool::decode(set.encoded.as_slice())
-        .map_err(|e| Error::Proto(format!("the compiled protos do not load: {e}")))?;
+    let pool = set.pool.clone();
     let (services, left_out) = served(args, &set)?;
     for name in &left_out {
         println!(

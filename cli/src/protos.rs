@@ -12,8 +12,6 @@ use crate::errors::{Error, Result};
 pub(crate) struct ProtoSet {
     /// Every file, imports and well-known types included, dependencies first.
     pub(crate) fds: FileDescriptorSet,
-    /// The same set encoded with its extension options (`google.api.http`, ...).
-    pub(crate) encoded: Vec<u8>,
     /// The names (relative to their include folder) of the files asked for.
     pub(crate) roots: Vec<String>,
     /// The files that are not protox built-ins: name and path on disk, to be copied.
@@ -122,7 +120,6 @@ pub(crate) fn load(files: &[PathBuf], includes: &[PathBuf]) -> Result<ProtoSet> 
     Ok(ProtoSet {
         pool: protos.pool,
         fds: protos.fds,
-        encoded: protos.encoded,
         roots,
         sources,
     })
