@@ -1,7 +1,7 @@
 //! Calls a running catalog: `cargo run --example call`.
 
 use catalog::pb::catalog::v1::item_service_client::ItemServiceClient;
-use catalog::pb::catalog::v1::{CreateItemRequest, GetItemRequest};
+use catalog::pb::catalog::v1::{CreateItemRequest, GetItemRequest, Item};
 
 #[tokio::main]
 async fn main() -> Result<(), bia::BoxError> {
@@ -9,7 +9,10 @@ async fn main() -> Result<(), bia::BoxError> {
 
     let created = items
         .create_item(CreateItemRequest {
-            name: "Green tea".into(),
+            item: Some(Item {
+                name: "Green tea".into(),
+                ..Default::default()
+            }),
         })
         .await?;
     println!("created: {:?}", created.get_ref());

@@ -31,7 +31,11 @@ async fn creates_and_finds_an_item() {
     let channel = running.channel().await.expect("a channel");
     let mut client = catalog::pb::catalog::v1::item_service_client::ItemServiceClient::new(channel);
 
-    let request = catalog::pb::catalog::v1::CreateItemRequest { name: "Tea".into() };
+    let item = catalog::pb::catalog::v1::Item {
+        name: "Tea".into(),
+        ..Default::default()
+    };
+    let request = catalog::pb::catalog::v1::CreateItemRequest { item: Some(item) };
     let created = client
         .create_item(request)
         .await
@@ -43,7 +47,11 @@ async fn creates_and_finds_an_item() {
     let found = client.get_item(request).await.expect("found").into_inner();
     assert_eq!(found, created);
 
-    let request = catalog::pb::catalog::v1::CreateItemRequest { name: " ".into() };
+    let item = catalog::pb::catalog::v1::Item {
+        name: " ".into(),
+        ..Default::default()
+    };
+    let request = catalog::pb::catalog::v1::CreateItemRequest { item: Some(item) };
     let status = client
         .create_item(request)
         .await
@@ -54,3 +62,26 @@ async fn creates_and_finds_an_item() {
     running.stop().await.expect("the app stops");
 }
 // ANCHOR_END: test
+
+/// A request that breaks the buf.validate rules of its proto is refused before the handler
+/// runs: INVALID_ARGUMENT, with the broken rules in a google.rpc.BadRequest.
+#[tokio::test]
+async fn a_request_that_breaks_its_proto_rules_is_refused() {
+    let config = bia::testing::config(env!("CARGO_PKG_NAME"));
+    let app = catalog::app(&config).expect("the app builds");
+    let running = bia::testing::start(app).await.expect("the app starts");
+    let channel = running.channel().await.expect("a channel");
+    let mut client = catalog::pb::catalog::v1::item_service_client::ItemServiceClient::new(channel);
+
+    // Empty, it breaks a rule of its proto (a required field, a minimum length).
+    let request = <catalog::pb::catalog::v1::CreateItemRequest>::default();
+    let status = match client.create_item(request).await {
+        Ok(_) => panic!("the request was not refused"),
+        Err(status) => status,
+    };
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    let err = bia::Error::from(status);
+    assert!(!err.field_violations().is_empty(), "{err:?}");
+
+    running.stop().await.expect("the app stops");
+}

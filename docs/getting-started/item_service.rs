@@ -33,11 +33,12 @@ impl pb::item_service_server::ItemService for ItemService {
         &self,
         request: Request<pb::CreateItemRequest>,
     ) -> Result<Response<pb::Item>, Status> {
-        let name = request.into_inner().name;
+        // The proto's rules already refused a request without an item (`required`).
+        let name = request.into_inner().item.unwrap_or_default().name;
         if name.trim().is_empty() {
             return Err(
                 bia::Error::invalid_argument("NAME_REQUIRED", "give the item a name")
-                    .with_field_violation("name", "must not be empty")
+                    .with_field_violation("item.name", "must not be empty")
                     .into(),
             );
         }
@@ -60,11 +61,12 @@ impl pb::item_service_server::ItemService for ItemService {
         let items = self.items.lock().unwrap();
         match items.iter().find(|item| item.id == id) {
             Some(item) => Ok(Response::new(item.clone())),
-            None => Err(
-                bia::Error::not_found("ITEM_NOT_FOUND", format!("no item {id:?}"))
-                    .with_metadata("id", id)
-                    .into(),
-            ),
+            // The code (NOT_FOUND), the reason and the domain come from the proto's
+            // ItemErrorReason.
+            None => Err(pb::ItemErrorReason::ItemNotFound
+                .error(format!("no item {id:?}"))
+                .with_metadata("id", id)
+                .into()),
         }
     }
 
