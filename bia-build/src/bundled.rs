@@ -26,6 +26,7 @@ pub const BUNDLED_PROTOS: &[(&str, &str)] = &[
     bundled!("google/rpc/error_details.proto"),
     bundled!("google/rpc/status.proto"),
     bundled!("buf/validate/validate.proto"),
+    bundled!("bia/errors.proto"),
 ];
 
 /// The import names of the bundled files, for messages about imports that were not found.

@@ -109,8 +109,9 @@ pub(crate) fn append_to_package(out_dir: &Path, package: &str, code: &str) -> Re
 }
 
 /// Generates the code for `fds` into `out_dir`, with `include_file` including every module,
-/// then the validation code from the `buf.validate` options in `pool` (the same files, with
-/// their options' extensions, which `fds` has lost).
+/// then the validation code from the `buf.validate` options and the error helpers of the
+/// error reason enums in `pool` (the same files, with their options' extensions, which `fds`
+/// has lost).
 pub(crate) fn generate(
     fds: prost_types::FileDescriptorSet,
     pool: &prost_reflect::DescriptorPool,
@@ -125,5 +126,8 @@ pub(crate) fn generate(
     config
         .compile_fds(crate::validate::without_rules_proto(fds, pool))
         .map_err(|e| Error::io("generate code into", out_dir, e))?;
+    for (package, code) in crate::errors::generate(pool)? {
+        append_to_package(out_dir, &package, &code)?;
+    }
     crate::validate::generate(pool, out_dir)
 }

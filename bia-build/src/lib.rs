@@ -39,6 +39,12 @@
 //! handler runs. A rule that bia-build cannot compile into Rust (CEL expressions, for now) is a
 //! build error naming the field, never skipped.
 //!
+//! An enum with the options of the bundled `bia/errors.proto` also gets error helpers in its
+//! package's module (see that file): `ErrorReason::UserNotFound.error("user 42 not found")`
+//! builds a `bia::Error` with the code, reason and domain the proto declares, and
+//! `is_user_not_found(&status)` / `ErrorReason::from_status(&status)` read them back on a client.
+//! The generated code calls `bia` and `tonic`, which every Bia service depends on.
+//!
 //! Errors name `file:line:column` with the offending source line, and a missing import names
 //! the folders that were searched. Returned from `main`, they are printed readably (their
 //! `Debug` form is the message, with a hint).
@@ -48,6 +54,7 @@
 mod bundled;
 mod codegen;
 mod error;
+mod errors;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -231,7 +238,9 @@ impl Builder {
         };
         std::fs::create_dir_all(&out_dir).map_err(|e| Error::io("create folder", &out_dir, e))?;
         let descriptor = out_dir.join(&self.descriptor_set);
-        std::fs::write(&descriptor, prost::Message::encode_to_vec(&protos.fds))
+        // From the pool, not `fds`: its prost types would drop the custom options that
+        // reflection clients and the gateway read at run time.
+        std::fs::write(&descriptor, protos.pool.encode_to_vec())
             .map_err(|e| Error::io("write", &descriptor, e))?;
         codegen::generate(protos.fds, &protos.pool, &out_dir, &self.include_file)
     }

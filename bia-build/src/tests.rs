@@ -247,3 +247,35 @@ fn a_missing_import_names_the_file_and_the_built_in_ones() {
         ],
     );
 }
+
+#[test]
+fn the_descriptor_set_keeps_custom_options() {
+    // Reflection clients and the HTTP gateway read google.api.http rules from descriptor.bin.
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path().join("proto/a/v1/a.proto"),
+        "syntax = \"proto3\";\npackage a.v1;\nimport \"google/api/annotations.proto\";\n\
+         service A { rpc Get(M) returns (M) { option (google.api.http) = {get: \"/v1/m/{id}\"}; } }\n\
+         message M { string id = 1; }\n",
+    );
+    let out = dir.path().join("out");
+    Builder::new()
+        .proto_dir(dir.path().join("proto"))
+        .out_dir(&out)
+        .rerun_if_changed(false)
+        .compile()
+        .unwrap();
+    let bytes = std::fs::read(out.join(DESCRIPTOR_SET)).unwrap();
+    let pool = prost_reflect::DescriptorPool::decode(bytes.as_slice()).unwrap();
+    let http = pool.get_extension_by_name("google.api.http").unwrap();
+    let method = pool
+        .get_service_by_name("a.v1.A")
+        .unwrap()
+        .methods()
+        .next()
+        .unwrap();
+    let options = method.options();
+    let rule = options.get_extension(&http);
+    let get = rule.as_message().unwrap().get_field_by_name("get").unwrap();
+    assert_eq!(get.as_str(), Some("/v1/m/{id}"));
+}

@@ -3,11 +3,12 @@
 use std::path::Path;
 
 use minijinja::Value;
+use prost_reflect::{DescriptorPool, DynamicMessage};
 
 use crate::args::NewArgs;
 use crate::errors::{Error, Result};
 use crate::framework::Framework;
-use crate::proto_model::{self, ServiceModel};
+use crate::proto_model::{self, MethodModel, ServiceModel};
 use crate::protos::{self, ProtoSet};
 use crate::render::{self, Template};
 use crate::rust_code::{self, Handler};
@@ -200,7 +201,9 @@ fn context(
     let mut protos: Vec<String> = set.sources.iter().map(|(n, _)| n.clone()).collect();
     protos.sort();
     let service_values: Vec<Value> = services.iter().map(|s| s.to_value(crate_name)).collect();
-    let (test_service, test_method) = test_call(services, crate_name);
+    let calls = test_calls(services, &set.pool, crate_name);
+    let (test_service, test_method) = calls.stub;
+    let (refused_service, refused_method) = calls.refused;
     minijinja::context! {
         project_name => name,
         crate_name => crate_name,
@@ -217,24 +220,122 @@ fn context(
         services => service_values.into_iter().collect::<Value>(),
         test_service => test_service,
         test_method => test_method,
+        refused_service => refused_service,
+        refused_method => refused_method,
     }
 }
 
-/// The method the generated test calls: the first unary one, else the first of any kind.
-fn test_call(services: &[ServiceModel], crate_name: &str) -> (Value, Value) {
-    let pick = services
+/// What the `buf.validate` rules of a method's request say about an empty (default) request,
+/// which is what the generated tests send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum DefaultRequest {
+    /// No rules: the request reaches the handler.
+    Unchecked,
+    /// Rules, none that an empty request surely breaks.
+    Checked,
+    /// A rule that an empty request breaks (`required`, a minimum length): refused with
+    /// INVALID_ARGUMENT before the handler runs.
+    Refused,
+}
+
+/// The methods the generated tests call: the stub test's (a request the stub answers: no rules
+/// before some, unary before streaming), and the rejected-request test's (a unary or
+/// server-streaming method whose empty request breaks a rule), each as (service, method).
+struct TestCalls {
+    stub: (Value, Value),
+    refused: (Value, Value),
+}
+
+fn test_calls(services: &[ServiceModel], pool: &DescriptorPool, crate_name: &str) -> TestCalls {
+    let methods: Vec<_> = services
         .iter()
         .flat_map(|s| s.methods().iter().enumerate().map(move |(i, m)| (s, i, m)))
-        .min_by_key(|(_, _, m)| m.client_streaming || m.server_streaming());
-    match pick {
-        Some((service, index, _)) => {
+        .map(|(s, i, m)| (s, i, m, default_request(pool, &m.input_proto_type)))
+        .collect();
+    let stub = methods
+        .iter()
+        .filter(|(.., rules)| *rules != DefaultRequest::Refused)
+        .min_by_key(|(_, _, m, rules)| (*rules, m.client_streaming || m.server_streaming()));
+    let refused = methods
+        .iter()
+        .filter(|(_, _, m, rules)| *rules == DefaultRequest::Refused && !m.client_streaming)
+        .min_by_key(|(_, _, m, _)| m.server_streaming());
+    let value = |pick: Option<&(&ServiceModel, usize, &MethodModel, DefaultRequest)>| match pick {
+        Some((service, index, ..)) => {
             let value = service.to_value(crate_name);
             let method = value
                 .get_attr("methods")
-                .and_then(|methods| methods.get_item(&Value::from(index)))
+                .and_then(|methods| methods.get_item(&Value::from(*index)))
                 .unwrap_or_default();
             (value, method)
         }
         None => (Value::from(()), Value::from(())),
+    };
+    TestCalls {
+        stub: value(stub),
+        refused: value(refused),
     }
+}
+
+/// Reads the `buf.validate` options of the message `proto_type` (`.pkg.Request`).
+fn default_request(pool: &DescriptorPool, proto_type: &str) -> DefaultRequest {
+    let Some(message) = pool.get_message_by_name(proto_type.trim_start_matches('.')) else {
+        return DefaultRequest::Unchecked;
+    };
+    let is_rule =
+        |ext: &prost_reflect::ExtensionDescriptor| ext.full_name().starts_with("buf.validate.");
+    let mut found = message.options().extensions().any(|(ext, _)| is_rule(&ext));
+    for field in message.fields() {
+        for (ext, value) in field.options().extensions() {
+            if !is_rule(&ext) {
+                continue;
+            }
+            found = true;
+            if let prost_reflect::Value::Message(rules) = value
+                && breaks_when_empty(rules)
+            {
+                return DefaultRequest::Refused;
+            }
+        }
+    }
+    if found {
+        DefaultRequest::Checked
+    } else {
+        DefaultRequest::Unchecked
+    }
+}
+
+/// Whether a field's `buf.validate.FieldRules` refuse the field's empty value: `required`, or a
+/// minimum length or size of at least one, unless the rules are ignored for empty values.
+fn breaks_when_empty(rules: &DynamicMessage) -> bool {
+    // IGNORE_UNSPECIFIED (0) is the only setting that checks an empty value.
+    if rules
+        .get_field_by_name("ignore")
+        .is_some_and(|ignore| ignore.as_enum_number().unwrap_or(0) != 0)
+    {
+        return false;
+    }
+    if rules
+        .get_field_by_name("required")
+        .is_some_and(|required| required.as_bool() == Some(true))
+    {
+        return true;
+    }
+    let at_least_one = |kind: &str, limits: &[&str]| {
+        rules.has_field_by_name(kind)
+            && rules.get_field_by_name(kind).is_some_and(|typed| {
+                typed.as_message().is_some_and(|typed| {
+                    limits.iter().any(|limit| {
+                        typed
+                            .get_field_by_name(limit)
+                            .and_then(|n| n.as_u64())
+                            .is_some_and(|n| n >= 1)
+                    })
+                })
+            })
+    };
+    at_least_one("string", &["min_len", "min_bytes", "len", "len_bytes"])
+        || at_least_one("bytes", &["min_len", "len"])
+        || at_least_one("repeated", &["min_items"])
+        || at_least_one("map", &["min_pairs"])
 }

@@ -1,8 +1,9 @@
-//! `bia proto add`: a .proto skeleton with a CRUD service, its package taken from its folders.
+//! `bia proto add`: a .proto skeleton with a CRUD service, its package taken from its folders:
+//! REST routes (google.api.http), buf.validate rules and an error reason enum (bia/errors.proto).
 
 use std::path::{Component, Path};
 
-use heck::{ToSnakeCase, ToUpperCamelCase};
+use heck::{ToLowerCamelCase, ToSnakeCase, ToUpperCamelCase};
 
 use crate::args::ProtoAddArgs;
 use crate::errors::{Error, Result};
@@ -40,13 +41,19 @@ pub fn run(args: &ProtoAddArgs) -> Result<()> {
         )));
     }
     let service = format!("{resource}Service");
+    let resource_field = resource.to_snake_case();
+    let collection_path = collection_path(&package, &plural(&resource));
     let context = minijinja::context! {
         package => package.clone(),
         service => service.clone(),
         resource => resource.clone(),
         resources => plural(&resource),
-        resource_field => resource.to_snake_case(),
+        resource_field => resource_field.clone(),
         resources_field => plural(&resource).to_snake_case(),
+        item_path => format!("{collection_path}/{{{resource_field}.id}}"),
+        collection_path => collection_path,
+        error_enum => format!("{resource}ErrorReason"),
+        reason_prefix => resource_field.to_uppercase(),
     };
     let source = render::builtin_file(SKELETON).expect("the skeleton is embedded");
     let text = render::render_str(SKELETON, source, &context)?;
@@ -118,6 +125,22 @@ pub(crate) fn package_of(path: &Path) -> Result<String> {
     Ok(parts.join("."))
 }
 
+/// The REST path of a collection (<https://google.aip.dev/122>): the package's version, if its
+/// last part is one, then the plural in lowerCamelCase (`shop.v2`, `StockItems` ->
+/// `/v2/stockItems`).
+fn collection_path(package: &str, resources: &str) -> String {
+    let collection = resources.to_lower_camel_case();
+    let last = package.rsplit('.').next().unwrap_or_default();
+    let is_version = last
+        .strip_prefix('v')
+        .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()));
+    if is_version {
+        format!("/{last}/{collection}")
+    } else {
+        format!("/{collection}")
+    }
+}
+
 /// Whether `s` is a valid proto identifier (`[A-Za-z_][A-Za-z0-9_]*`).
 fn is_proto_ident(s: &str) -> bool {
     let mut chars = s.chars();
@@ -166,6 +189,13 @@ mod tests {
         assert_eq!(plural("Address"), "Addresses");
         assert_eq!(plural("Key"), "Keys");
         assert_eq!(plural("Book"), "Books");
+        assert_eq!(collection_path("catalog.v1", "Books"), "/v1/books");
+        assert_eq!(
+            collection_path("shop.inventory.v2beta1", "StockItems"),
+            "/v2beta1/stockItems"
+        );
+        assert_eq!(collection_path("shop", "Books"), "/books");
+        assert_eq!(collection_path("shop.vault", "Books"), "/books");
         assert!(is_proto_ident("user_service"));
         assert!(!is_proto_ident("1x"));
     }

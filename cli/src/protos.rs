@@ -16,6 +16,8 @@ pub(crate) struct ProtoSet {
     pub(crate) roots: Vec<String>,
     /// The files that are not protox built-ins: name and path on disk, to be copied.
     pub(crate) sources: Vec<(String, PathBuf)>,
+    /// The same files with their custom options (`buf.validate` rules, ...), which `fds` drops.
+    pub(crate) pool: prost_reflect::DescriptorPool,
 }
 
 impl ProtoSet {
@@ -116,6 +118,7 @@ pub(crate) fn load(files: &[PathBuf], includes: &[PathBuf]) -> Result<ProtoSet> 
         .filter_map(|f| f.path.map(|path| (f.name, path)))
         .collect();
     Ok(ProtoSet {
+        pool: protos.pool,
         fds: protos.fds,
         roots,
         sources,

@@ -58,6 +58,25 @@ fn greeter_example_builds_and_its_tests_pass() {
     check(&project);
 }
 
+/// `bia proto add` writes annotated, validated CRUD with an error reason enum; a project made
+/// from it builds, its stubs answer, and its empty create request is refused by the rules.
+#[test]
+#[ignore = "slow: builds generated projects with cargo; run with --ignored (scripts/test.sh does)"]
+fn the_proto_add_skeleton_builds_and_its_rules_refuse_a_bad_request() {
+    let dir = tempfile::tempdir().unwrap();
+    bia(dir.path(), &["proto", "add", "proto/library/v1/book.proto"]);
+    bia(
+        dir.path(),
+        &[
+            "new",
+            "e2e-library",
+            "--proto",
+            "proto/library/v1/book.proto",
+        ],
+    );
+    check(&dir.path().join("e2e-library"));
+}
+
 #[test]
 #[ignore = "slow: builds generated projects with cargo; run with --ignored (scripts/test.sh does)"]
 fn every_rpc_kind_builds_serves_and_grows_with_proto_server() {

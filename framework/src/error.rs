@@ -5,6 +5,7 @@
 //! a `google.rpc.ErrorInfo` (and a `google.rpc.BadRequest` when there are field violations), so any
 //! gRPC client in any language can read the reason; converting a status back recovers them.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -248,6 +249,48 @@ impl From<tonic::Status> for Error {
     }
 }
 
+/// Something that may carry a `google.rpc.ErrorInfo`: a [`tonic::Status`] from a call, or an
+/// [`Error`]. The error helpers that `bia-build` generates from a proto's error reason enum
+/// (`is_user_not_found(&status)`, `ErrorReason::from_status(&status)`) take either.
+pub trait ReasonSource {
+    /// The `ErrorInfo` reason, if there is one and its domain is `domain`.
+    fn reason_in(&self, domain: &str) -> Option<Cow<'_, str>>;
+}
+
+impl ReasonSource for tonic::Status {
+    fn reason_in(&self, domain: &str) -> Option<Cow<'_, str>> {
+        // Only the ErrorInfo is decoded, and only for statuses that have details.
+        if self.details().is_empty() {
+            return None;
+        }
+        let info = self.get_details_error_info()?;
+        (info.domain == domain && !info.reason.is_empty()).then_some(Cow::Owned(info.reason))
+    }
+}
+
+impl ReasonSource for Error {
+    fn reason_in(&self, domain: &str) -> Option<Cow<'_, str>> {
+        (self.0.domain == domain && !self.0.reason.is_empty())
+            .then_some(Cow::Borrowed(self.0.reason.as_str()))
+    }
+}
+
+/// Whether `err` carries the reason `reason` of the domain `domain` in its `google.rpc.ErrorInfo`.
+///
+/// ```
+/// use bia::error::has_reason;
+///
+/// let status: tonic::Status = bia::Error::not_found("USER_NOT_FOUND", "no user 42")
+///     .with_domain("user-service")
+///     .into();
+/// assert!(has_reason(&status, "user-service", "USER_NOT_FOUND"));
+/// // The same reason from another service is another error.
+/// assert!(!has_reason(&status, "recommendation-service", "USER_NOT_FOUND"));
+/// ```
+pub fn has_reason(err: &(impl ReasonSource + ?Sized), domain: &str, reason: &str) -> bool {
+    err.reason_in(domain).is_some_and(|found| found == reason)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,5 +312,19 @@ mod tests {
         assert_eq!(err.code(), Code::Unavailable);
         assert_eq!(err.reason(), "");
         assert_eq!(err.to_string(), "Unavailable: down");
+    }
+
+    #[test]
+    fn reasons_are_found_only_in_their_domain() {
+        let err = Error::not_found("USER_NOT_FOUND", "no user").with_domain("users");
+        let status = tonic::Status::from(err.clone());
+        for source in [&err as &dyn ReasonSource, &status] {
+            assert_eq!(source.reason_in("users").as_deref(), Some("USER_NOT_FOUND"));
+            assert_eq!(source.reason_in("orders"), None);
+        }
+        assert!(has_reason(&status, "users", "USER_NOT_FOUND"));
+        assert!(!has_reason(&status, "users", "EMAIL_ALREADY_EXISTS"));
+        assert!(!has_reason(&tonic::Status::not_found("plain"), "", ""));
+        assert!(!has_reason(&Error::not_found("", "no reason"), "", ""));
     }
 }

@@ -43,6 +43,7 @@ mod build_error;
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod gateway;
 pub mod guide;
 pub mod middleware;
 pub mod registry;

@@ -55,8 +55,8 @@ fn without_protos_renders_the_greeter_example() {
         "{cargo}"
     );
     assert!(
-        !cargo.contains("prost-types"),
-        "the greeter needs no prost-types: {cargo}"
+        cargo.contains("prost-types = \"0.14\""),
+        "the greeter imports buf/validate/validate.proto, whose code uses prost-types: {cargo}"
     );
     assert_eq!(
         read(project.join("Cargo.lock")),

@@ -13,12 +13,21 @@ fn writes_a_crud_skeleton_whose_package_comes_from_its_folders() {
         "syntax = \"proto3\";",
         "package catalog.v1;",
         "service CatalogService {",
-        "rpc CreateCatalog(CreateCatalogRequest) returns (Catalog);",
-        "rpc GetCatalog(GetCatalogRequest) returns (Catalog);",
-        "rpc ListCatalogs(ListCatalogsRequest) returns (ListCatalogsResponse);",
-        "rpc UpdateCatalog(UpdateCatalogRequest) returns (Catalog);",
-        "rpc DeleteCatalog(DeleteCatalogRequest) returns (DeleteCatalogResponse);",
+        "rpc CreateCatalog(CreateCatalogRequest) returns (Catalog) {\n    \
+         option (google.api.http) = {\n      post: \"/v1/catalogs\"\n      body: \"catalog\"",
+        "rpc GetCatalog(GetCatalogRequest) returns (Catalog) {\n    \
+         option (google.api.http) = {get: \"/v1/catalogs/{id}\"};",
+        "rpc ListCatalogs(ListCatalogsRequest) returns (ListCatalogsResponse) {\n    \
+         option (google.api.http) = {get: \"/v1/catalogs\"};",
+        "rpc UpdateCatalog(UpdateCatalogRequest) returns (Catalog) {\n    \
+         option (google.api.http) = {\n      patch: \"/v1/catalogs/{catalog.id}\"\n      body: \"catalog\"",
+        "rpc DeleteCatalog(DeleteCatalogRequest) returns (DeleteCatalogResponse) {\n    \
+         option (google.api.http) = {delete: \"/v1/catalogs/{id}\"};",
         "repeated Catalog catalogs = 1;",
+        "Catalog catalog = 1 [(buf.validate.field).required = true];",
+        "google.protobuf.FieldMask update_mask = 2;",
+        "enum CatalogErrorReason {",
+        "CATALOG_NOT_FOUND = 0 [(bia.errors.code) = NOT_FOUND];",
     ] {
         assert!(text.contains(expected), "missing {expected:?}:\n{text}");
     }
@@ -35,9 +44,15 @@ fn writes_a_crud_skeleton_whose_package_comes_from_its_folders() {
     )
     .ok();
     let text = read(dir.path().join("proto/shop/inventory/v2/stock_item.proto"));
-    assert!(
-        text.contains("package shop.inventory.v2;") && text.contains("service StockItemService"),
-        "{text}"
+    assert_contains(
+        &text,
+        &[
+            "package shop.inventory.v2;",
+            "service StockItemService",
+            "get: \"/v2/stockItems/{id}\"",
+            "patch: \"/v2/stockItems/{stock_item.id}\"",
+            "STOCK_ITEM_ALREADY_EXISTS = 1",
+        ],
     );
 }
 
@@ -52,6 +67,19 @@ fn the_skeleton_compiles_into_a_project() {
     out.ok();
     let stub = read(dir.path().join("library/src/service/book_service.rs"));
     assert_contains(&stub, &["async fn list_books("]);
+    // The stub test sends a request its rules let through (an empty list request); the
+    // rejected-request test one they refuse (an empty create request: `book` is required).
+    let test = read(dir.path().join("library/tests/grpc.rs"));
+    assert_contains(
+        &test,
+        &[
+            "async fn stubs_answer_unimplemented()",
+            "client.list_books(request).await",
+            "async fn a_request_that_breaks_its_proto_rules_is_refused()",
+            "let request = <library::pb::library::v1::CreateBookRequest>::default();",
+            "client.create_book(request).await",
+        ],
+    );
 }
 
 #[test]

@@ -88,8 +88,8 @@ fn never_replaces_handler_code_and_says_what_it_skipped() {
     // The greeter's handlers exist: a proto with one more method leaves the file alone.
     let proto = project.join("proto/greeter/v1/greeter.proto");
     let text = read(&proto).replace(
-        "rpc SayHello(SayHelloRequest) returns (SayHelloResponse);",
-        "rpc SayHello(SayHelloRequest) returns (SayHelloResponse);\n  rpc SayBye(SayHelloRequest) returns (SayHelloResponse);",
+        "rpc SayHello(SayHelloRequest) returns (SayHelloResponse) {",
+        "rpc SayBye(SayHelloRequest) returns (SayHelloResponse);\n  rpc SayHello(SayHelloRequest) returns (SayHelloResponse) {",
     );
     std::fs::write(&proto, text).unwrap();
     let handler = read(project.join("src/service/greeter_service.rs"));

@@ -5,10 +5,12 @@ mod support;
 
 use std::collections::HashSet;
 
+use recommendation_service::pb::recommendation::v1 as recommendation;
 use recommendation_service::pb::recommendation::v1::recommendation_service_client::RecommendationServiceClient;
 use recommendation_service::pb::recommendation::v1::{
     Event, EventKind, Recommendation, StreamRecommendationsRequest,
 };
+use recommendation_service::pb::user::v1 as user;
 use support::{Proxy, Services, event, wait_for_metrics};
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
@@ -97,7 +99,12 @@ async fn stream_recommendations_rejects_bad_requests_and_unknown_users() {
     assert_eq!(err.field_violations()[0].field, "user_id");
 
     for unknown in ["nobody", "0190f1c2-7d2e-7000-8000-000000000001"] {
-        let (code, err) = details(stream(&services, unknown, 5).await.unwrap_err());
+        let status = stream(&services, unknown, 5).await.unwrap_err();
+        // This service's USER_NOT_FOUND (recommendation.v1's ErrorReason), not user-service's:
+        // the generated checks tell the two domains apart.
+        assert!(recommendation::is_user_not_found(&status), "{status:?}");
+        assert!(!user::is_user_not_found(&status), "{status:?}");
+        let (code, err) = details(status);
         assert_eq!(code, Code::NotFound, "{unknown}");
         assert_eq!(err.reason(), "USER_NOT_FOUND");
         assert_eq!(err.domain(), "recommendation-service");

@@ -292,6 +292,7 @@ impl AppBuilder {
             .map_err(|e| BuildError::caused_by(INVALID_DESCRIPTORS, e))?,
         );
         check_timeouts(&self.config, &table)?;
+        let gateway = crate::gateway::GatewaySetup::new(&self.config, &sets, &table)?;
         let registrar = match self.registrar {
             Some(registrar) => registrar,
             None => match crate::registry::configured(&self.config)? {
@@ -312,6 +313,7 @@ impl AppBuilder {
             inner,
             builtin_through_user: self.builtin_through_user,
             tls: Tls::from_config(&self.config.server.grpc.tls, "server.grpc")?,
+            gateway,
         };
         let admin_tls = Tls::from_config(&self.config.server.admin.tls, "server.admin")?;
         let serve = self

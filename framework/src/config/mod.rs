@@ -27,9 +27,10 @@ use serde::de::DeserializeOwned;
 
 pub use error::ConfigError;
 pub use sections::{
-    AdminServerConfig, AppConfig, BreakerConfig, ClientConfig, ClientTlsConfig, EtcdConfig,
-    GrpcServerConfig, LogConfig, LogFormat, OtlpConfig, RateLimitConfig, RegistryConfig,
-    RetryConfig, ServerConfig, ServerTlsConfig, SheddingConfig, Target, TelemetryConfig,
+    AdminServerConfig, AppConfig, BreakerConfig, ClientConfig, ClientTlsConfig, CorsConfig,
+    EtcdConfig, GatewayConfig, GrpcServerConfig, LogConfig, LogFormat, OtlpConfig, RateLimitConfig,
+    RegistryConfig, RetryConfig, ServerConfig, ServerTlsConfig, SheddingConfig, Target,
+    TelemetryConfig,
 };
 
 /// The file read when no `--config PATH` is given (relative to the working directory).

@@ -47,6 +47,8 @@ pub struct ServerConfig {
     pub grpc: GrpcServerConfig,
     /// `[server.admin]`.
     pub admin: AdminServerConfig,
+    /// `[server.gateway]`: REST/JSON, Connect and gRPC-Web on the gRPC port.
+    pub gateway: GatewayConfig,
 }
 
 /// `[server.grpc]`: the gRPC listener and its HTTP/2 settings.
@@ -258,6 +260,59 @@ impl Default for AdminServerConfig {
             addr: SocketAddr::from(([0, 0, 0, 0], 8000)),
             enabled: true,
             tls: ServerTlsConfig::default(),
+        }
+    }
+}
+
+/// `[server.gateway]`: the HTTP gateway on the gRPC port (REST/JSON transcoding of
+/// `google.api.http` rules; Connect and gRPC-Web).
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct GatewayConfig {
+    /// Whether the gRPC port answers anything but gRPC; `false` answers every other request
+    /// with HTTP 415, as a plain gRPC server does.
+    pub enabled: bool,
+    /// `[server.gateway.cors]`: which browser origins may call the gateway.
+    pub cors: CorsConfig,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            cors: CorsConfig::default(),
+        }
+    }
+}
+
+/// `[server.gateway.cors]`: Cross-Origin Resource Sharing for browser clients. With no
+/// `allowed_origins` (the default) no cross-origin request is allowed.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct CorsConfig {
+    /// Origins allowed to call, e.g. `["https://app.example.com"]`; `["*"]` allows any origin
+    /// (and then no credentials are sent).
+    pub allowed_origins: Vec<String>,
+    /// Request headers a browser may send beyond the ones each protocol needs (those are
+    /// always allowed), e.g. `["authorization", "x-request-id"]`.
+    pub allowed_headers: Vec<String>,
+    /// Response headers a browser script may read beyond the ones each protocol needs.
+    pub exposed_headers: Vec<String>,
+    /// Whether browsers may send cookies and HTTP authentication (`Access-Control-Allow-Credentials`).
+    pub allow_credentials: bool,
+    /// How long a browser may cache a preflight answer (`Access-Control-Max-Age`).
+    #[serde(with = "humantime_serde")]
+    pub max_age: Duration,
+}
+
+impl Default for CorsConfig {
+    fn default() -> Self {
+        Self {
+            allowed_origins: Vec::new(),
+            allowed_headers: Vec::new(),
+            exposed_headers: Vec::new(),
+            allow_credentials: false,
+            max_age: Duration::from_secs(2 * 60 * 60),
         }
     }
 }

@@ -8,7 +8,8 @@
 //! - closes a connection with no call for `server.grpc.idle_timeout` (GOAWAY, then close);
 //! - advertises `max_concurrent_streams`, caps locally reset streams, the header list size and
 //!   the response bytes buffered per stream;
-//! - answers a request that is not gRPC (by its `content-type`) with HTTP 415, as gRPC asks;
+//! - hands a request that is not gRPC (by its `content-type`) to the HTTP gateway, or answers
+//!   it with HTTP 415, as gRPC asks, when the gateway is off;
 //! - on shutdown stops accepting, sends GOAWAY on every connection and returns when all have
 //!   closed (the App bounds that wait and cuts what is left).
 
@@ -38,6 +39,8 @@ use tower_service::Service;
 use super::tls::Tls;
 use crate::config::GrpcServerConfig;
 use crate::error::BoxError;
+use crate::gateway::Gateway;
+use crate::gateway::dispatch::{GatewayBody, GatewayFuture};
 
 const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
 const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
@@ -64,6 +67,14 @@ impl Load {
     }
 }
 
+/// What every connection of a server shares besides the service.
+pub(crate) struct Shared {
+    /// `server.grpc.tls`, when set.
+    pub(crate) tls: Option<Arc<Tls>>,
+    /// The HTTP gateway, unless `server.gateway.enabled` is false.
+    pub(crate) gateway: Option<Arc<Gateway>>,
+}
+
 /// Serves `service` on every connection `listener` accepts until `stop` resolves, then stops
 /// accepting, asks every connection to close (GOAWAY) and returns once all have; `cut` closes
 /// what is still open at once (a peer that never finishes closing cannot hold the server).
@@ -74,7 +85,7 @@ pub(crate) async fn serve<S, B>(
     stop: impl Future<Output = ()>,
     cut: CancellationToken,
     load: Arc<Load>,
-    tls: Option<Arc<Tls>>,
+    shared: Shared,
 ) where
     S: Service<http::Request<GrpcBody>, Response = http::Response<B>> + Clone + Send + 'static,
     S::Future: Send + 'static,
@@ -105,7 +116,8 @@ pub(crate) async fn serve<S, B>(
                     closing: watcher.clone(),
                     cut: cut.clone(),
                     load: load.clone(),
-                    tls: tls.clone(),
+                    tls: shared.tls.clone(),
+                    gateway: shared.gateway.clone(),
                 };
                 tokio::spawn(connection.run());
             }
@@ -187,6 +199,7 @@ struct Connection<S> {
     cut: CancellationToken,
     load: Arc<Load>,
     tls: Option<Arc<Tls>>,
+    gateway: Option<Arc<Gateway>>,
 }
 
 /// Counts a connection open until it closes.
@@ -238,6 +251,7 @@ where
                 remote_addr: Some(self.peer),
             },
             activity: activity.clone(),
+            gateway: self.gateway.take(),
         };
         let io = match &self.tls {
             None => Either::Left(self.stream),
@@ -360,13 +374,24 @@ impl IdleCheck {
 }
 
 /// The service one connection calls: tags each request with the connection's addresses (as
-/// tonic's server does, so `tonic::Request::remote_addr` works), counts its calls, and answers
-/// what is not gRPC with 415.
+/// tonic's server does, so `tonic::Request::remote_addr` works), counts its calls, and hands
+/// what is not gRPC to the gateway (or answers it with 415 when there is none).
 #[derive(Clone)]
 struct PerConnection<S> {
     inner: S,
     info: TcpConnectInfo,
     activity: Arc<Activity>,
+    gateway: Option<Arc<Gateway>>,
+}
+
+impl<S> PerConnection<S> {
+    /// Counts a call as started and in flight until the returned guard drops.
+    fn start_call(&self) -> InFlight {
+        self.activity.started.fetch_add(1, Ordering::Relaxed);
+        self.activity.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.activity.load.calls.fetch_add(1, Ordering::Relaxed);
+        InFlight(self.activity.clone())
+    }
 }
 
 impl<S, B> Service<http::Request<Incoming>> for PerConnection<S>
@@ -384,18 +409,24 @@ where
         self.inner.poll_ready(cx).map_err(Into::into)
     }
 
-    fn call(&mut self, request: http::Request<Incoming>) -> Self::Future {
+    fn call(&mut self, mut request: http::Request<Incoming>) -> Self::Future {
         if !is_grpc(&request) {
-            return ConnectionFuture::NotGrpc;
+            let Some(gateway) = &self.gateway else {
+                return ConnectionFuture::NotGrpc;
+            };
+            let guard = self.start_call();
+            request.extensions_mut().insert(self.info.clone());
+            return ConnectionFuture::Gateway {
+                future: gateway.serve(request),
+                guard: Some(guard),
+            };
         }
-        self.activity.started.fetch_add(1, Ordering::Relaxed);
-        self.activity.in_flight.fetch_add(1, Ordering::Relaxed);
-        self.activity.load.calls.fetch_add(1, Ordering::Relaxed);
+        let guard = self.start_call();
         let mut request = request.map(GrpcBody::new);
         request.extensions_mut().insert(self.info.clone());
         ConnectionFuture::Call {
             inner: self.inner.call(request),
-            guard: Some(InFlight(self.activity.clone())),
+            guard: Some(guard),
         }
     }
 }
@@ -427,6 +458,7 @@ pin_project! {
     enum ConnectionFuture<F> {
         NotGrpc,
         Call { #[pin] inner: F, guard: Option<InFlight> },
+        Gateway { future: GatewayFuture, guard: Option<InFlight> },
     }
 }
 
@@ -440,6 +472,14 @@ where
     fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project() {
             ConnectionFutureProj::NotGrpc => Poll::Ready(Ok(unsupported_media_type())),
+            ConnectionFutureProj::Gateway { future, guard } => {
+                let response = std::task::ready!(future.as_mut().poll(cx));
+                let guard = guard.take();
+                Poll::Ready(Ok(response.map(|body| ConnectionBody::Gateway {
+                    body,
+                    _guard: guard,
+                })))
+            }
             ConnectionFutureProj::Call { inner, guard } => {
                 let result = std::task::ready!(inner.poll(cx));
                 let guard = guard.take();
@@ -476,10 +516,12 @@ fn unsupported_media_type<B>() -> http::Response<ConnectionBody<B>> {
 }
 
 pin_project! {
-    /// A call's response body (counted in flight until it ends), or a plain-text answer.
+    /// A call's response body (counted in flight until it ends), a gateway call's, or a
+    /// plain-text answer.
     #[project = ConnectionBodyProj]
     pub(crate) enum ConnectionBody<B> {
         Call { #[pin] body: B, _guard: Option<InFlight> },
+        Gateway { #[pin] body: GatewayBody, _guard: Option<InFlight> },
         Text { text: Option<Bytes> },
     }
 }
@@ -506,6 +548,7 @@ where
                 }
                 Poll::Ready(frame.map(|f| f.map_err(Into::into)))
             }
+            ConnectionBodyProj::Gateway { body, .. } => body.poll_frame(cx),
             ConnectionBodyProj::Text { text } => {
                 Poll::Ready(text.take().map(|t| Ok(Frame::data(t))))
             }
@@ -515,6 +558,7 @@ where
     fn is_end_stream(&self) -> bool {
         match self {
             ConnectionBody::Call { body, .. } => body.is_end_stream(),
+            ConnectionBody::Gateway { body, .. } => body.is_end_stream(),
             ConnectionBody::Text { text } => text.is_none(),
         }
     }
@@ -522,6 +566,7 @@ where
     fn size_hint(&self) -> SizeHint {
         match self {
             ConnectionBody::Call { body, .. } => body.size_hint(),
+            ConnectionBody::Gateway { body, .. } => body.size_hint(),
             ConnectionBody::Text { text } => {
                 SizeHint::with_exact(text.as_ref().map_or(0, |t| t.len() as u64))
             }

@@ -12,6 +12,8 @@ use super::drain::Cut;
 use super::stack::{DefaultLayers, GrpcHttpService, Handlers, Split, UserLayers};
 use super::tls::Tls;
 use crate::config::GrpcServerConfig;
+use crate::gateway::bridge::Bridge;
+use crate::gateway::{Gateway, GatewaySetup};
 use crate::middleware::CallInfoLayer;
 use crate::middleware::method::MethodTable;
 use crate::telemetry::Telemetry;
@@ -27,6 +29,8 @@ pub(crate) struct GrpcParts {
     pub(crate) builtin_through_user: bool,
     /// `server.grpc.tls`, when set.
     pub(crate) tls: Option<Arc<Tls>>,
+    /// What the HTTP gateway serves; `None` when `server.gateway.enabled` is false.
+    pub(crate) gateway: Option<Arc<GatewaySetup>>,
 }
 
 /// What the server needs to run, handed to the [`ServeFn`] at start.
@@ -87,7 +91,17 @@ where
         .layer(cut)
         .layer(split)
         .service(parts.routes);
-    super::connection::serve(listener, service, &config, stop, cut_all, load, parts.tls).await;
+    // The gateway calls the very service gRPC requests reach, boxed once here; gRPC requests
+    // keep calling the unboxed one.
+    let gateway = parts.gateway.map(|setup| {
+        let bridge = Bridge::new(super::box_grpc(service.clone()));
+        Arc::new(Gateway::new(setup, bridge))
+    });
+    let connections = super::connection::Shared {
+        tls: parts.tls,
+        gateway,
+    };
+    super::connection::serve(listener, service, &config, stop, cut_all, load, connections).await;
 }
 
 /// Builds both ways through the server over the router; see [`Split`].

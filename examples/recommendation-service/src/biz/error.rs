@@ -1,9 +1,14 @@
 //! What can go wrong, and how each failure crosses the wire.
+//!
+//! The reasons are the proto's `ErrorReason` (proto/recommendation/v1/recommendation.proto), whose
+//! generated `error(message)` sets the code, the reason and the domain.
 
 use bia::error::FieldViolation;
 
-/// The `google.rpc.ErrorInfo` domain of this service's errors.
-pub const DOMAIN: &str = "recommendation-service";
+use crate::pb::recommendation::v1::ErrorReason;
+
+/// The `google.rpc.ErrorInfo` domain of this service's errors, as the proto declares it.
+pub const DOMAIN: &str = ErrorReason::DOMAIN;
 
 /// A failure of a recommendation operation.
 #[derive(Debug, thiserror::Error)]
@@ -25,30 +30,25 @@ impl Error {
         Self::Invalid(vec![FieldViolation::new(field, description)])
     }
 
-    /// The machine-readable reason sent in `google.rpc.ErrorInfo`.
-    pub fn reason(&self) -> &'static str {
+    /// The reason sent in `google.rpc.ErrorInfo`.
+    pub fn reason(&self) -> ErrorReason {
         match self {
-            Self::Invalid(_) => "INVALID_RECOMMENDATION_REQUEST",
-            Self::UserNotFound(_) => "USER_NOT_FOUND",
-            Self::UserServiceUnavailable(_) => "USER_SERVICE_UNAVAILABLE",
+            Self::Invalid(_) => ErrorReason::InvalidRecommendationRequest,
+            Self::UserNotFound(_) => ErrorReason::UserNotFound,
+            Self::UserServiceUnavailable(_) => ErrorReason::UserServiceUnavailable,
         }
     }
 }
 
 impl From<Error> for bia::Error {
     fn from(err: Error) -> Self {
-        let reason = err.reason();
-        let message = err.to_string();
-        let converted = match err {
-            Error::Invalid(violations) => {
-                bia::Error::invalid_argument(reason, message).with_field_violations(violations)
-            }
-            Error::UserNotFound(id) => {
-                bia::Error::not_found(reason, message).with_metadata("user_id", id)
-            }
-            Error::UserServiceUnavailable(_) => bia::Error::unavailable(reason, message),
-        };
-        converted.with_domain(DOMAIN)
+        // The code, the reason and the domain come from the proto's ErrorReason.
+        let converted = err.reason().error(err.to_string());
+        match err {
+            Error::Invalid(violations) => converted.with_field_violations(violations),
+            Error::UserNotFound(id) => converted.with_metadata("user_id", id),
+            Error::UserServiceUnavailable(_) => converted,
+        }
     }
 }
 

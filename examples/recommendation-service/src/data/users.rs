@@ -1,11 +1,9 @@
 //! The user service, reached through bia's client: its spans join the caller's trace and its
 //! calls are measured as `rpc_client_call_duration_seconds`.
 
-use tonic::Code;
-
 use crate::biz::{Error, UserDirectory};
-use crate::pb::user::v1::GetUserRequest;
 use crate::pb::user::v1::user_service_client::UserServiceClient;
+use crate::pb::user::v1::{GetUserRequest, is_user_not_found};
 
 /// Asks `user.v1.UserService/GetUser` whether users exist.
 #[derive(Clone, Debug)]
@@ -31,7 +29,9 @@ impl UserDirectory for UserClient {
         };
         match client.get_user(request).await {
             Ok(_) => Ok(true),
-            Err(status) if status.code() == Code::NotFound => Ok(false),
+            // The user service's own USER_NOT_FOUND (its proto's ErrorReason), not any
+            // NOT_FOUND: a proxy's or a wrong route's would say nothing about the user.
+            Err(status) if is_user_not_found(&status) => Ok(false),
             Err(status) => {
                 tracing::warn!(code = ?status.code(), message = status.message(), "GetUser failed");
                 Err(Error::UserServiceUnavailable(format!(

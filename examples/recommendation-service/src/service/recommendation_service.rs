@@ -10,7 +10,7 @@ use std::pin::Pin;
 
 use opentelemetry::trace::FutureExt as _;
 use tokio_stream::Stream;
-use tonic::{Request, Response, Status, Streaming};
+use tonic::{Code, Request, Response, Status, Streaming};
 
 use crate::biz::{self, LIVE_BATCH, Recommender, Session, UseCases, UserDirectory};
 use crate::data::UserClient;
@@ -83,7 +83,15 @@ impl<U: UserDirectory> pb::recommendation_service_server::RecommendationService
         let mut events = request.into_inner();
         let mut session = self.recommender.session();
         let mut accepted = 0;
-        while let Some(event) = events.message().await? {
+        loop {
+            let event = match events.message().await {
+                Ok(Some(event)) => event,
+                Ok(None) => break,
+                Err(status) if status.code() == Code::InvalidArgument => {
+                    return Err(refused_event(status, accepted));
+                }
+                Err(status) => return Err(status),
+            };
             if let Err(e) = session.record(from_pb(event)).await {
                 // The events before this one stay recorded; say how many.
                 let err = bia::Error::from(e).with_metadata("accepted", accepted.to_string());
@@ -111,6 +119,19 @@ impl<U: UserDirectory> pb::recommendation_service_server::RecommendationService
         // carry the context along so the user service calls it makes join this call's trace.
         Ok(Response::new(Box::pin(stream.with_current_context())))
     }
+}
+
+/// An event refused as it was decoded (it breaks the buf.validate rules of its proto), answered
+/// as the recommender answers the events it refuses: INVALID_RECOMMENDATION_REQUEST with the
+/// violations, and how many events before it were recorded.
+fn refused_event(status: Status, accepted: u32) -> Status {
+    let message = status.message().to_owned();
+    let violations = bia::Error::from(status).field_violations().to_vec();
+    pb::ErrorReason::InvalidRecommendationRequest
+        .error(message)
+        .with_field_violations(violations)
+        .with_metadata("accepted", accepted.to_string())
+        .into()
 }
 
 /// The state of one `LiveRecommendations` call.

@@ -1,9 +1,15 @@
 //! What can go wrong, and how each failure crosses the wire.
+//!
+//! The reasons are the proto's `ErrorReason` (proto/user/v1/user.proto): bia-build generates
+//! `ErrorReason::X.error(message)`, which sets the code, the reason and the domain that the
+//! proto declares, and the `is_x(&status)` checks that clients use.
 
 use bia::error::FieldViolation;
 
-/// The `google.rpc.ErrorInfo` domain of this service's errors.
-pub const DOMAIN: &str = "user-service";
+use crate::pb::user::v1::ErrorReason;
+
+/// The `google.rpc.ErrorInfo` domain of this service's errors, as the proto declares it.
+pub const DOMAIN: &str = ErrorReason::DOMAIN;
 
 /// A failure of a user operation.
 #[derive(Debug, thiserror::Error)]
@@ -31,42 +37,36 @@ impl Error {
         Self::Storage(source.into())
     }
 
-    /// The machine-readable reason sent in `google.rpc.ErrorInfo`.
-    pub fn reason(&self) -> &'static str {
+    /// The reason sent in `google.rpc.ErrorInfo`.
+    pub fn reason(&self) -> ErrorReason {
         match self {
-            Self::Invalid(_) => "INVALID_USER_REQUEST",
-            Self::EmailTaken(_) => "EMAIL_ALREADY_EXISTS",
-            Self::NotFound(_) => "USER_NOT_FOUND",
-            Self::InvalidPageToken => "INVALID_PAGE_TOKEN",
-            Self::Storage(_) => "STORAGE_FAILURE",
+            Self::Invalid(_) => ErrorReason::InvalidUserRequest,
+            Self::EmailTaken(_) => ErrorReason::EmailAlreadyExists,
+            Self::NotFound(_) => ErrorReason::UserNotFound,
+            Self::InvalidPageToken => ErrorReason::InvalidPageToken,
+            Self::Storage(_) => ErrorReason::StorageFailure,
         }
     }
 }
 
 impl From<Error> for bia::Error {
     fn from(err: Error) -> Self {
-        let reason = err.reason();
-        let message = err.to_string();
-        let converted = match err {
-            Error::Invalid(violations) => {
-                bia::Error::invalid_argument(reason, message).with_field_violations(violations)
+        // The code, the reason and the domain come from the proto's ErrorReason.
+        let converted = err.reason().error(err.to_string());
+        match err {
+            Error::Invalid(violations) => converted.with_field_violations(violations),
+            Error::EmailTaken(email) => converted.with_metadata("email", shown(&email)),
+            Error::NotFound(id) => converted.with_metadata("id", shown(&id)),
+            Error::InvalidPageToken => {
+                converted.with_field_violation("page_token", "not a token this service issued")
             }
-            Error::EmailTaken(email) => {
-                bia::Error::already_exists(reason, message).with_metadata("email", shown(&email))
-            }
-            Error::NotFound(id) => {
-                bia::Error::not_found(reason, message).with_metadata("id", shown(&id))
-            }
-            Error::InvalidPageToken => bia::Error::invalid_argument(reason, message)
-                .with_field_violation("page_token", "not a token this service issued"),
             Error::Storage(source) => {
                 // The cause stays in the log (with the call's trace_id); the client learns only
                 // that the call failed.
                 tracing::error!(error = %source, "the user store failed");
-                bia::Error::internal(reason, message)
+                converted
             }
-        };
-        converted.with_domain(DOMAIN)
+        }
     }
 }
 
@@ -78,7 +78,7 @@ impl From<Error> for tonic::Status {
 
 /// At most the first 64 characters of a client's input, marked when cut: an error names what the
 /// client sent without sending a huge input back (the framework bounds trailers too).
-fn shown(input: &str) -> std::borrow::Cow<'_, str> {
+pub(super) fn shown(input: &str) -> std::borrow::Cow<'_, str> {
     const MAX: usize = 64;
     match input.char_indices().nth(MAX) {
         None => input.into(),

@@ -1,4 +1,5 @@
-//! Domain rules of the user directory, free of gRPC and SQL.
+//! Domain rules of the user directory, free of gRPC handlers and SQL (its error reasons are the
+//! API's, declared in the proto).
 //!
 //! Handlers in [`crate::service`] call [`Users`]; it reaches storage through the [`UserRepo`]
 //! trait, which [`crate::data::UserStore`] implements, so the rules can be tested without either.
@@ -9,7 +10,7 @@ mod user;
 
 pub use error::{DOMAIN, Error};
 pub use page::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageToken, page_size};
-pub use user::{MAX_EMAIL_BYTES, MAX_NAME_CHARS, User, UserChanges, UserRepo, Users};
+pub use user::{MAX_EMAIL_BYTES, MAX_NAME_CHARS, UpdateMask, User, UserChanges, UserRepo, Users};
 
 use crate::conf::ServiceConfig;
 use crate::data::{Data, UserStore};

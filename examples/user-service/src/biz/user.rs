@@ -6,6 +6,7 @@ use std::time::SystemTime;
 
 use bia::error::FieldViolation;
 
+use super::error::shown;
 use super::{Error, PageToken, page_size};
 
 /// The longest name accepted, in characters.
@@ -33,6 +34,42 @@ pub struct UserChanges {
     pub name: Option<String>,
     /// The new email.
     pub email: Option<String>,
+}
+
+/// Which fields of a user an update changes (<https://google.aip.dev/134>).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UpdateMask<'a> {
+    /// No mask (or an empty one): every field given with a value that is not empty.
+    NonEmpty,
+    /// The fields named by an `update_mask`: `name`, `email`, or `*` for both.
+    Paths(&'a [String]),
+}
+
+impl UpdateMask<'_> {
+    /// Whether the name and the email change; a path that names nothing changeable is a
+    /// violation of `update_mask`.
+    fn fields(self, name: &str, email: &str, violations: &mut Vec<FieldViolation>) -> (bool, bool) {
+        let paths = match self {
+            Self::NonEmpty => return (!name.is_empty(), !email.is_empty()),
+            Self::Paths(paths) => paths,
+        };
+        let (mut set_name, mut set_email) = (false, false);
+        for path in paths {
+            match path.as_str() {
+                "name" => set_name = true,
+                "email" => set_email = true,
+                "*" => (set_name, set_email) = (true, true),
+                other => violations.push(FieldViolation::new(
+                    "update_mask",
+                    format!(
+                        "`{}` is not a field that can change; use name, email or *",
+                        shown(other)
+                    ),
+                )),
+            }
+        }
+        (set_name, set_email)
+    }
 }
 
 /// Where users are kept; [`crate::data::UserStore`] implements it on SQLite.
@@ -85,8 +122,8 @@ impl<R: UserRepo> Users<R> {
     /// Creates a user from a name and an email, both required and valid.
     pub async fn create(&self, name: &str, email: &str) -> Result<User, Error> {
         let mut violations = Vec::new();
-        let name = check_name(name, &mut violations);
-        let email = check_email(email, &mut violations);
+        let name = check_name("name", name, &mut violations);
+        let email = check_email("email", email, &mut violations);
         if !violations.is_empty() {
             return Err(Error::Invalid(violations));
         }
@@ -110,15 +147,23 @@ impl<R: UserRepo> Users<R> {
             .ok_or_else(|| Error::NotFound(id.to_owned()))
     }
 
-    /// Changes the name and/or email of the user with `id`; empty values leave a field unchanged.
-    pub async fn update(&self, id: &str, name: &str, email: &str) -> Result<User, Error> {
+    /// Changes the name and/or email of the user with `id`: the fields `mask` names, each then
+    /// required and valid.
+    pub async fn update(
+        &self,
+        id: &str,
+        name: &str,
+        email: &str,
+        mask: UpdateMask<'_>,
+    ) -> Result<User, Error> {
         let mut violations = Vec::new();
         if id.is_empty() {
-            violations.push(FieldViolation::new("id", "is required"));
+            violations.push(FieldViolation::new("user.id", "is required"));
         }
+        let (set_name, set_email) = mask.fields(name, email, &mut violations);
         let changes = UserChanges {
-            name: (!name.is_empty()).then(|| check_name(name, &mut violations)),
-            email: (!email.is_empty()).then(|| check_email(email, &mut violations)),
+            name: set_name.then(|| check_name("user.name", name, &mut violations)),
+            email: set_email.then(|| check_email("user.email", email, &mut violations)),
         };
         if !violations.is_empty() {
             return Err(Error::Invalid(violations));
@@ -178,36 +223,36 @@ fn check_id(id: &str) -> Result<(), Error> {
     Ok(())
 }
 
-fn check_name(name: &str, violations: &mut Vec<FieldViolation>) -> String {
+fn check_name(field: &str, name: &str, violations: &mut Vec<FieldViolation>) -> String {
     let name = name.trim();
     if name.is_empty() {
-        violations.push(FieldViolation::new("name", "is required"));
+        violations.push(FieldViolation::new(field, "is required"));
     } else if name.chars().count() > MAX_NAME_CHARS {
         violations.push(FieldViolation::new(
-            "name",
+            field,
             format!("must be at most {MAX_NAME_CHARS} characters"),
         ));
     } else if name.chars().any(char::is_control) {
         violations.push(FieldViolation::new(
-            "name",
+            field,
             "must not contain control characters",
         ));
     }
     name.to_owned()
 }
 
-fn check_email(email: &str, violations: &mut Vec<FieldViolation>) -> String {
+fn check_email(field: &str, email: &str, violations: &mut Vec<FieldViolation>) -> String {
     let email = email.trim();
     if email.is_empty() {
-        violations.push(FieldViolation::new("email", "is required"));
+        violations.push(FieldViolation::new(field, "is required"));
     } else if email.len() > MAX_EMAIL_BYTES {
         violations.push(FieldViolation::new(
-            "email",
+            field,
             format!("must be at most {MAX_EMAIL_BYTES} bytes"),
         ));
     } else if !is_email(email) {
         violations.push(FieldViolation::new(
-            "email",
+            field,
             "must be an address such as ada@example.com",
         ));
     }
@@ -270,13 +315,41 @@ mod tests {
     #[test]
     fn collects_every_violation() {
         let mut violations = Vec::new();
-        check_name("  ", &mut violations);
-        check_email("nope", &mut violations);
+        check_name("name", "  ", &mut violations);
+        check_email("email", "nope", &mut violations);
         let fields: Vec<_> = violations.iter().map(|v| v.field.as_str()).collect();
         assert_eq!(fields, ["name", "email"]);
         let mut violations = Vec::new();
-        assert_eq!(check_name("  Ada  ", &mut violations), "Ada");
-        check_name(&"x".repeat(MAX_NAME_CHARS + 1), &mut violations);
+        assert_eq!(check_name("name", "  Ada  ", &mut violations), "Ada");
+        check_name("name", &"x".repeat(MAX_NAME_CHARS + 1), &mut violations);
         assert_eq!(violations.len(), 1);
+    }
+
+    #[test]
+    fn masks_choose_the_fields_and_name_what_cannot_change() {
+        let mut violations = Vec::new();
+        let fields = |mask: UpdateMask<'_>, violations: &mut Vec<FieldViolation>| {
+            mask.fields("Ada", "", violations)
+        };
+        assert_eq!(fields(UpdateMask::NonEmpty, &mut violations), (true, false));
+        let email = ["email".to_owned()];
+        assert_eq!(
+            fields(UpdateMask::Paths(&email), &mut violations),
+            (false, true)
+        );
+        let all = ["*".to_owned()];
+        assert_eq!(
+            fields(UpdateMask::Paths(&all), &mut violations),
+            (true, true)
+        );
+        assert!(violations.is_empty());
+        let bad = ["create_time".to_owned(), "name".to_owned()];
+        assert_eq!(
+            fields(UpdateMask::Paths(&bad), &mut violations),
+            (true, false)
+        );
+        assert_eq!(violations.len(), 1);
+        assert_eq!(violations[0].field, "update_mask");
+        assert!(violations[0].description.contains("`create_time`"));
     }
 }

@@ -2,7 +2,7 @@
 
 use tonic::{Request, Response, Status};
 
-use crate::biz::{UseCases, User, UserRepo, Users};
+use crate::biz::{UpdateMask, UseCases, User, UserRepo, Users};
 use crate::data::UserStore;
 use crate::pb::user::v1 as pb;
 
@@ -56,9 +56,15 @@ impl<R: UserRepo> pb::user_service_server::UserService for UserService<R> {
         request: Request<pb::UpdateUserRequest>,
     ) -> Result<Response<pb::User>, Status> {
         let request = request.into_inner();
+        let user = request.user.unwrap_or_default();
+        // An empty mask is no mask (AIP-134): JSON clients send `"updateMask": ""` for none.
+        let mask = match &request.update_mask {
+            Some(mask) if !mask.paths.is_empty() => UpdateMask::Paths(&mask.paths),
+            _ => UpdateMask::NonEmpty,
+        };
         let user = self
             .users
-            .update(&request.id, &request.name, &request.email)
+            .update(&user.id, &user.name, &user.email, mask)
             .await?;
         Ok(Response::new(to_pb(user)))
     }

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::conf::GreetingConfig;
+use crate::pb::greeter::v1::ErrorReason;
 
 /// Where greetings are counted; `data::GreetingStore` implements it.
 pub trait GreetingRepo: std::fmt::Debug + Send + Sync + 'static {
@@ -40,10 +41,10 @@ impl Greeter {
     pub fn greet(&self, name: &str) -> Result<Greeting, bia::Error> {
         let name = name.trim();
         if name.is_empty() {
-            return Err(
-                bia::Error::invalid_argument("NAME_REQUIRED", "a name is required")
-                    .with_field_violation("name", "must not be blank"),
-            );
+            // The code, reason and domain are the proto's (`ErrorReason` in greeter.proto).
+            return Err(ErrorReason::NameRequired
+                .error("a name is required")
+                .with_field_violation("name", "must not be blank"));
         }
         let count = self.repo.record(name);
         Ok(Greeting {

@@ -1,0 +1,864 @@
+//! REST/JSON through the gateway on the gRPC port, with real HTTP/1.1 and HTTP/2 clients (and
+//! curl) over loopback: every shape of `google.api.http` rule, the proto3 JSON mapping, errors as
+//! HTTP statuses with `google.rpc.Status` bodies, auth, metrics and spans shared with gRPC,
+//! NDJSON and SSE streams, and start-up errors for bad rules.
+
+mod support;
+
+use std::pin::Pin;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use serde_json::{Value, json};
+use tokio_stream::Stream;
+use tonic::{Request, Response, Status, Streaming};
+
+#[allow(unreachable_pub, dead_code)]
+mod pb {
+    tonic::include_proto!("gateway.v1");
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/gateway_descriptor.bin"));
+}
+
+#[allow(unreachable_pub, dead_code)]
+mod broken {
+    tonic::include_proto!("gateway.broken.v1");
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/broken_descriptor.bin"));
+}
+
+use pb::library_server::{Library, LibraryServer};
+use pb::*;
+
+// ---------------------------------------------------------------------------------------------
+// The service: answers from what it was sent, so the tests see what the gateway made of a request.
+
+#[derive(Clone, Default)]
+struct Shelf;
+
+type BookStream = Pin<Box<dyn Stream<Item = Result<Book, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl Library for Shelf {
+    async fn get_book(&self, request: Request<GetBookRequest>) -> Result<Response<Book>, Status> {
+        let echo_id = request.metadata().get("x-request-id").cloned();
+        let name = request.into_inner().name;
+        if name.ends_with("/missing") {
+            return Err(
+                bia::Error::not_found("BOOK_NOT_FOUND", format!("no book {name}"))
+                    .with_domain("library.test")
+                    .with_metadata("name", name)
+                    .into(),
+            );
+        }
+        let mut response = Response::new(Book {
+            name,
+            title: "Dune".into(),
+            genre: Genre::Fiction as i32,
+            pages: 9_007_199_254_740_993,
+            published: Some(prost_types::Timestamp {
+                seconds: 1_700_000_000,
+                nanos: 0,
+            }),
+            ..Book::default()
+        });
+        if let Some(id) = echo_id {
+            response.metadata_mut().insert("x-echo-id", id);
+        }
+        Ok(response)
+    }
+
+    async fn create_book(
+        &self,
+        request: Request<CreateBookRequest>,
+    ) -> Result<Response<Book>, Status> {
+        let request = request.into_inner();
+        let mut book = request.book.unwrap_or_default();
+        if book.title == "dup" {
+            return Err(bia::Error::new(
+                tonic::Code::AlreadyExists,
+                "BOOK_EXISTS",
+                "a book with this title exists",
+            )
+            .into());
+        }
+        book.name = format!("shelves/{}/books/{}", request.shelf, request.request_id);
+        Ok(Response::new(book))
+    }
+
+    async fn update_book(
+        &self,
+        request: Request<UpdateBookRequest>,
+    ) -> Result<Response<Book>, Status> {
+        let request = request.into_inner();
+        let mut book = request.book.unwrap_or_default();
+        // The mask's paths, for the test to see.
+        book.tags = request.update_mask.map(|m| m.paths).unwrap_or_default();
+        Ok(Response::new(book))
+    }
+
+    async fn list_books(
+        &self,
+        request: Request<ListBooksRequest>,
+    ) -> Result<Response<ListBooksResponse>, Status> {
+        let request = request.into_inner();
+        Ok(Response::new(ListBooksResponse {
+            books: vec![Book {
+                id: "b1".into(),
+                ..Book::default()
+            }],
+            echoed: Some(request),
+        }))
+    }
+
+    async fn delete_book(
+        &self,
+        request: Request<DeleteBookRequest>,
+    ) -> Result<Response<()>, Status> {
+        if request.into_inner().id == "locked" {
+            return Err(Status::failed_precondition("the book is on loan"));
+        }
+        Ok(Response::new(()))
+    }
+
+    async fn cancel_order(
+        &self,
+        request: Request<CancelOrderRequest>,
+    ) -> Result<Response<Order>, Status> {
+        let request = request.into_inner();
+        Ok(Response::new(Order {
+            id: request.id,
+            state: "CANCELLED".into(),
+            reason: request.reason,
+            refund_cents: u64::MAX,
+        }))
+    }
+
+    async fn get_file(&self, request: Request<GetFileRequest>) -> Result<Response<File>, Status> {
+        let request = request.into_inner();
+        tokio::time::sleep(std::time::Duration::from_millis(request.delay_ms.into())).await;
+        Ok(Response::new(File { path: request.path }))
+    }
+
+    async fn get_author(
+        &self,
+        request: Request<GetAuthorRequest>,
+    ) -> Result<Response<GetAuthorResponse>, Status> {
+        Ok(Response::new(GetAuthorResponse {
+            author: Some(Author {
+                id: request.into_inner().id,
+                display_name: "Frank Herbert".into(),
+            }),
+            etag: "not in the body".into(),
+        }))
+    }
+
+    type WatchBooksStream = BookStream;
+
+    async fn watch_books(
+        &self,
+        request: Request<WatchBooksRequest>,
+    ) -> Result<Response<BookStream>, Status> {
+        let request = request.into_inner();
+        if request.shelf == "closed" {
+            return Err(Status::permission_denied("the shelf is closed"));
+        }
+        let items: Vec<Result<Book, Status>> = (1..=request.count)
+            .map(|i| {
+                if request.fail_after > 0 && i > request.fail_after {
+                    Err(Status::aborted("the shelf was moved"))
+                } else {
+                    Ok(Book {
+                        id: format!("b{i}"),
+                        pages: i64::from(i),
+                        ..Book::default()
+                    })
+                }
+            })
+            .collect();
+        Ok(Response::new(Box::pin(tokio_stream::iter(items))))
+    }
+
+    async fn import_books(
+        &self,
+        _request: Request<Streaming<Book>>,
+    ) -> Result<Response<ImportSummary>, Status> {
+        Ok(Response::new(ImportSummary::default()))
+    }
+
+    async fn ping(&self, _request: Request<()>) -> Result<Response<()>, Status> {
+        Ok(Response::new(()))
+    }
+}
+
+fn app(config: &bia::Config) -> bia::App {
+    bia::App::builder(config)
+        .file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .add_service(LibraryServer::new(Shelf))
+        .build()
+        .expect("the library app builds")
+}
+
+async fn start(toml: &str) -> bia::RunningApp {
+    let config = bia::testing::config_with("library", toml);
+    bia::testing::start(app(&config))
+        .await
+        .expect("the library starts")
+}
+
+// ---------------------------------------------------------------------------------------------
+// The clients: hyper over HTTP/1.1 and HTTP/2 (prior knowledge), curl.
+
+struct Answer {
+    status: u16,
+    headers: http::HeaderMap,
+    body: Bytes,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    fn content_type(&self) -> &str {
+        self.headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Http {
+    One,
+    Two,
+}
+
+async fn call(
+    running: &bia::RunningApp,
+    version: Http,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    headers: &[(&str, &str)],
+) -> Answer {
+    let mut builder = Client::builder(TokioExecutor::new());
+    if let Http::Two = version {
+        builder.http2_only(true);
+    }
+    let client = builder.build_http::<Full<Bytes>>();
+    let mut request = http::Request::builder()
+        .method(method)
+        .uri(format!("http://{}{path}", running.grpc_addr()));
+    if body.is_some() {
+        request = request.header("content-type", "application/json");
+    }
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let request = request
+        .body(Full::new(Bytes::from(body.unwrap_or("").to_owned())))
+        .unwrap();
+    let response = client.request(request).await.expect("the gateway answers");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+async fn get(running: &bia::RunningApp, path: &str) -> Answer {
+    call(running, Http::One, "GET", path, None, &[]).await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every rule shape.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_rule_shape_over_http1_and_http2() {
+    let running = start("").await;
+    for version in [Http::One, Http::Two] {
+        // A variable over several segments; the proto3 JSON mapping of the answer.
+        let answer = call(
+            &running,
+            version,
+            "GET",
+            "/v1/shelves/s1/books/b%201",
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(answer.status, 200, "{}", answer.text());
+        assert_eq!(answer.content_type(), "application/json");
+        assert_eq!(
+            answer.json(),
+            json!({
+                "name": "shelves/s1/books/b 1",
+                "title": "Dune",
+                "genre": "FICTION",
+                "pages": "9007199254740993",
+                "published": "2023-11-14T22:13:20Z"
+            })
+        );
+
+        // A body field beside a path variable and a query parameter; proto names in.
+        let answer = call(
+            &running,
+            version,
+            "POST",
+            "/v1/shelves/s2/books?request_id=r7",
+            Some(r#"{"title":"Emma","genre":"FICTION","pages":"412","tags":["a","b"],"author":{"display_name":"Jane Austen"}}"#),
+            &[],
+        )
+        .await;
+        assert_eq!(answer.status, 200, "{}", answer.text());
+        assert_eq!(
+            answer.json(),
+            json!({
+                "name": "shelves/s2/books/r7",
+                "title": "Emma",
+                "genre": "FICTION",
+                "pages": "412",
+                "tags": ["a", "b"],
+                "author": {"displayName": "Jane Austen"}
+            })
+        );
+    }
+
+    // A nested path variable into the body field, the update mask from the query.
+    let answer = call(
+        &running,
+        Http::One,
+        "PATCH",
+        "/v1/books/b9?update_mask=title,genre",
+        Some(r#"{"title":"New"}"#),
+        &[],
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert_eq!(
+        answer.json(),
+        json!({"id": "b9", "title": "New", "tags": ["title", "genre"]})
+    );
+
+    // The additional binding: PUT with the whole request as the body.
+    let answer = call(
+        &running,
+        Http::Two,
+        "PUT",
+        "/v1/books/b9",
+        Some(r#"{"book":{"title":"Whole"},"updateMask":"title"}"#),
+        &[],
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert_eq!(
+        answer.json(),
+        json!({"id": "b9", "title": "Whole", "tags": ["title"]})
+    );
+
+    // No body: nested and repeated query parameters, JSON names too, enums by name.
+    let answer = get(
+        &running,
+        "/v1/shelves/s3/books?page_size=25&pageToken=t&filter.genre=SCIENCE&filter.includeDrafts=true&tags=x&tags=y%20z",
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert_eq!(
+        answer.json(),
+        json!({
+            "books": [{"id": "b1"}],
+            "echoed": {
+                "shelf": "s3",
+                "pageSize": 25,
+                "pageToken": "t",
+                "filter": {"genre": "SCIENCE", "includeDrafts": true},
+                "tags": ["x", "y z"]
+            }
+        })
+    );
+
+    // DELETE answering google.protobuf.Empty.
+    let answer = call(&running, Http::One, "DELETE", "/v1/books/b1", None, &[]).await;
+    assert_eq!((answer.status, answer.json()), (200, json!({})));
+
+    // A custom verb; a uint64 out of JavaScript's range as a string.
+    let answer = call(
+        &running,
+        Http::One,
+        "POST",
+        "/v1/orders/o5:cancel",
+        Some(r#"{"reason":"late"}"#),
+        &[],
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert_eq!(
+        answer.json(),
+        json!({"id": "o5", "state": "CANCELLED", "reason": "late", "refundCents": "18446744073709551615"})
+    );
+
+    // `**`: the rest of the path, slashes kept.
+    let answer = get(&running, "/v1/files/docs/2024/report.pdf").await;
+    assert_eq!(answer.json(), json!({"path": "docs/2024/report.pdf"}));
+
+    // response_body: only that field is the body.
+    let answer = get(&running, "/v1/authors/a1").await;
+    assert_eq!(
+        answer.json(),
+        json!({"id": "a1", "displayName": "Frank Herbert"})
+    );
+    running.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_crosses_the_gateway_both_ways() {
+    let running = start("").await;
+    let answer = call(
+        &running,
+        Http::One,
+        "GET",
+        "/v1/shelves/s/books/b",
+        None,
+        &[("x-request-id", "req-42")],
+    )
+    .await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.headers["x-echo-id"], "req-42");
+    running.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_clients_grpc_timeout_is_the_calls_deadline() {
+    let running = start("").await;
+    let slow = "/v1/files/a?delay_ms=2000";
+    let answer = call(
+        &running,
+        Http::One,
+        "GET",
+        slow,
+        None,
+        &[("grpc-timeout", "100m")],
+    )
+    .await;
+    assert_eq!(answer.status, 504, "{}", answer.text());
+    assert_eq!(answer.json()["code"], 4);
+    let quick = "/v1/files/a?delay_ms=1";
+    let answer = call(
+        &running,
+        Http::One,
+        "GET",
+        quick,
+        None,
+        &[("grpc-timeout", "5S")],
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    running.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn curl_calls_the_gateway() {
+    let running = start("").await;
+    let url = format!("http://{}/v1/orders/o1:cancel", running.grpc_addr());
+    let output = match std::process::Command::new("curl")
+        .args([
+            "-sS",
+            "-X",
+            "POST",
+            "-d",
+            r#"{"reason":"curl"}"#,
+            "-w",
+            "\n%{http_code}",
+            &url,
+        ])
+        .output()
+    {
+        Ok(output) => output,
+        Err(e) => panic!("this test needs curl on PATH ({e}); install it (apt-get install curl)"),
+    };
+    let text = String::from_utf8(output.stdout).unwrap();
+    let (body, code) = text.rsplit_once('\n').unwrap();
+    assert_eq!(code, "200", "{text}");
+    let body: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(body["reason"], "curl");
+    assert_eq!(body["state"], "CANCELLED");
+    running.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn curl_calls_the_gateway_over_tls_with_http1_and_http2() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let cert_file = dir.path().join("server.pem");
+    let key_file = dir.path().join("server.key");
+    std::fs::write(&cert_file, key.cert.pem()).unwrap();
+    std::fs::write(&key_file, key.signing_key.serialize_pem()).unwrap();
+    let running = start(&format!(
+        "[server.grpc.tls]\ncert_file = {:?}\nkey_file = {:?}\n",
+        cert_file.display().to_string(),
+        key_file.display().to_string()
+    ))
+    .await;
+    let port = running.grpc_addr().port();
+    for version in ["--http1.1", "--http2"] {
+        let output = std::process::Command::new("curl")
+            .args(["-sS", version, "--cacert"])
+            .arg(&cert_file)
+            .args(["--resolve", &format!("localhost:{port}:127.0.0.1")])
+            .args(["-w", "\n%{http_code} %{http_version}"])
+            .arg(format!("https://localhost:{port}/v1/files/secure/a"))
+            .output()
+            .expect("this test needs curl on PATH; install it (apt-get install curl)");
+        let text = String::from_utf8(output.stdout).unwrap();
+        let (body, status) = text.rsplit_once('\n').unwrap();
+        let expected = if version == "--http2" {
+            "200 2"
+        } else {
+            "200 1.1"
+        };
+        assert_eq!(
+            status,
+            expected,
+            "{text} {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(
+            serde_json::from_str::<Value>(body).unwrap(),
+            json!({"path": "secure/a"})
+        );
+    }
+    running.stop().await.unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handler_errors_are_http_statuses_with_status_json_and_details() {
+    let running = start("").await;
+    let answer = get(&running, "/v1/shelves/s1/books/missing").await;
+    assert_eq!(answer.status, 404);
+    assert_eq!(answer.content_type(), "application/json");
+    assert_eq!(
+        answer.json(),
+        json!({
+            "code": 5,
+            "message": "no book shelves/s1/books/missing",
+            "details": [{
+                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                "reason": "BOOK_NOT_FOUND",
+                "domain": "library.test",
+                "metadata": {"name": "shelves/s1/books/missing"}
+            }]
+        })
+    );
+
+    let answer = call(
+        &running,
+        Http::One,
+        "POST",
+        "/v1/shelves/s/books",
+        Some(r#"{"title":"dup"}"#),
+        &[],
+    )
+    .await;
+    assert_eq!(answer.status, 409);
+    assert_eq!(answer.json()["code"], 6);
+    assert_eq!(answer.json()["details"][0]["reason"], "BOOK_EXISTS");
+
+    let answer = call(&running, Http::One, "DELETE", "/v1/books/locked", None, &[]).await;
+    assert_eq!(answer.status, 400);
+    assert_eq!(
+        answer.json(),
+        json!({"code": 9, "message": "the book is on loan", "details": []})
+    );
+    running.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_are_400_naming_the_field() {
+    let running = start("").await;
+    let post = |body: &'static str| {
+        let running = &running;
+        async move {
+            call(
+                running,
+                Http::One,
+                "POST",
+                "/v1/shelves/s/books",
+                Some(body),
+                &[],
+            )
+            .await
+        }
+    };
+    let bad_request = |answer: &Answer, field: &str, needle: &str| {
+        assert_eq!(answer.status, 400, "{}", answer.text());
+        let json = answer.json();
+        assert_eq!(json["code"], 3);
+        let message = json["message"].as_str().unwrap();
+        assert!(message.contains(needle), "{message}");
+        assert_eq!(
+            json["details"][0]["@type"],
+            "type.googleapis.com/google.rpc.BadRequest"
+        );
+        assert_eq!(json["details"][0]["fieldViolations"][0]["field"], field);
+    };
+    // A wrong type, deep inside the body field.
+    let answer = post(r#"{"author":{"displayName":7}}"#).await;
+    bad_request(&answer, "book.author.displayName", "invalid type");
+    // An unknown field.
+    let answer = post(r#"{"titel":"x"}"#).await;
+    bad_request(&answer, "book.titel", "titel");
+    // Malformed JSON.
+    let answer = post(r#"{"title":"#).await;
+    bad_request(&answer, "book.title", "expected value at line 1 column 10");
+    let answer = post(r#"{"title":"x""#).await;
+    bad_request(&answer, "book", "EOF");
+    // A bad enum name.
+    let answer = post(r#"{"genre":"POETRY"}"#).await;
+    bad_request(&answer, "book.genre", "POETRY");
+    // Query parameters: unknown, of the wrong type, or given twice.
+    let answer = get(&running, "/v1/shelves/s/books?color=red").await;
+    bad_request(&answer, "color", "no field `color`");
+    let answer = get(&running, "/v1/shelves/s/books?page_size=many").await;
+    bad_request(&answer, "page_size", "not a 32-bit integer");
+    let answer = get(&running, "/v1/shelves/s/books?page_size=1&page_size=2").await;
+    bad_request(&answer, "page_size", "more than once");
+    running.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_no_rule_serves_gets_a_clear_answer() {
+    let running = start("").await;
+    let answer = get(&running, "/v2/nothing").await;
+    assert_eq!(answer.status, 404);
+    let json = answer.json();
+    assert_eq!(json["code"], 5);
+    assert_eq!(
+        json["message"],
+        "no route for GET /v2/nothing: no google.api.http rule of this server matches it"
+    );
+
+    let answer = call(&running, Http::One, "POST", "/v1/files/a", Some("{}"), &[]).await;
+    assert_eq!(answer.status, 405);
+    assert_eq!(answer.headers["allow"], "GET");
+    assert!(
+        answer.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("this path takes GET")
+    );
+
+    let answer = call(
+        &running,
+        Http::One,
+        "POST",
+        "/v1/books:import",
+        Some("{}"),
+        &[],
+    )
+    .await;
+    assert_eq!(answer.status, 501);
+    let message = answer.json()["message"].as_str().unwrap().to_owned();
+    assert!(
+        message.contains("a REST call carries one message"),
+        "{message}"
+    );
+    assert!(message.contains("gRPC-Web or Connect"), "{message}");
+    running.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disabled_gateway_answers_415_as_plain_grpc_does() {
+    let running = start("[server.gateway]\nenabled = false\n").await;
+    let answer = get(&running, "/v1/shelves/s1/books/b1").await;
+    assert_eq!(answer.status, 415);
+    running.stop().await.unwrap();
+}
+
+#[test]
+fn a_malformed_template_fails_the_build_naming_method_and_template() {
+    #[derive(Clone, Default)]
+    struct Nothing;
+    #[tonic::async_trait]
+    impl broken::broken_server::Broken for Nothing {
+        async fn get(&self, _request: Request<()>) -> Result<Response<()>, Status> {
+            Ok(Response::new(()))
+        }
+    }
+    let config = bia::testing::config("broken");
+    let error = bia::App::builder(&config)
+        .file_descriptor_set(broken::FILE_DESCRIPTOR_SET)
+        .add_service(broken::broken_server::BrokenServer::new(Nothing))
+        .build()
+        .unwrap_err()
+        .to_string();
+    support::assert_contains(
+        &error,
+        &[
+            "gateway.broken.v1.Broken/Get",
+            "`GET /v1/{name`",
+            "expected `}` to close `{name`",
+        ],
+    );
+    // Off, the gateway reads no rule.
+    let config = bia::testing::config_with("broken", "[server.gateway]\nenabled = false\n");
+    bia::App::builder(&config)
+        .file_descriptor_set(broken::FILE_DESCRIPTOR_SET)
+        .add_service(broken::broken_server::BrokenServer::new(Nothing))
+        .build()
+        .expect("builds without the gateway");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The same stack as gRPC: auth, metrics, spans.
+
+const SECRET: &str = "an HS256 secret of at least 32 bytes, for tests";
+
+fn token() -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = json!({"sub": "u1", "iss": "https://id.test", "aud": "library", "exp": now + 600});
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()).unwrap(),
+    )
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_runs_for_rest_calls_too() {
+    let running = start(&format!(
+        "[auth.jwt]\nsecret = \"{SECRET}\"\nissuer = \"https://id.test\"\naudience = \"library\"\n\
+         public_methods = [\"gateway.v1.Library/GetFile\"]\n"
+    ))
+    .await;
+    let answer = get(&running, "/v1/shelves/s/books/b").await;
+    assert_eq!(answer.status, 401, "{}", answer.text());
+    assert_eq!(answer.json()["code"], 16);
+    let bearer = format!("Bearer {}", token());
+    let answer = call(
+        &running,
+        Http::One,
+        "GET",
+        "/v1/shelves/s/books/b",
+        None,
+        &[("authorization", &bearer)],
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert_eq!(get(&running, "/v1/files/open").await.status, 200);
+    running.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rest_calls_have_the_metrics_label_and_span_of_grpc_calls() {
+    let (collector, endpoint) = bia::testing::otlp::Collector::start().await;
+    let running = start(&format!("[telemetry.otlp]\nendpoint = \"{endpoint}\"\n")).await;
+    let answer = get(&running, "/v1/shelves/s/books/missing").await;
+    assert_eq!(answer.status, 404);
+    let channel = running.channel().await.unwrap();
+    let grpc = pb::library_client::LibraryClient::new(channel)
+        .get_book(GetBookRequest {
+            name: "shelves/s/books/missing".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(grpc.code(), tonic::Code::NotFound);
+    support::assert_metrics(
+        &running,
+        &[concat!(
+            "rpc_server_call_duration_seconds_count{rpc_system_name=\"grpc\",",
+            "rpc_method=\"gateway.v1.Library/GetBook\",rpc_response_status_code=\"NOT_FOUND\"} 2"
+        )],
+    )
+    .await;
+    running.stop().await.unwrap();
+    let spans: Vec<_> = collector
+        .spans()
+        .into_iter()
+        .filter(|s| s.name == "gateway.v1.Library/GetBook")
+        .collect();
+    assert_eq!(spans.len(), 2, "one SERVER span per call, REST or gRPC");
+    for span in &spans {
+        assert_eq!(span.attr("rpc.response.status_code"), Some("NOT_FOUND"));
+        assert_eq!(span.attr("rpc.method"), Some("gateway.v1.Library/GetBook"));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server streaming.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_streams_as_ndjson() {
+    let running = start("").await;
+    let answer = get(&running, "/v1/shelves/s/books:watch?count=3").await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.content_type(), "application/x-ndjson");
+    assert_eq!(
+        answer.text(),
+        "{\"id\":\"b1\",\"pages\":\"1\"}\n{\"id\":\"b2\",\"pages\":\"2\"}\n{\"id\":\"b3\",\"pages\":\"3\"}\n"
+    );
+    // A failure after some messages is the last line.
+    let answer = get(&running, "/v1/shelves/s/books:watch?count=3&fail_after=1").await;
+    assert_eq!(answer.status, 200);
+    let lines: Vec<Value> = answer
+        .text()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            json!({"id": "b1", "pages": "1"}),
+            json!({"error": {"code": 10, "message": "the shelf was moved", "details": []}})
+        ]
+    );
+    // A failure before any message is the response's own status.
+    let answer = get(&running, "/v1/shelves/closed/books:watch?count=3").await;
+    assert_eq!(answer.status, 403);
+    assert_eq!(answer.json()["code"], 7);
+    // An empty stream is an empty body.
+    let answer = get(&running, "/v1/shelves/s/books:watch?count=0").await;
+    assert_eq!((answer.status, answer.text().as_str()), (200, ""));
+    running.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_streams_as_server_sent_events_when_asked() {
+    let running = start("").await;
+    let answer = call(
+        &running,
+        Http::Two,
+        "GET",
+        "/v1/shelves/s/books:watch?count=2&fail_after=1",
+        None,
+        &[("accept", "text/event-stream")],
+    )
+    .await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.content_type(), "text/event-stream");
+    assert_eq!(answer.headers["cache-control"], "no-cache");
+    assert_eq!(
+        answer.text(),
+        "data: {\"id\":\"b1\",\"pages\":\"1\"}\n\n\
+         event: error\ndata: {\"code\":10,\"details\":[],\"message\":\"the shelf was moved\"}\n\n"
+    );
+    running.stop().await.unwrap();
+}
