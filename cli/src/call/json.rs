@@ -1,5 +1,5 @@
-//! The proto3 JSON mapping of `bia call`, both ways, by prost-reflect: one function per
-//! direction holds the options, so that the HTTP gateway and `bia call` can share them.
+//! The proto3 JSON mapping of `bia call`, both ways, by prost-reflect, with the HTTP gateway's
+//! options (`bia::gateway::json`), so a message reads and prints the same in both.
 
 use std::io::Write;
 
@@ -10,20 +10,17 @@ use serde_path_to_error::{Segment, Track};
 
 use super::error::{CallError, Result};
 
-/// How replies are written: lowerCamelCase names, 64-bit integers as strings, enums by name;
-/// fields at their default value are left out unless `emit_defaults`.
+/// How replies are written: the HTTP gateway's mapping (lowerCamelCase names, 64-bit integers
+/// as strings, enums by name); fields at their default value are left out unless
+/// `emit_defaults`.
 pub(crate) fn serialize_options(emit_defaults: bool) -> SerializeOptions {
-    SerializeOptions::new()
-        .skip_default_fields(!emit_defaults)
-        .stringify_64_bit_integers(true)
-        .use_enum_numbers(false)
-        .use_proto_field_name(false)
+    bia::gateway::json::SERIALIZE.skip_default_fields(!emit_defaults)
 }
 
-/// How requests are read: either field name form, enums by name or number, and unknown fields
-/// refused (a typo must not silently send an empty field).
+/// How requests are read: the HTTP gateway's mapping (either field name form, enums by name or
+/// number, unknown fields refused: a typo must not silently send an empty field).
 pub(crate) fn deserialize_options() -> DeserializeOptions {
-    DeserializeOptions::new().deny_unknown_fields(true)
+    bia::gateway::json::DESERIALIZE
 }
 
 /// `value` as a message of type `desc`; a mismatch names the field (`user.id`), what it holds
