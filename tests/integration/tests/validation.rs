@@ -16,6 +16,8 @@ use tonic::{Code, Request, Response, Status, Streaming};
 #[allow(dead_code, unreachable_pub)]
 mod pb {
     include!(concat!(env!("OUT_DIR"), "/validate_pb.rs"));
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/validate_descriptor.bin"));
 }
 
 use pb::validate::v1::validated_client::ValidatedClient;
@@ -108,6 +110,7 @@ async fn serve() -> Served {
     let config = bia::testing::config("validated");
     let app = bia::App::builder(&config)
         .add_service(ValidatedServer::new(handler.clone()))
+        .file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .build()
         .unwrap();
     let running = bia::testing::start(app).await.unwrap();
@@ -798,4 +801,123 @@ fn proto2_required_optional_and_group_fields() {
         ..valid
     };
     assert_eq!(found(&named), pairs(&[("named.label", "string.min_len")]));
+}
+
+/// A REST call through the gateway, over HTTP/1.1: its status and its body as JSON.
+async fn rest(
+    running: &bia::RunningApp,
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    use http_body_util::{BodyExt, Full};
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Full<bytes::Bytes>>();
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let request = http::Request::builder()
+        .method(method)
+        .uri(format!("http://{}{path}", running.grpc_addr()))
+        .header("content-type", "application/json")
+        .body(Full::new(bytes::Bytes::from(body)))
+        .unwrap();
+    let response = client.request(request).await.unwrap();
+    let status = response.status().as_u16();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let json = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&bytes)));
+    (status, json)
+}
+
+/// `(field, reason)` of the BadRequest detail of a google.rpc.Status JSON body.
+#[track_caller]
+fn json_violations(body: &serde_json::Value) -> Vec<(String, String)> {
+    assert_eq!(body["code"], 3, "INVALID_ARGUMENT: {body}");
+    let details = body["details"].as_array().expect("details");
+    let bad_request = details
+        .iter()
+        .find(|d| d["@type"] == "type.googleapis.com/google.rpc.BadRequest")
+        .unwrap_or_else(|| panic!("no BadRequest in {body}"));
+    bad_request["fieldViolations"]
+        .as_array()
+        .expect("fieldViolations")
+        .iter()
+        .map(|v| {
+            (
+                v["field"].as_str().unwrap().to_owned(),
+                v["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateway_answers_400_with_the_same_violations_as_grpc() {
+    let served = serve().await;
+    let bad = create(|u| {
+        u.name = "a".into();
+        u.emails = vec!["not an email".into()];
+    });
+    let grpc = served
+        .client
+        .clone()
+        .create_user(bad)
+        .await
+        .expect_err("refused over gRPC");
+    let expected = violations(&grpc);
+    assert_eq!(expected.len(), 2, "{expected:?}");
+
+    let before = served.handler.calls.load(Ordering::SeqCst);
+    let (status, body) = rest(
+        &served.running,
+        "POST",
+        "/v1/users",
+        Some(serde_json::json!({
+            "user": {
+                "name": "a",
+                "emails": ["not an email"],
+                "labels": {"team": "core"},
+                "role": "ROLE_ADMIN",
+                "addresses": [{"city": "Oslo"}],
+                "byFloor": {"3": {"city": "Rome"}}
+            }
+        })),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(json_violations(&body), expected, "{body}");
+    assert_eq!(
+        served.handler.calls.load(Ordering::SeqCst),
+        before,
+        "the handler ran for a bad REST request"
+    );
+
+    // A valid request through the same route reaches the handler.
+    let (status, body) = rest(
+        &served.running,
+        "POST",
+        "/v1/users",
+        Some(serde_json::json!({
+            "user": {
+                "name": "alice",
+                "emails": ["alice@example.com"],
+                "role": "ROLE_ADMIN"
+            }
+        })),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["text"]),
+        (200, &serde_json::json!("ok")),
+        "{body}"
+    );
+
+    // A server stream over REST is refused before its first message, with the HTTP status of
+    // INVALID_ARGUMENT, not a 200 whose stream ends in an error.
+    let (status, body) = rest(&served.running, "GET", "/v1/items/ok:watch?count=9", None).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        json_violations(&body),
+        pairs(&[("count", "int32.gte_lte")]),
+        "{body}"
+    );
 }
