@@ -153,8 +153,8 @@ touch cli/build.rs
 step "cargo test --workspace"
 cargo test --workspace
 
-step "scripts/book.sh (the book builds, its links resolve, its CLI reference matches bia --help)"
-scripts/book.sh
+step "scripts/book.sh --walkthrough (the book builds, its links resolve, its CLI reference matches bia --help, Getting started runs as written)"
+scripts/book.sh --walkthrough
 
 step "cargo test -p bia-integration-tests --features etcd --test discovery (a real etcd on loopback)"
 cargo test -p bia-integration-tests --features etcd --test discovery

@@ -77,10 +77,14 @@ pub fn run(args: &OpenApiArgs) -> Result<()> {
     let schemas = document["components"]["schemas"]
         .as_object()
         .map_or(0, |s| s.len());
+    let plural = |n: usize, one: &'static str, many: &'static str| if n == 1 { one } else { many };
     println!(
-        "wrote {} ({} services, {paths} paths, {schemas} schemas)",
+        "wrote {} ({} {}, {paths} {}, {schemas} {})",
         output.display(),
         services.len(),
+        plural(services.len(), "service", "services"),
+        plural(paths, "path", "paths"),
+        plural(schemas, "schema", "schemas"),
     );
     if paths == 0 {
         println!(

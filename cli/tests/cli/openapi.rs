@@ -76,7 +76,7 @@ fn writes_a_valid_document_for_the_project_protos() {
     let dir = temp();
     project(dir.path());
     let out = bia(dir.path(), &["openapi"]).ok().to_owned();
-    assert_contains(&out, &["wrote ./openapi.json (1 services, 3 paths"]);
+    assert_contains(&out, &["wrote ./openapi.json (1 service, 3 paths"]);
     let file = dir.path().join("openapi.json");
     validate(&file);
     let doc: Value = serde_json::from_str(&read(&file)).unwrap();
@@ -189,7 +189,7 @@ fn in_a_project_only_the_services_it_registers_are_described() {
         &out,
         &[
             "left out billing.v1.Billing: src/service/mod.rs does not register it",
-            "(1 services, 3 paths",
+            "(1 service, 3 paths",
         ],
     );
     let doc: Value = serde_json::from_str(&read(dir.path().join("api.json"))).unwrap();
