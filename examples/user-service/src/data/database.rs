@@ -45,6 +45,21 @@ impl Database {
         {
             std::fs::create_dir_all(folder).map_err(|e| fail(e.into()))?;
         }
+        if is_in_memory(&config.url) {
+            // An in-memory database lives only as long as a connection to it, and no other
+            // instance can share it: keep one connection open for the pool's whole life and
+            // migrate through the pool, or the tables vanish with the connection that made them.
+            let pool = SqlitePoolOptions::new()
+                .max_connections(config.max_connections.max(1))
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .connect_with(options)
+                .await
+                .map_err(|e| fail(e.into()))?;
+            MIGRATOR.run(&pool).await.map_err(|e| fail(e.into()))?;
+            return Ok(Self { pool });
+        }
         migrate(&options).await.map_err(fail)?;
         let pool = SqlitePoolOptions::new()
             .max_connections(config.max_connections.max(1))
@@ -97,6 +112,12 @@ async fn try_migrate(
     Ok(())
 }
 
+/// Whether `url` names an in-memory database (`sqlite::memory:`, `sqlite://:memory:`,
+/// `...?mode=memory`): sqlx gives those a shared cache under a generated name.
+fn is_in_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
 fn is_busy(error: &(dyn std::error::Error + 'static)) -> bool {
     let mut current = Some(error);
     while let Some(e) = current {
@@ -112,4 +133,31 @@ fn is_busy(error: &(dyn std::error::Error + 'static)) -> bool {
         current = e.source();
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_in_memory_database_keeps_its_tables_across_the_pool() {
+        let config = DatabaseConfig {
+            url: "sqlite::memory:".into(),
+            max_connections: 4,
+            ..DatabaseConfig::default()
+        };
+        let database = Database::connect(&config).await.unwrap();
+        // Two connections at once: both see the migrated tables.
+        let mut first = database.pool().acquire().await.unwrap();
+        let mut second = database.pool().acquire().await.unwrap();
+        for conn in [&mut first, &mut second] {
+            let tables: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'users'",
+            )
+            .fetch_one(&mut **conn)
+            .await
+            .unwrap();
+            assert_eq!(tables, 1);
+        }
+    }
 }
