@@ -38,31 +38,10 @@ impl Elem {
                 "google.protobuf.BoolValue" => Elem::Bool,
                 "google.protobuf.StringValue" => Elem::Str,
                 "google.protobuf.BytesValue" => Elem::Bytes,
-                "google.protobuf.DoubleValue" => Elem::Num(Num {
-                    rules: "double",
-                    rust: "f64",
-                }),
-                "google.protobuf.FloatValue" => Elem::Num(Num {
-                    rules: "float",
-                    rust: "f32",
-                }),
-                "google.protobuf.Int64Value" => Elem::Num(Num {
-                    rules: "int64",
-                    rust: "i64",
-                }),
-                "google.protobuf.UInt64Value" => Elem::Num(Num {
-                    rules: "uint64",
-                    rust: "u64",
-                }),
-                "google.protobuf.Int32Value" => Elem::Num(Num {
-                    rules: "int32",
-                    rust: "i32",
-                }),
-                "google.protobuf.UInt32Value" => Elem::Num(Num {
-                    rules: "uint32",
-                    rust: "u32",
-                }),
-                _ => Elem::Message,
+                // A numeric wrapper takes the rules of the number it wraps.
+                wrapper => wrapped_number(wrapper)
+                    .and_then(|kind| Num::of(&kind))
+                    .map_or(Elem::Message, Elem::Num),
             },
             other => Num::of(other).map_or(Elem::Message, Elem::Num),
         }
@@ -440,4 +419,17 @@ fn map(field: &FieldDescriptor, rules: &mut FieldRules, context: &str) -> Result
         "for (key, value) in value.iter() {{\nlet at = at.key({key});\n{key_block}{value_code}}}\n"
     ));
     Ok(out)
+}
+
+/// The scalar kind a `google.protobuf.*Value` number wrapper holds.
+fn wrapped_number(full_name: &str) -> Option<Kind> {
+    Some(match full_name {
+        "google.protobuf.DoubleValue" => Kind::Double,
+        "google.protobuf.FloatValue" => Kind::Float,
+        "google.protobuf.Int64Value" => Kind::Int64,
+        "google.protobuf.UInt64Value" => Kind::Uint64,
+        "google.protobuf.Int32Value" => Kind::Int32,
+        "google.protobuf.UInt32Value" => Kind::Uint32,
+        _ => return None,
+    })
 }
