@@ -14,23 +14,8 @@
 # tests: `cargo test --doc -p bia --features testing`.
 set -euo pipefail
 
-usage() {
-    sed -n '2,15s/^# \{0,1\}//p' "$0"
-}
-
-update_cli=0
-walkthrough=0
-for arg in "$@"; do
-    case "$arg" in
-        --update-cli) update_cli=1 ;;
-        --walkthrough) walkthrough=1 ;;
-        -h | --help) usage; exit 0 ;;
-        *) echo "scripts/book.sh: unknown argument '$arg'" >&2; usage >&2; exit 2 ;;
-    esac
-done
-
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/bia-target}"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+parse_flags --update-cli=update_cli --walkthrough=walkthrough -- "$@"
 
 MDBOOK_VERSION=0.5.4
 tools="${BIA_TOOLS_DIR:-$HOME/.cache/bia-tools}/mdbook-$MDBOOK_VERSION"

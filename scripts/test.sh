@@ -10,27 +10,9 @@
 # too, it is just slower.
 set -euo pipefail
 
-usage() {
-    sed -n '2,6s/^# \{0,1\}//p' "$0"
-}
-
-quick=0
-for arg in "$@"; do
-    case "$arg" in
-        --quick) quick=1 ;;
-        -h | --help) usage; exit 0 ;;
-        *) echo "scripts/test.sh: unknown argument '$arg'" >&2; usage >&2; exit 2 ;;
-    esac
-done
-
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
-
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/bia-target}"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+parse_flags --quick=quick -- "$@"
 mkdir -p "$CARGO_TARGET_DIR"
-
-step() {
-    echo "==> $*"
-}
 
 # --- System packages --------------------------------------------------------------------------
 # ensure_pkg BINARY PACKAGE: installs the Debian PACKAGE when BINARY is not on PATH. It uses
