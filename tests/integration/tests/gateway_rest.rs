@@ -236,50 +236,66 @@ impl Answer {
     }
 }
 
-#[derive(Clone, Copy)]
-enum Http {
-    One,
-    Two,
+/// A REST request to the gateway on the gRPC port: [`rest`], then `json`, `header` and `http2`
+/// as needed, then [`Rest::send`].
+struct Rest {
+    http2: bool,
+    request: http::request::Builder,
+    body: &'static str,
 }
 
-async fn call(
-    running: &bia::RunningApp,
-    version: Http,
-    method: &str,
-    path: &str,
-    body: Option<&str>,
-    headers: &[(&str, &str)],
-) -> Answer {
-    let mut builder = Client::builder(TokioExecutor::new());
-    if let Http::Two = version {
-        builder.http2_only(true);
+/// A `method` request for `path` (with its query) over HTTP/1.1, without a body.
+fn rest(method: &str, path: &str) -> Rest {
+    Rest {
+        http2: false,
+        request: http::Request::builder().method(method).uri(path),
+        body: "",
     }
-    let client = builder.build_http::<Full<Bytes>>();
-    let mut request = http::Request::builder()
-        .method(method)
-        .uri(format!("http://{}{path}", running.grpc_addr()));
-    if body.is_some() {
-        request = request.header("content-type", "application/json");
+}
+
+impl Rest {
+    /// With a JSON body.
+    fn json(mut self, body: &'static str) -> Self {
+        self.request = self.request.header("content-type", "application/json");
+        self.body = body;
+        self
     }
-    for (name, value) in headers {
-        request = request.header(*name, *value);
+
+    fn header(mut self, name: &str, value: &str) -> Self {
+        self.request = self.request.header(name, value);
+        self
     }
-    let request = request
-        .body(Full::new(Bytes::from(body.unwrap_or("").to_owned())))
-        .unwrap();
-    let response = client.request(request).await.expect("the gateway answers");
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    Answer {
-        status,
-        headers,
-        body,
+
+    /// Over HTTP/2 with prior knowledge (as a gRPC client would connect) when `yes`.
+    fn http2(mut self, yes: bool) -> Self {
+        self.http2 = yes;
+        self
+    }
+
+    async fn send(self, running: &bia::RunningApp) -> Answer {
+        let mut builder = Client::builder(TokioExecutor::new());
+        builder.http2_only(self.http2);
+        let client = builder.build_http::<Full<Bytes>>();
+        let path = self.request.uri_ref().expect("a path").clone();
+        let request = self
+            .request
+            .uri(format!("http://{}{path}", running.grpc_addr()))
+            .body(Full::new(Bytes::from_static(self.body.as_bytes())))
+            .unwrap();
+        let response = client.request(request).await.expect("the gateway answers");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        Answer {
+            status,
+            headers,
+            body,
+        }
     }
 }
 
 async fn get(running: &bia::RunningApp, path: &str) -> Answer {
-    call(running, Http::One, "GET", path, None, &[]).await
+    rest("GET", path).send(running).await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -288,17 +304,12 @@ async fn get(running: &bia::RunningApp, path: &str) -> Answer {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_rule_shape_over_http1_and_http2() {
     let running = start("").await;
-    for version in [Http::One, Http::Two] {
+    for http2 in [false, true] {
         // A variable over several segments; the proto3 JSON mapping of the answer.
-        let answer = call(
-            &running,
-            version,
-            "GET",
-            "/v1/shelves/s1/books/b%201",
-            None,
-            &[],
-        )
-        .await;
+        let answer = rest("GET", "/v1/shelves/s1/books/b%201")
+            .http2(http2)
+            .send(&running)
+            .await;
         assert_eq!(answer.status, 200, "{}", answer.text());
         assert_eq!(answer.content_type(), "application/json");
         assert_eq!(
@@ -313,15 +324,12 @@ async fn every_rule_shape_over_http1_and_http2() {
         );
 
         // A body field beside a path variable and a query parameter; proto names in.
-        let answer = call(
-            &running,
-            version,
-            "POST",
-            "/v1/shelves/s2/books?request_id=r7",
-            Some(r#"{"title":"Emma","genre":"FICTION","pages":"412","tags":["a","b"],"author":{"display_name":"Jane Austen"}}"#),
-            &[],
-        )
-        .await;
+        let emma = r#"{"title":"Emma","genre":"FICTION","pages":"412","tags":["a","b"],"author":{"display_name":"Jane Austen"}}"#;
+        let answer = rest("POST", "/v1/shelves/s2/books?request_id=r7")
+            .json(emma)
+            .http2(http2)
+            .send(&running)
+            .await;
         assert_eq!(answer.status, 200, "{}", answer.text());
         assert_eq!(
             answer.json(),
@@ -337,15 +345,10 @@ async fn every_rule_shape_over_http1_and_http2() {
     }
 
     // A nested path variable into the body field, the update mask from the query.
-    let answer = call(
-        &running,
-        Http::One,
-        "PATCH",
-        "/v1/books/b9?update_mask=title,genre",
-        Some(r#"{"title":"New"}"#),
-        &[],
-    )
-    .await;
+    let answer = rest("PATCH", "/v1/books/b9?update_mask=title,genre")
+        .json(r#"{"title":"New"}"#)
+        .send(&running)
+        .await;
     assert_eq!(answer.status, 200, "{}", answer.text());
     assert_eq!(
         answer.json(),
@@ -353,15 +356,11 @@ async fn every_rule_shape_over_http1_and_http2() {
     );
 
     // The additional binding: PUT with the whole request as the body.
-    let answer = call(
-        &running,
-        Http::Two,
-        "PUT",
-        "/v1/books/b9",
-        Some(r#"{"book":{"title":"Whole"},"updateMask":"title"}"#),
-        &[],
-    )
-    .await;
+    let answer = rest("PUT", "/v1/books/b9")
+        .json(r#"{"book":{"title":"Whole"},"updateMask":"title"}"#)
+        .http2(true)
+        .send(&running)
+        .await;
     assert_eq!(answer.status, 200, "{}", answer.text());
     assert_eq!(
         answer.json(),
@@ -390,19 +389,14 @@ async fn every_rule_shape_over_http1_and_http2() {
     );
 
     // DELETE answering google.protobuf.Empty.
-    let answer = call(&running, Http::One, "DELETE", "/v1/books/b1", None, &[]).await;
+    let answer = rest("DELETE", "/v1/books/b1").send(&running).await;
     assert_eq!((answer.status, answer.json()), (200, json!({})));
 
     // A custom verb; a uint64 out of JavaScript's range as a string.
-    let answer = call(
-        &running,
-        Http::One,
-        "POST",
-        "/v1/orders/o5:cancel",
-        Some(r#"{"reason":"late"}"#),
-        &[],
-    )
-    .await;
+    let answer = rest("POST", "/v1/orders/o5:cancel")
+        .json(r#"{"reason":"late"}"#)
+        .send(&running)
+        .await;
     assert_eq!(answer.status, 200, "{}", answer.text());
     assert_eq!(
         answer.json(),
@@ -425,15 +419,10 @@ async fn every_rule_shape_over_http1_and_http2() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metadata_crosses_the_gateway_both_ways() {
     let running = start("").await;
-    let answer = call(
-        &running,
-        Http::One,
-        "GET",
-        "/v1/shelves/s/books/b",
-        None,
-        &[("x-request-id", "req-42")],
-    )
-    .await;
+    let answer = rest("GET", "/v1/shelves/s/books/b")
+        .header("x-request-id", "req-42")
+        .send(&running)
+        .await;
     assert_eq!(answer.status, 200);
     assert_eq!(answer.headers["x-echo-id"], "req-42");
     running.stop().await.unwrap();
@@ -443,27 +432,17 @@ async fn metadata_crosses_the_gateway_both_ways() {
 async fn the_clients_grpc_timeout_is_the_calls_deadline() {
     let running = start("").await;
     let slow = "/v1/files/a?delay_ms=2000";
-    let answer = call(
-        &running,
-        Http::One,
-        "GET",
-        slow,
-        None,
-        &[("grpc-timeout", "100m")],
-    )
-    .await;
+    let answer = rest("GET", slow)
+        .header("grpc-timeout", "100m")
+        .send(&running)
+        .await;
     assert_eq!(answer.status, 504, "{}", answer.text());
     assert_eq!(answer.json()["code"], 4);
     let quick = "/v1/files/a?delay_ms=1";
-    let answer = call(
-        &running,
-        Http::One,
-        "GET",
-        quick,
-        None,
-        &[("grpc-timeout", "5S")],
-    )
-    .await;
+    let answer = rest("GET", quick)
+        .header("grpc-timeout", "5S")
+        .send(&running)
+        .await;
     assert_eq!(answer.status, 200, "{}", answer.text());
     running.stop().await.unwrap();
 }
@@ -565,20 +544,15 @@ async fn handler_errors_are_http_statuses_with_status_json_and_details() {
         })
     );
 
-    let answer = call(
-        &running,
-        Http::One,
-        "POST",
-        "/v1/shelves/s/books",
-        Some(r#"{"title":"dup"}"#),
-        &[],
-    )
-    .await;
+    let answer = rest("POST", "/v1/shelves/s/books")
+        .json(r#"{"title":"dup"}"#)
+        .send(&running)
+        .await;
     assert_eq!(answer.status, 409);
     assert_eq!(answer.json()["code"], 6);
     assert_eq!(answer.json()["details"][0]["reason"], "BOOK_EXISTS");
 
-    let answer = call(&running, Http::One, "DELETE", "/v1/books/locked", None, &[]).await;
+    let answer = rest("DELETE", "/v1/books/locked").send(&running).await;
     assert_eq!(answer.status, 400);
     assert_eq!(
         answer.json(),
@@ -593,15 +567,10 @@ async fn bad_requests_are_400_naming_the_field() {
     let post = |body: &'static str| {
         let running = &running;
         async move {
-            call(
-                running,
-                Http::One,
-                "POST",
-                "/v1/shelves/s/books",
-                Some(body),
-                &[],
-            )
-            .await
+            rest("POST", "/v1/shelves/s/books")
+                .json(body)
+                .send(running)
+                .await
         }
     };
     let bad_request = |answer: &Answer, field: &str, needle: &str| {
@@ -652,7 +621,7 @@ async fn what_no_rule_serves_gets_a_clear_answer() {
         "no route for GET /v2/nothing: no google.api.http rule of this server matches it"
     );
 
-    let answer = call(&running, Http::One, "POST", "/v1/files/a", Some("{}"), &[]).await;
+    let answer = rest("POST", "/v1/files/a").json("{}").send(&running).await;
     assert_eq!(answer.status, 405);
     assert_eq!(answer.headers["allow"], "GET");
     assert!(
@@ -662,15 +631,10 @@ async fn what_no_rule_serves_gets_a_clear_answer() {
             .contains("this path takes GET")
     );
 
-    let answer = call(
-        &running,
-        Http::One,
-        "POST",
-        "/v1/books:import",
-        Some("{}"),
-        &[],
-    )
-    .await;
+    let answer = rest("POST", "/v1/books:import")
+        .json("{}")
+        .send(&running)
+        .await;
     assert_eq!(answer.status, 501);
     let message = answer.json()["message"].as_str().unwrap().to_owned();
     assert!(
@@ -753,15 +717,10 @@ async fn auth_runs_for_rest_calls_too() {
     assert_eq!(answer.status, 401, "{}", answer.text());
     assert_eq!(answer.json()["code"], 16);
     let bearer = format!("Bearer {}", token());
-    let answer = call(
-        &running,
-        Http::One,
-        "GET",
-        "/v1/shelves/s/books/b",
-        None,
-        &[("authorization", &bearer)],
-    )
-    .await;
+    let answer = rest("GET", "/v1/shelves/s/books/b")
+        .header("authorization", &bearer)
+        .send(&running)
+        .await;
     assert_eq!(answer.status, 200, "{}", answer.text());
     assert_eq!(get(&running, "/v1/files/open").await.status, 200);
     running.stop().await.unwrap();
@@ -843,15 +802,11 @@ async fn server_streams_as_ndjson() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_streams_as_server_sent_events_when_asked() {
     let running = start("").await;
-    let answer = call(
-        &running,
-        Http::Two,
-        "GET",
-        "/v1/shelves/s/books:watch?count=2&fail_after=1",
-        None,
-        &[("accept", "text/event-stream")],
-    )
-    .await;
+    let answer = rest("GET", "/v1/shelves/s/books:watch?count=2&fail_after=1")
+        .header("accept", "text/event-stream")
+        .http2(true)
+        .send(&running)
+        .await;
     assert_eq!(answer.status, 200);
     assert_eq!(answer.content_type(), "text/event-stream");
     assert_eq!(answer.headers["cache-control"], "no-cache");

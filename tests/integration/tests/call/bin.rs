@@ -144,6 +144,12 @@ pub(crate) async fn bia(args: Vec<String>, stdin: &str) -> Run {
     .unwrap()
 }
 
+/// Runs `bia call ADDR METHOD -d DATA` with nothing on stdin.
+pub(crate) async fn call(addr: &str, method: &str, data: &str) -> Run {
+    bia(args(addr, &[method, "-d", data]), "").await
+}
+
+/// The arguments of `bia call ADDR REST...`.
 pub(crate) fn args(addr: &str, rest: &[&str]) -> Vec<String> {
     let mut args = vec!["call".to_owned(), addr.to_owned()];
     args.extend(rest.iter().map(|s| s.to_string()));

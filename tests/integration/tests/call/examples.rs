@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::bin::{args, bia, build};
+use crate::bin::{args, bia, build, call};
 
 /// A running example service, stopped (by its own process id) when dropped.
 struct Service {
@@ -108,56 +108,31 @@ async fn the_examples_answer_all_four_kinds() {
     recommendation_service.wait_serving(&recommendations).await;
 
     // Unary: create, then read back; a missing user is NOT_FOUND with its ErrorInfo.
-    let created = bia(
-        args(
-            &users,
-            &[
-                "user.v1.UserService/CreateUser",
-                "-d",
-                r#"{"name": "Ada", "email": "ada@example.com"}"#,
-            ],
-        ),
-        "",
+    let created = call(
+        &users,
+        "user.v1.UserService/CreateUser",
+        r#"{"name": "Ada", "email": "ada@example.com"}"#,
     )
     .await
     .replies();
     let id = created[0]["id"].as_str().expect("a user id").to_owned();
-    let got = bia(
-        args(
-            &users,
-            &[
-                "user.v1.UserService/GetUser",
-                "-d",
-                &format!(r#"{{"id": "{id}"}}"#),
-            ],
-        ),
-        "",
+    let got = call(
+        &users,
+        "user.v1.UserService/GetUser",
+        &format!(r#"{{"id": "{id}"}}"#),
     )
     .await
     .replies();
     assert_eq!(got[0]["email"], "ada@example.com");
-    let missing = bia(
-        args(
-            &users,
-            &["user.v1.UserService/GetUser", "-d", r#"{"id": "nobody"}"#],
-        ),
-        "",
-    )
-    .await;
+    let missing = call(&users, "user.v1.UserService/GetUser", r#"{"id": "nobody"}"#).await;
     assert_eq!(missing.code, 64 + 5, "{}", missing.stderr);
     crate::support::assert_contains(&missing.stderr, &["NOT_FOUND", "reason: USER_NOT_FOUND"]);
 
     // Server streaming: exactly `limit` recommendations.
-    let streamed = bia(
-        args(
-            &recommendations,
-            &[
-                "recommendation.v1.RecommendationService/StreamRecommendations",
-                "-d",
-                &format!(r#"{{"userId": "{id}", "limit": 3}}"#),
-            ],
-        ),
-        "",
+    let streamed = call(
+        &recommendations,
+        "recommendation.v1.RecommendationService/StreamRecommendations",
+        &format!(r#"{{"userId": "{id}", "limit": 3}}"#),
     )
     .await
     .replies();

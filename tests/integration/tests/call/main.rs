@@ -13,7 +13,7 @@ mod tls;
 use std::io::{BufReader, Write};
 use std::time::{Duration, Instant};
 
-use bin::{args, bia, bia_bin, read_reply, spawn};
+use bin::{args, bia, bia_bin, call, read_reply, spawn};
 use service::{CallEcho, addr, start};
 use support::echo::{self, EchoServer};
 
@@ -94,12 +94,9 @@ async fn all_four_kinds_of_call() {
         format!("http://{addr}"),
         format!("http://{addr}/"),
     ] {
-        let replies = bia(
-            args(&target, &["echo.v1.Echo/Say", "-d", r#"{"message": "hi"}"#]),
-            "",
-        )
-        .await
-        .replies();
+        let replies = call(&target, "echo.v1.Echo/Say", r#"{"message": "hi"}"#)
+            .await
+            .replies();
         assert_eq!(replies, [serde_json::json!({"message": "hi"})]);
     }
     // No -d: an empty request; `--emit-defaults` shows the empty reply's field.
@@ -109,16 +106,10 @@ async fn all_four_kinds_of_call() {
     assert_eq!(replies, [serde_json::json!({"message": ""})]);
 
     // Server streaming, fields in either name form.
-    let replies = bia(
-        args(
-            &addr,
-            &[
-                "echo.v1.Echo/Count",
-                "-d",
-                r#"{"message": "n", "count": 3, "delay_ms": 1}"#,
-            ],
-        ),
-        "",
+    let replies = call(
+        &addr,
+        "echo.v1.Echo/Count",
+        r#"{"message": "n", "count": 3, "delay_ms": 1}"#,
     )
     .await
     .replies();
@@ -141,9 +132,7 @@ async fn all_four_kinds_of_call() {
     let file = dir.path().join("messages.json");
     std::fs::write(&file, "{\"message\": \"x\"}\n{\"message\": \"y\"}\n").unwrap();
     let data = format!("@{}", file.display());
-    let replies = bia(args(&addr, &["echo.v1.Echo/Collect", "-d", &data]), "")
-        .await
-        .replies();
+    let replies = call(&addr, "echo.v1.Echo/Collect", &data).await.replies();
     assert_eq!(replies, [serde_json::json!({"message": "x y"})]);
     // A unary call reads stdin with -d @-.
     let replies = bia(
@@ -313,14 +302,7 @@ async fn a_deadline_expires_with_deadline_exceeded() {
 async fn an_error_status_prints_its_code_message_and_details() {
     let running = start("").await;
     let addr = addr(&running);
-    let run = bia(
-        args(
-            &addr,
-            &["echo.v1.Echo/Say", "-d", r#"{"message": "invalid"}"#],
-        ),
-        "",
-    )
-    .await;
+    let run = call(&addr, "echo.v1.Echo/Say", r#"{"message": "invalid"}"#).await;
     assert_eq!(run.code, 64 + 3, "{}", run.stderr);
     assert!(run.stdout.is_empty(), "{}", run.stdout);
     support::assert_contains(
@@ -336,14 +318,7 @@ async fn an_error_status_prints_its_code_message_and_details() {
     );
 
     // bia::Error's ErrorInfo, on a server stream too.
-    let run = bia(
-        args(
-            &addr,
-            &["echo.v1.Echo/Say", "-d", r#"{"message": "missing"}"#],
-        ),
-        "",
-    )
-    .await;
+    let run = call(&addr, "echo.v1.Echo/Say", r#"{"message": "missing"}"#).await;
     assert_eq!(run.code, 64 + 5, "{}", run.stderr);
     support::assert_contains(
         &run.stderr,
@@ -352,16 +327,10 @@ async fn an_error_status_prints_its_code_message_and_details() {
             "reason: THING_NOT_FOUND",
         ],
     );
-    let run = bia(
-        args(
-            &addr,
-            &[
-                "echo.v1.Echo/Count",
-                "-d",
-                r#"{"message": "missing", "count": 1}"#,
-            ],
-        ),
-        "",
+    let run = call(
+        &addr,
+        "echo.v1.Echo/Count",
+        r#"{"message": "missing", "count": 1}"#,
     )
     .await;
     assert_eq!(run.code, 64 + 5, "{}", run.stderr);
@@ -372,71 +341,51 @@ async fn an_error_status_prints_its_code_message_and_details() {
 async fn bad_json_names_the_field_and_the_expected_type() {
     let running = start("").await;
     let addr = addr(&running);
-    let run = bia(
-        args(
-            &addr,
+    // (arguments after the address, stdin, what stderr must say); each fails before a reply.
+    let cases: [(&[&str], &str, &[&str]); 5] = [
+        (
             &[
                 "echo.v1.Echo/Count",
                 "-d",
                 r#"{"message": "x", "count": "many"}"#,
             ],
+            "",
+            &[
+                "request message 1 does not fit echo.v1.CountRequest: field `count`:",
+                "takes an unsigned 32-bit integer",
+            ],
         ),
-        "",
-    )
-    .await;
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    support::assert_contains(
-        &run.stderr,
-        &[
-            "request message 1 does not fit echo.v1.CountRequest: field `count`:",
-            "takes an unsigned 32-bit integer",
-        ],
-    );
-
-    let run = bia(
-        args(&addr, &["echo.v1.Echo/Say", "-d", r#"{"mesage": "x"}"#]),
-        "",
-    )
-    .await;
-    assert_eq!(run.code, 1);
-    support::assert_contains(
-        &run.stderr,
-        &[
-            "unrecognized field name 'mesage'",
-            "echo.v1.SayRequest has the fields: message, padding",
-        ],
-    );
-
-    let run = bia(
-        args(&addr, &["echo.v1.Echo/Say", "-d", r#"{"message": "x""#]),
-        "",
-    )
-    .await;
-    assert_eq!(run.code, 1);
-    support::assert_contains(
-        &run.stderr,
-        &["request message 1 is not valid JSON", "column"],
-    );
-
-    // The second message of a client stream on stdin is bad: the call is not completed.
-    let run = bia(
-        args(&addr, &["echo.v1.Echo/Collect"]),
-        "{\"message\": \"ok\"}\n{\"message\": 7}\n",
-    )
-    .await;
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(run.stdout.is_empty(), "{}", run.stdout);
-    support::assert_contains(
-        &run.stderr,
-        &["request message 2", "field `message`", "a string"],
-    );
-
-    let run = bia(args(&addr, &["echo.v1.Echo/Shout"]), "").await;
-    assert_eq!(run.code, 1);
-    support::assert_contains(
-        &run.stderr,
-        &["no method `echo.v1.Echo/Shout`", "echo.v1.Echo/Say"],
-    );
+        (
+            &["echo.v1.Echo/Say", "-d", r#"{"mesage": "x"}"#],
+            "",
+            &[
+                "unrecognized field name 'mesage'",
+                "echo.v1.SayRequest has the fields: message, padding",
+            ],
+        ),
+        (
+            &["echo.v1.Echo/Say", "-d", r#"{"message": "x""#],
+            "",
+            &["request message 1 is not valid JSON", "column"],
+        ),
+        // The second message of a client stream on stdin is bad: the call is not completed.
+        (
+            &["echo.v1.Echo/Collect"],
+            "{\"message\": \"ok\"}\n{\"message\": 7}\n",
+            &["request message 2", "field `message`", "a string"],
+        ),
+        (
+            &["echo.v1.Echo/Shout"],
+            "",
+            &["no method `echo.v1.Echo/Shout`", "echo.v1.Echo/Say"],
+        ),
+    ];
+    for (rest, stdin, needles) in cases {
+        let run = bia(args(&addr, rest), stdin).await;
+        assert_eq!(run.code, 1, "{rest:?}: {}", run.stderr);
+        assert!(run.stdout.is_empty(), "{rest:?}: {}", run.stdout);
+        support::assert_contains(&run.stderr, needles);
+    }
     running.stop().await.unwrap();
 }
 
@@ -451,7 +400,7 @@ async fn local_protos_serve_a_server_without_its_descriptors() {
     let running = bia::testing::start(app).await.unwrap();
     let addr = addr(&running);
 
-    let run = bia(args(&addr, &["echo.v1.Echo/Say", "-d", "{}"]), "").await;
+    let run = call(&addr, "echo.v1.Echo/Say", "{}").await;
     assert_eq!(run.code, 1);
     support::assert_contains(
         &run.stderr,
@@ -514,12 +463,9 @@ async fn a_server_with_only_v1alpha_reflection_is_understood() {
         services,
         "echo.v1.Echo\ngrpc.reflection.v1alpha.ServerReflection\n"
     );
-    let replies = bia(
-        args(&addr, &["echo.v1.Echo/Say", "-d", r#"{"message": "old"}"#]),
-        "",
-    )
-    .await
-    .replies();
+    let replies = call(&addr, "echo.v1.Echo/Say", r#"{"message": "old"}"#)
+        .await
+        .replies();
     assert_eq!(replies, [serde_json::json!({"message": "old"})]);
     stop.send(()).unwrap();
     server.await.unwrap().unwrap();

@@ -41,9 +41,7 @@ async fn tls_with_a_ca_file_an_authority_insecure_and_mtls() {
     };
 
     // The server's certificate names localhost, not 127.0.0.1: --authority says which name.
-    let mtls = [
-        "--cacert",
-        &server_pem,
+    let client = [
         "--authority",
         "localhost",
         "--cert",
@@ -51,6 +49,7 @@ async fn tls_with_a_ca_file_an_authority_insecure_and_mtls() {
         "--key",
         &client_key,
     ];
+    let mtls = [&["--cacert", server_pem.as_str()][..], &client].concat();
     let replies = bia(with(&mtls), "").await.replies();
     support::assert_contains(replies[0]["message"].as_str().unwrap(), &["tenant="]);
 
@@ -59,14 +58,7 @@ async fn tls_with_a_ca_file_an_authority_insecure_and_mtls() {
     bia(with(&insecure), "").await.replies();
 
     // Without the CA the server's certificate is refused, with the reason.
-    let untrusted = [
-        "--authority",
-        "localhost",
-        "--cert",
-        &client_pem,
-        "--key",
-        &client_key,
-    ];
+    let untrusted = client;
     let run = bia(with(&untrusted), "").await;
     assert_eq!(run.code, 1, "{}", run.stderr);
     support::assert_contains(&run.stderr, &["cannot connect to https://", "certificate"]);
