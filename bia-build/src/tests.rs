@@ -17,6 +17,28 @@ fn load_failing(text: &str) -> (tempfile::TempDir, PathBuf, Error) {
     (dir, proto, err)
 }
 
+/// Compiles a folder `proto` that holds only `file` with `text` into a folder `out`; returns the
+/// temporary folder holding both (kept alive with it) and `out`.
+fn compile_one(file: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("proto").join(file), text);
+    let out = dir.path().join("out");
+    Builder::new()
+        .proto_dir(dir.path().join("proto"))
+        .out_dir(&out)
+        .rerun_if_changed(false)
+        .compile()
+        .unwrap();
+    (dir, out)
+}
+
+/// The descriptor set that [`compile_one`] wrote to `out`, as the bytes and as prost types.
+fn descriptor_set(out: &Path) -> (Vec<u8>, prost_types::FileDescriptorSet) {
+    let bytes = std::fs::read(out.join(DESCRIPTOR_SET)).unwrap();
+    let fds = prost::Message::decode(bytes.as_slice()).unwrap();
+    (bytes, fds)
+}
+
 /// Asserts that `text` contains every one of `needles`.
 #[track_caller]
 fn assert_contains(text: &str, needles: &[&str]) {
@@ -32,22 +54,12 @@ const GREETER: &str = "syntax = \"proto3\";\npackage greeter.v1;\n\
 
 #[test]
 fn compiles_every_proto_under_the_folder_into_out_dir() {
-    let dir = tempfile::tempdir().unwrap();
-    write(&dir.path().join("proto/greeter/v1/greeter.proto"), GREETER);
-    let out = dir.path().join("out");
-    Builder::new()
-        .proto_dir(dir.path().join("proto"))
-        .out_dir(&out)
-        .rerun_if_changed(false)
-        .compile()
-        .unwrap();
-
+    let (_dir, out) = compile_one("greeter/v1/greeter.proto", GREETER);
     let pb = std::fs::read_to_string(out.join(INCLUDE_FILE)).unwrap();
     assert!(pb.contains("greeter.v1.rs"), "{pb}");
     let code = std::fs::read_to_string(out.join("greeter.v1.rs")).unwrap();
     assert!(code.contains("pub mod greeter_server"), "{code}");
-    let bytes = std::fs::read(out.join(DESCRIPTOR_SET)).unwrap();
-    let fds: prost_types::FileDescriptorSet = prost::Message::decode(bytes.as_slice()).unwrap();
+    let (_, fds) = descriptor_set(&out);
     let names: Vec<&str> = fds.file.iter().map(|f| f.name()).collect();
     assert_eq!(
         names,
@@ -188,18 +200,8 @@ const ANNOTATED: &str = "syntax = \"proto3\";\npackage shop.v1;\n\
 
 #[test]
 fn bundled_googleapis_and_protovalidate_import_with_no_include_folder() {
-    let dir = tempfile::tempdir().unwrap();
-    write(&dir.path().join("proto/shop/v1/shop.proto"), ANNOTATED);
-    let out = dir.path().join("out");
-    Builder::new()
-        .proto_dir(dir.path().join("proto"))
-        .out_dir(&out)
-        .rerun_if_changed(false)
-        .compile()
-        .unwrap();
-
-    let bytes = std::fs::read(out.join(DESCRIPTOR_SET)).unwrap();
-    let fds: prost_types::FileDescriptorSet = prost::Message::decode(bytes.as_slice()).unwrap();
+    let (_dir, out) = compile_one("shop/v1/shop.proto", ANNOTATED);
+    let (_, fds) = descriptor_set(&out);
     let names: Vec<&str> = fds.file.iter().map(|f| f.name()).collect();
     for bundled in [
         "google/api/annotations.proto",
@@ -251,21 +253,13 @@ fn a_missing_import_names_the_file_and_the_built_in_ones() {
 #[test]
 fn the_descriptor_set_keeps_custom_options() {
     // Reflection clients and the HTTP gateway read google.api.http rules from descriptor.bin.
-    let dir = tempfile::tempdir().unwrap();
-    write(
-        &dir.path().join("proto/a/v1/a.proto"),
+    let (_dir, out) = compile_one(
+        "a/v1/a.proto",
         "syntax = \"proto3\";\npackage a.v1;\nimport \"google/api/annotations.proto\";\n\
          service A { rpc Get(M) returns (M) { option (google.api.http) = {get: \"/v1/m/{id}\"}; } }\n\
          message M { string id = 1; }\n",
     );
-    let out = dir.path().join("out");
-    Builder::new()
-        .proto_dir(dir.path().join("proto"))
-        .out_dir(&out)
-        .rerun_if_changed(false)
-        .compile()
-        .unwrap();
-    let bytes = std::fs::read(out.join(DESCRIPTOR_SET)).unwrap();
+    let (bytes, _) = descriptor_set(&out);
     let pool = prost_reflect::DescriptorPool::decode(bytes.as_slice()).unwrap();
     let http = pool.get_extension_by_name("google.api.http").unwrap();
     let method = pool

@@ -167,22 +167,14 @@ mod tests {
 
     #[test]
     fn packages_from_folders() {
-        assert_eq!(
-            package_of(Path::new("proto/catalog/v1/catalog.proto")).unwrap(),
-            "catalog.v1"
-        );
-        assert_eq!(
-            package_of(Path::new("api/catalog/v1/catalog.proto")).unwrap(),
-            "catalog.v1"
-        );
-        assert_eq!(
-            package_of(Path::new("svc/api/catalog/v1/catalog.proto")).unwrap(),
-            "catalog.v1"
-        );
-        assert_eq!(
-            package_of(Path::new("catalog/v1/catalog.proto")).unwrap(),
-            "catalog.v1"
-        );
+        for path in [
+            "proto/catalog/v1/catalog.proto",
+            "api/catalog/v1/catalog.proto",
+            "svc/api/catalog/v1/catalog.proto",
+            "catalog/v1/catalog.proto",
+        ] {
+            assert_eq!(package_of(Path::new(path)).unwrap(), "catalog.v1", "{path}");
+        }
         assert!(package_of(Path::new("proto/catalog.proto")).is_err());
         assert!(package_of(Path::new("proto/my-api/v1/x.proto")).is_err());
         assert_eq!(plural("Category"), "Categories");

@@ -1,7 +1,7 @@
 use std::path::Path;
 
 use crate::support::{
-    assert_code_contains, assert_contains, bia, entries, fixtures, new_shop, read, temp, write,
+    assert_code_contains, assert_file_contains, bia, entries, fixtures, new_shop, read, temp, write,
 };
 
 fn shop_args<'a>(fixtures: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
@@ -43,8 +43,7 @@ fn without_protos_renders_the_greeter_example() {
     // Only the project: no temporary folder left beside it.
     assert_eq!(entries(dir.path()), ["hello-svc"]);
 
-    let cargo = read(project.join("Cargo.toml"));
-    assert_contains(&cargo, &["name = \"hello-svc\""]);
+    let cargo = assert_file_contains(project.join("Cargo.toml"), &["name = \"hello-svc\""]);
     assert!(cargo.contains("\n[workspace]\n"), "standalone: {cargo}");
     let framework = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -76,14 +75,15 @@ fn without_protos_renders_the_greeter_example() {
         ".add_service(crate::pb::greeter::v1::greeter_server::GreeterServer::new(\
          GreeterService::new(use_cases)))",
     );
-    let greeter = read(project.join("src/biz/greeter.rs"));
-    assert_contains(&greeter, &["#[tracing::instrument"]);
+    assert_file_contains(
+        project.join("src/biz/greeter.rs"),
+        &["#[tracing::instrument"],
+    );
     assert!(read(project.join("src/conf.rs")).contains("pub struct GreetingConfig"));
     assert!(read(project.join("src/server.rs")).contains("pub fn middleware("));
-    assert!(read(project.join("src/main.rs")).contains("hello_svc::app(&config)"));
-    let service = read(project.join("src/service/greeter_service.rs"));
-    assert_contains(
-        &service,
+    assert!(read(project.join("src/main.rs")).contains("hello_svc::app(config)"));
+    let service = assert_file_contains(
+        project.join("src/service/greeter_service.rs"),
         &["type StreamGreetingsStream = BoxStream<pb::SayHelloResponse>;"],
     );
     assert!(
@@ -150,9 +150,8 @@ fn with_protos_writes_a_stub_per_service_matching_tonic() {
     assert!(!project.join("src/biz/greeter.rs").exists());
     assert!(read(project.join("Cargo.toml")).contains("prost-types = \"0.14\""));
 
-    let mod_rs = read(project.join("src/service/mod.rs"));
-    assert_contains(
-        &mod_rs,
+    let mod_rs = assert_file_contains(
+        project.join("src/service/mod.rs"),
         &[
             "mod shop_service;",
             "mod shop_v1_admin_service;",
@@ -199,17 +198,15 @@ fn with_protos_writes_a_stub_per_service_matching_tonic() {
     ] {
         assert_code_contains(&stub, expected);
     }
-    let admin = read(project.join("src/service/shop_v1_admin_service.rs"));
-    assert_contains(
-        &admin,
+    assert_file_contains(
+        project.join("src/service/shop_v1_admin_service.rs"),
         &[
             "impl pb::admin_server::Admin for ShopV1AdminService",
             "_request: Request<Streaming<()>>,",
         ],
     );
-    let tests = read(project.join("tests/grpc.rs"));
-    assert_contains(
-        &tests,
+    assert_file_contains(
+        project.join("tests/grpc.rs"),
         &[
             "shop::pb::shop::v1::shop_client::ShopClient::new(",
             "client.get_item(request)",
@@ -244,9 +241,8 @@ fn a_client_streaming_only_service_is_called_with_a_stream() {
         &["new", "up", "--proto", "proto/up/v1/up.proto"],
     )
     .ok();
-    let tests = read(dir.path().join("up/tests/grpc.rs"));
-    assert_contains(
-        &tests,
+    assert_file_contains(
+        dir.path().join("up/tests/grpc.rs"),
         &["tokio_stream::iter(vec![<up::pb::up::v1::Chunk>::default()])"],
     );
 }
@@ -281,8 +277,10 @@ fn framework_specs() {
         read(dir.path().join("c-svc/Cargo.toml"))
             .contains(&format!("bia = {{ path = \"{}\" }}", canonical.display()))
     );
-    let dockerfile = read(dir.path().join("c-svc/Dockerfile"));
-    assert_contains(&dockerfile, &["outside this build context"]);
+    assert_file_contains(
+        dir.path().join("c-svc/Dockerfile"),
+        &["outside this build context"],
+    );
 
     let bad = bia(
         dir.path(),

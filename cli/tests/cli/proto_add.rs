@@ -1,4 +1,4 @@
-use crate::support::{assert_contains, bia, read, temp, write};
+use crate::support::{assert_file_contains, bia, read, temp, write};
 
 #[test]
 fn writes_a_crud_skeleton_whose_package_comes_from_its_folders() {
@@ -43,9 +43,8 @@ fn writes_a_crud_skeleton_whose_package_comes_from_its_folders() {
         &["proto", "add", "proto/shop/inventory/v2/stock_item.proto"],
     )
     .ok();
-    let text = read(dir.path().join("proto/shop/inventory/v2/stock_item.proto"));
-    assert_contains(
-        &text,
+    assert_file_contains(
+        dir.path().join("proto/shop/inventory/v2/stock_item.proto"),
         &[
             "package shop.inventory.v2;",
             "service StockItemService",
@@ -65,13 +64,14 @@ fn the_skeleton_compiles_into_a_project() {
         &["new", "library", "--proto", "proto/library/v1/book.proto"],
     );
     out.ok();
-    let stub = read(dir.path().join("library/src/service/book_service.rs"));
-    assert_contains(&stub, &["async fn list_books("]);
+    assert_file_contains(
+        dir.path().join("library/src/service/book_service.rs"),
+        &["async fn list_books("],
+    );
     // The stub test sends a request its rules let through (an empty list request); the
     // rejected-request test one they refuse (an empty create request: `book` is required).
-    let test = read(dir.path().join("library/tests/grpc.rs"));
-    assert_contains(
-        &test,
+    assert_file_contains(
+        dir.path().join("library/tests/grpc.rs"),
         &[
             "async fn stubs_answer_unimplemented()",
             "client.list_books(request).await",

@@ -1,7 +1,8 @@
 use std::path::Path;
 
 use crate::support::{
-    Output, assert_code_contains, assert_contains, bia, fixtures, read, snapshot, temp, write,
+    Output, assert_code_contains, assert_contains, assert_file_contains, bia, fixtures, read,
+    snapshot, temp, write,
 };
 
 fn project(dir: &Path) -> std::path::PathBuf {
@@ -46,9 +47,8 @@ fn adds_stubs_wires_them_in_and_a_second_run_changes_nothing() {
         "lib.rs is never touched: {stdout}"
     );
 
-    let stub = read(project.join("src/service/catalog_service.rs"));
-    assert_contains(
-        &stub,
+    assert_file_contains(
+        project.join("src/service/catalog_service.rs"),
         &[
             "impl pb::catalog_service_server::CatalogService for CatalogService",
             "CatalogService/DeleteCatalog is not implemented yet",

@@ -116,6 +116,14 @@ pub(crate) fn read(path: impl AsRef<Path>) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }
 
+/// Reads `path`, asserting that it contains every one of `needles`; returns its text.
+#[track_caller]
+pub(crate) fn assert_file_contains(path: impl AsRef<Path>, needles: &[&str]) -> String {
+    let text = read(path);
+    assert_contains(&text, needles);
+    text
+}
+
 /// Every file under `dir` with its contents, by relative path.
 pub(crate) fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut files = BTreeMap::new();

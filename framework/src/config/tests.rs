@@ -6,6 +6,13 @@ use figment::Jail;
 
 use super::*;
 
+/// Writes `config/config.toml`, the file [`Config::load`] reads when no `--config` is given.
+fn config_file(jail: &mut Jail, text: &str) -> figment::error::Result<()> {
+    jail.create_dir("config")?;
+    jail.create_file("config/config.toml", text)?;
+    Ok(())
+}
+
 #[test]
 fn defaults_apply_without_any_source() {
     let config = Config::builder("svc").env(false).build().unwrap();
@@ -23,9 +30,8 @@ fn defaults_apply_without_any_source() {
 #[test]
 fn the_file_overrides_defaults_and_the_environment_overrides_the_file() {
     Jail::expect_with(|jail| {
-        jail.create_dir("config")?;
-        jail.create_file(
-            "config/config.toml",
+        config_file(
+            jail,
             r#"
             [app]
             shutdown_timeout = "3s"
@@ -76,8 +82,7 @@ fn a_bad_value_names_the_key_the_value_and_the_source() {
         Ok(())
     });
     Jail::expect_with(|jail| {
-        jail.create_dir("config")?;
-        jail.create_file("config/config.toml", "[app]\nshutdown_timeout = \"soon\"\n")?;
+        config_file(jail, "[app]\nshutdown_timeout = \"soon\"\n")?;
         let err = Config::load("svc").unwrap_err().to_string();
         assert!(err.contains("app.shutdown_timeout"), "{err}");
         assert!(err.contains("\"soon\""), "{err}");
@@ -153,11 +158,7 @@ fn config_path_comes_from_either_flag_form() {
 #[test]
 fn embedded_defaults_sit_below_the_file_and_the_environment() {
     Jail::expect_with(|jail| {
-        jail.create_dir("config")?;
-        jail.create_file(
-            "config/config.toml",
-            "[server.admin]\naddr = \"127.0.0.1:8100\"\n",
-        )?;
+        config_file(jail, "[server.admin]\naddr = \"127.0.0.1:8100\"\n")?;
         jail.set_env("BIA_APP__SHUTDOWN_TIMEOUT", "1s");
         let embedded = "[server.grpc]\naddr = \"0.0.0.0:9001\"\n[server.admin]\naddr = \"0.0.0.0:8001\"\n[app]\nshutdown_timeout = \"4s\"\n";
         let config = Config::load_with_defaults("svc", "1.2.3", embedded).expect("loads");
