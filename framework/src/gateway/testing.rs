@@ -1,42 +1,8 @@
-//! Descriptor pools for the gateway's unit tests, compiled with protox from sources in memory.
+//! Descriptor pools for the gateway's unit tests, compiled from proto text in memory with protox
+//! as a service's build would run it: with the well-known types and Bia's bundled googleapis.
 
 use prost_reflect::DescriptorPool;
 use protox::file::{ChainFileResolver, File, FileResolver, GoogleFileResolver};
-
-/// `google/api/http.proto` and `annotations.proto`, reduced to what the gateway reads (field
-/// numbers as published by googleapis).
-const HTTP_PROTO: &str = r#"
-syntax = "proto3";
-package google.api;
-message HttpRule {
-  string selector = 1;
-  oneof pattern {
-    string get = 2;
-    string put = 3;
-    string post = 4;
-    string delete = 5;
-    string patch = 6;
-    CustomHttpPattern custom = 8;
-  }
-  string body = 7;
-  string response_body = 12;
-  repeated HttpRule additional_bindings = 11;
-}
-message CustomHttpPattern {
-  string kind = 1;
-  string path = 2;
-}
-"#;
-
-const ANNOTATIONS_PROTO: &str = r#"
-syntax = "proto3";
-package google.api;
-import "google/api/http.proto";
-import "google/protobuf/descriptor.proto";
-extend google.protobuf.MethodOptions {
-  HttpRule http = 72295728;
-}
-"#;
 
 /// The messages the rules of [`pool_with_rules`] bind.
 const THINGS_MESSAGES: &str = r#"
@@ -66,36 +32,43 @@ message Request {
 }
 "#;
 
-struct Memory(Vec<(String, String)>);
+/// Resolves the file under test by name, and Bia's bundled protos (googleapis, protovalidate).
+struct Sources {
+    name: String,
+    source: String,
+}
 
-impl FileResolver for Memory {
+impl FileResolver for Sources {
     fn open_file(&self, name: &str) -> Result<File, protox::Error> {
-        match self.0.iter().find(|(n, _)| n == name) {
-            Some((_, source)) => File::from_source(name, source),
+        if name == self.name {
+            return File::from_source(name, &self.source);
+        }
+        match bia_build::BUNDLED_PROTOS
+            .iter()
+            .find(|(bundled, _)| *bundled == name)
+        {
+            Some((name, source)) => File::from_source(name, source),
             None => Err(protox::Error::file_not_found(name)),
         }
     }
 }
 
-/// Compiles `main.proto` (which may import `google/api/annotations.proto` and the well-known
-/// types) into a pool.
-pub(crate) fn compile(main: &str) -> DescriptorPool {
+/// Compiles `source` as the file `name` (with source info, as bia-build does), and round-trips
+/// it through its encoded form with extension options, as an App receives it.
+pub(crate) fn pool(name: &str, source: &str) -> DescriptorPool {
     let mut resolver = ChainFileResolver::new();
-    resolver.add(Memory(vec![
-        ("google/api/http.proto".into(), HTTP_PROTO.into()),
-        (
-            "google/api/annotations.proto".into(),
-            ANNOTATIONS_PROTO.into(),
-        ),
-        ("main.proto".into(), main.into()),
-    ]));
+    resolver.add(Sources {
+        name: name.to_owned(),
+        source: source.to_owned(),
+    });
     resolver.add(GoogleFileResolver::new());
     let mut compiler = protox::Compiler::with_file_resolver(resolver);
-    compiler.include_imports(true);
-    compiler
-        .open_file("main.proto")
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    DescriptorPool::decode(compiler.encode_file_descriptor_set().as_slice()).unwrap()
+    compiler.include_imports(true).include_source_info(true);
+    if let Err(e) = compiler.open_file(name) {
+        panic!("test proto {name} does not compile: {e:?}");
+    }
+    DescriptorPool::decode(compiler.encode_file_descriptor_set().as_slice())
+        .expect("protox's own output decodes")
 }
 
 /// A pool with the service `test.v1.Things`, whose method `CallN` (from `test.v1.Request` to
@@ -108,8 +81,9 @@ pub(crate) fn pool_with_rules(rules: &[&str]) -> DescriptorPool {
             format!("  rpc Call{i}(Request) returns (Thing) {{ option (google.api.http) = {{ {rule} }}; }}\n")
         })
         .collect();
-    compile(&format!(
+    let source = format!(
         "syntax = \"proto3\";\npackage test.v1;\nimport \"google/api/annotations.proto\";\n\
          import \"google/protobuf/timestamp.proto\";\n{THINGS_MESSAGES}\nservice Things {{\n{methods}}}\n"
-    ))
+    );
+    pool("main.proto", &source)
 }

@@ -53,7 +53,7 @@ fn clean(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gateway::openapi::test_protos::pool;
+    use crate::gateway::testing::pool;
 
     #[test]
     fn leading_comments_win_and_trailing_ones_stand_in() {

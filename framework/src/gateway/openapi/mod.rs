@@ -21,8 +21,6 @@ mod comments;
 mod paths;
 mod query;
 mod schema;
-#[cfg(test)]
-mod test_protos;
 mod wkt;
 
 use prost_reflect::{DescriptorPool, ServiceDescriptor};
@@ -186,8 +184,8 @@ const STATUS: &str = "google.rpc.Status";
 
 #[cfg(test)]
 mod tests {
-    use super::test_protos::pool;
     use super::*;
+    use crate::gateway::testing::pool;
 
     fn info() -> Info {
         Info {

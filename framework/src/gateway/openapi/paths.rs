@@ -5,7 +5,7 @@ use serde_json::{Map, Value, json};
 
 use super::comments::Comments;
 use super::query;
-use super::schema::{Schemas, plain, reference};
+use super::schema::{Schemas, mark_deprecated, plain, reference};
 use crate::gateway::rule::{HttpRule, RuleBody};
 use crate::gateway::template::{PathTemplate, Segment};
 
@@ -62,14 +62,7 @@ pub(super) fn paths(
             operation.insert("requestBody".to_owned(), body);
         }
         operation.insert("responses".to_owned(), responses(rule, schemas));
-        if method
-            .method_descriptor_proto()
-            .options
-            .as_ref()
-            .is_some_and(|o| o.deprecated())
-        {
-            operation.insert("deprecated".to_owned(), Value::Bool(true));
-        }
+        mark_deprecated(&mut operation, &method.options());
         paths
             .entry(path)
             .or_insert_with(|| Value::Object(Map::new()))
@@ -389,9 +382,9 @@ fn responses(rule: &HttpRule, schemas: &mut Schemas<'_>) -> Value {
 pub(super) mod tests {
     use serde_json::json;
 
-    use super::super::test_protos::pool;
     use super::super::{Info, document};
     use super::*;
+    use crate::gateway::testing::pool;
 
     pub(in crate::gateway::openapi) const USERS: &str = r#"syntax = "proto3";
 package users.v1;

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use prost_reflect::{
-    DescriptorPool, EnumDescriptor, ExtensionDescriptor, FieldDescriptor, Kind, MessageDescriptor,
-    Value as ProtoValue,
+    DescriptorPool, DynamicMessage, EnumDescriptor, ExtensionDescriptor, FieldDescriptor, Kind,
+    MessageDescriptor, Value as ProtoValue,
 };
 use serde_json::{Map, Value, json};
 
@@ -119,14 +119,7 @@ impl<'a> Schemas<'a> {
         if behaviors.contains(&INPUT_ONLY) {
             object.insert("writeOnly".to_owned(), Value::Bool(true));
         }
-        if field
-            .field_descriptor_proto()
-            .options
-            .as_ref()
-            .is_some_and(|o| o.deprecated())
-        {
-            object.insert("deprecated".to_owned(), Value::Bool(true));
-        }
+        mark_deprecated(object, &field.options());
         schema
     }
 
@@ -164,14 +157,7 @@ impl<'a> Schemas<'a> {
             .comments
             .get(message.parent_file().name(), message.path());
         describe(&mut object, doc, &[]);
-        if message
-            .descriptor_proto()
-            .options
-            .as_ref()
-            .is_some_and(|o| o.deprecated())
-        {
-            object.insert("deprecated".to_owned(), Value::Bool(true));
-        }
+        mark_deprecated(&mut object, &message.options());
         Value::Object(object)
     }
 
@@ -315,12 +301,21 @@ fn describe(schema: &mut Map<String, Value>, doc: Option<&str>, notes: &[String]
     }
 }
 
+/// Sets `deprecated` on the schema or operation of a proto element whose `options` say
+/// `deprecated = true` (the same option on fields, messages and methods).
+pub(super) fn mark_deprecated(object: &mut Map<String, Value>, options: &DynamicMessage) {
+    let deprecated = options.get_field_by_name("deprecated");
+    if deprecated.is_some_and(|value| value.as_bool() == Some(true)) {
+        object.insert("deprecated".to_owned(), Value::Bool(true));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
-    use super::super::test_protos::pool;
     use super::*;
+    use crate::gateway::testing::pool;
 
     const SHOP: &str = r#"syntax = "proto3";
 package shop.v1;
