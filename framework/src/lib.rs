@@ -17,23 +17,22 @@
 //!   before the handler runs, answered with INVALID_ARGUMENT and a `google.rpc.BadRequest`.
 //! - `testing` (feature `testing`): start an App on loopback in tests, with an OTLP collector.
 //!
-//! A service's `main`:
+//! A service's `main` is one call of [`main`]: load the configuration, start logging, build the
+//! App and serve until SIGINT/SIGTERM:
 //!
 //! ```no_run
-//! #[tokio::main]
-//! async fn main() -> std::process::ExitCode {
-//!     bia::exit(run().await)
-//! }
-//!
-//! async fn run() -> Result<(), bia::BoxError> {
-//!     let config = bia::Config::load(env!("CARGO_PKG_NAME"))?;
-//!     let _logging = bia::telemetry::init_logging(&config)?;
-//!     let app = bia::App::builder(&config)
+//! fn app(config: &bia::Config) -> Result<bia::App, bia::BoxError> {
+//!     let app = bia::App::builder(config)
 //!         // .add_service(GreeterServer::new(MyGreeter))
 //!         // .file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
 //!         .build()?;
-//!     app.run().await?;
-//!     Ok(())
+//!     Ok(app)
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> std::process::ExitCode {
+//!     let (name, version) = (env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"));
+//!     bia::main(name, version, "", async |config| app(config)).await
 //! }
 //! ```
 #![warn(missing_docs)]
@@ -53,7 +52,7 @@ pub mod telemetry;
 pub mod testing;
 pub mod validate;
 
-pub use app::{App, AppBuilder, AppError, RunningApp, ShutdownHandle};
+pub use app::{App, AppBuilder, AppError, RunningApp, ShutdownHandle, main};
 pub use build_error::BuildError;
 pub use config::Config;
 pub use error::{BoxError, Error};

@@ -2,18 +2,9 @@
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    bia::exit(run().await)
-}
-
-async fn run() -> Result<(), bia::BoxError> {
     // Built-in defaults <- config/config.toml compiled in <- --config PATH or ./config/config.toml
     // <- BIA_* and OTEL_* environment variables.
-    let config = bia::Config::load_with_defaults(
-        env!("CARGO_PKG_NAME"),
-        env!("CARGO_PKG_VERSION"),
-        include_str!("../config/config.toml"),
-    )?;
-    let _logging = bia::telemetry::init_logging(&config)?;
-    user_service::app(&config).await?.run().await?;
-    Ok(())
+    let defaults = include_str!("../config/config.toml");
+    let (name, version) = (env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"));
+    bia::main(name, version, defaults, user_service::app).await
 }

@@ -14,6 +14,7 @@
 mod builder;
 mod error;
 mod hooks;
+mod main;
 mod running;
 mod start;
 mod stop;
@@ -26,6 +27,7 @@ use tonic_health::server::HealthReporter;
 
 pub use builder::AppBuilder;
 pub use error::{AppError, LifecycleError};
+pub use main::main;
 pub use running::{RunningApp, ShutdownHandle};
 
 use crate::config::Config;
