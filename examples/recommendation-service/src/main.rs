@@ -6,8 +6,6 @@ async fn main() -> std::process::ExitCode {
     // <- BIA_* and OTEL_* environment variables.
     let defaults = include_str!("../config/config.toml");
     let (name, version) = (env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"));
-    bia::main(name, version, defaults, async |config| {
-        recommendation_service::app(config)
-    })
-    .await
+    let app = async |config: &bia::Config| recommendation_service::app(config);
+    bia::main(name, version, defaults, app).await
 }
