@@ -585,8 +585,10 @@ if [ "$walkthrough" -eq 1 ]; then
     # `cargo run --example call` prints must be what the page shows.
     step "Getting started, in a temporary folder"
     dir="$(mktemp -d)"
+    # `|| true`: under set -e, a kill of a process that has already exited would end the trap
+    # before it stopped the others.
     trap 'rm -f "$log"; for pid in "${server:-}" "${collector:-}" "${users:-}" "${recommendations:-}"; do
-        [ -n "$pid" ] && kill "$pid" 2>/dev/null; done; rm -rf "$dir"' EXIT
+        [ -z "$pid" ] || kill "$pid" 2>/dev/null || true; done; rm -rf "$dir"' EXIT
     python3 -c "$checker" ports
     (cd "$dir" && "$bia" proto add api/catalog/v1/item.proto && "$bia" new catalog --proto api/catalog/v1/item.proto)
     cp docs/getting-started/item_service.rs "$dir/catalog/src/service/item_service.rs"
