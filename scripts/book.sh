@@ -2,16 +2,20 @@
 # Builds the book (docs/, mdBook) and checks it:
 #   - mdbook builds it without a warning;
 #   - every link between its pages resolves, anchors included, and every page is in SUMMARY.md;
-#   - docs/reference/cli.md shows exactly what `bia --help` and each subcommand's `--help` print.
+#   - docs/reference/cli.md shows exactly what `bia --help` and each subcommand's `--help` print;
+#   - the guides in framework/src/guide/ render in rustdoc with every link resolved, and
+#     `cargo package -p bia` keeps every file the crate includes;
+#   - deploy/kubernetes/ passes the Kubernetes schemas and matches the service's ports and probes.
 #
 #   scripts/book.sh               build and check (the book lands in target/book)
 #   scripts/book.sh --update-cli  rewrite the help blocks of docs/reference/cli.md from the binary
 #   scripts/book.sh --walkthrough also run Getting started: scaffold, build, test, serve on
-#                                 ports 9000/8000 and call it (a few minutes), comparing output
+#                                 ports 9000/8000 with an OTLP collector and call it (a few
+#                                 minutes), comparing the output and the spans with the page
 #
 # Installs mdbook into $BIA_TOOLS_DIR (default $HOME/.cache/bia-tools) when it is missing: about
-# 1.5 minutes on two cores, once. Needs python3. The doc tests of the guides run with the crate's
-# tests: `cargo test --doc -p bia --features testing`.
+# 1.5 minutes on two cores, once; and PyPI's kubernetes-validate. Needs python3. The doc tests
+# of the guides run with the crate's tests: `cargo test --doc -p bia --features testing`.
 set -euo pipefail
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -116,31 +120,85 @@ def chapters():
     return pages
 
 
-class Page(html.parser.HTMLParser):
-    """The ids of a rendered page, and the links inside its <main>."""
+# A reference-style link whose label nobody defined stays text: `[Deploying][deploy]`.
+UNDEFINED_REFERENCE = re.compile(r"\[[^\]\n]+\]\[[\w-]+\]")
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
-    def __init__(self):
+
+class Page(html.parser.HTMLParser):
+    """The ids of a rendered page, and the links and the prose (code left out) inside its
+    <main> (mdBook) or its doc blocks (rustdoc, `within="docblock"`)."""
+
+    def __init__(self, within="main"):
         super().__init__()
-        self.ids, self.links, self.depth = set(), [], 0
+        self.ids, self.links, self.text, self.within = set(), [], [], within
+        self.open, self.depth, self.code = [], 0, 0
+
+    def _opens(self, tag, attrs):
+        if self.within == "main":
+            return tag == "main"
+        return "docblock" in (attrs.get("class") or "").split()
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         if "id" in attrs:
             self.ids.add(attrs["id"])
-        if tag == "main":
+        if tag in VOID:
+            return
+        opens = self._opens(tag, attrs)
+        self.open.append((tag, opens))
+        if opens:
             self.depth += 1
+        if tag in ("code", "pre"):
+            self.code += 1
         if tag == "a" and self.depth and attrs.get("href"):
             self.links.append(attrs["href"])
 
     def handle_endtag(self, tag):
-        if tag == "main":
-            self.depth -= 1
+        if tag in VOID or all(name != tag for name, _ in self.open):
+            return
+        while self.open:
+            name, opened = self.open.pop()
+            if opened:
+                self.depth -= 1
+            if name in ("code", "pre"):
+                self.code -= 1
+            if name == tag:
+                break
+
+    def handle_data(self, data):
+        if self.depth and not self.code:
+            self.text.append(data)
+
+    def undefined_references(self):
+        return UNDEFINED_REFERENCE.findall("".join(self.text))
 
 
-def parse(path):
-    page = Page()
+def parse(path, within="main"):
+    page = Page(within)
     page.feed(open(path, encoding="utf-8").read())
     return page
+
+
+def broken_links(source, rendered, page, cache, inside=None):
+    """What is wrong with the relative links of `page` (rendered from `source`): targets that
+    do not exist, anchors that no heading has, and, with `inside`, links out of that folder."""
+    problems = []
+    for href in page.links:
+        url = urlsplit(href)
+        if url.scheme or href.startswith("//"):
+            continue
+        target = rendered if not url.path else os.path.normpath(
+            os.path.join(os.path.dirname(rendered), unquote(url.path)))
+        if inside and not os.path.abspath(target).startswith(os.path.abspath(inside) + os.sep):
+            problems.append(f"{source}: {href} leaves the book (link to the repository's URL instead)")
+        elif not os.path.exists(target):
+            problems.append(f"{source}: {href} points to a page that does not exist")
+        elif url.fragment and target.endswith(".html"):
+            ids = cache.setdefault(target, parse(target).ids)
+            if unquote(url.fragment) not in ids:
+                problems.append(f"{source}: {href}: no heading #{url.fragment} on that page")
+    return problems
 
 
 def check_links():
@@ -150,46 +208,36 @@ def check_links():
         rendered = os.path.join(OUT, chapter[:-3] + ".html")
         if not os.path.isfile(rendered):
             fail(f"mdbook did not render {source} as {rendered}")
-        for href in parse(rendered).links:
-            url = urlsplit(href)
-            if url.scheme or href.startswith("//"):
-                continue
-            target = rendered if not url.path else os.path.normpath(
-                os.path.join(os.path.dirname(rendered), unquote(url.path)))
-            if not os.path.abspath(target).startswith(os.path.abspath(OUT) + os.sep):
-                problems.append(f"{source}: {href} leaves the book (link to the repository's URL instead)")
-            elif not os.path.exists(target):
-                problems.append(f"{source}: {href} points to a page that does not exist")
-            elif url.fragment and target.endswith(".html"):
-                ids = cache.setdefault(target, parse(target).ids)
-                if unquote(url.fragment) not in ids:
-                    problems.append(f"{source}: {href}: no heading #{url.fragment} on that page")
+        page = parse(rendered)
+        for text in page.undefined_references():
+            problems.append(f"{source}: {text}: the page defines no such link label")
+        problems += broken_links(source, rendered, page, cache, inside=OUT)
     if problems:
         fail("\n  ".join(["broken links:"] + problems))
     print(f"every link resolves ({len(chapters())} pages)")
 
 
-def check_ports():
+def check_ports(ports=(9000, 8000)):
     import socket
-    for port in (9000, 8000):
+    for port in map(int, ports):
         with socket.socket() as sock:
             try:
                 sock.bind(("0.0.0.0", port))
             except OSError as e:
-                fail(f"port {port} is taken ({e}); Getting started serves on 9000 and 8000: stop what holds it")
+                fail(f"port {port} is taken ({e}); the walkthroughs serve on it: stop what holds it")
 
 
-def wait_ready(log):
+def wait_ready(log, port="8000"):
     import time, urllib.request
     for _ in range(100):
         try:
-            with urllib.request.urlopen("http://127.0.0.1:8000/readyz", timeout=1) as answer:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as answer:
                 if answer.status == 200 and answer.read() == b"ready\n":
                     return
         except OSError:
             pass
         time.sleep(0.3)
-    fail("the catalog did not answer /readyz within 30 s:\n" + open(log).read())
+    fail(f"the service did not answer /readyz on :{port} within 30 s:\n" + open(log).read())
 
 
 def check_call(path):
@@ -201,13 +249,199 @@ def check_call(path):
         fail(f"`cargo run --example call` printed\n{printed}\nbut docs/getting-started.md shows\n{shown}")
 
 
+def check_rustdoc(doc):
+    """The guides as rustdoc renders them (doc/bia/guide/): every link in their prose resolves,
+    anchors included, and no reference label is left undefined."""
+    root = os.path.join(doc, "bia", "guide")
+    pages = sorted(os.path.join(dirpath, f) for dirpath, _, files in os.walk(root)
+                   for f in files if f == "index.html")
+    if len(pages) < 2:
+        fail(f"rustdoc rendered no guide under {root}")
+    problems, cache = [], {}
+    for rendered in pages:
+        page = parse(rendered, within="docblock")
+        name = os.path.relpath(rendered, doc)
+        for text in page.undefined_references():
+            problems.append(f"{name}: {text}: no such label in book_links! (framework/src/guide/mod.rs)")
+        problems += broken_links(name, rendered, page, cache)
+    if problems:
+        fail("\n  ".join(["broken links in the rustdoc guides:"] + problems))
+    print(f"every link of the rustdoc guides resolves ({len(pages)} pages)")
+
+
+INCLUDE = re.compile(r"include_(?:str|bytes)!\(\s*\"([^\"]+)\"\s*\)")
+
+
+def check_package(unpacked):
+    """The crate as `cargo package` made it: every file its sources include is inside it."""
+    problems, guides = [], 0
+    for dirpath, _, files in os.walk(unpacked):
+        for f in files:
+            if not f.endswith(".rs"):
+                continue
+            source = os.path.join(dirpath, f)
+            # Comments (doc comments too) may show an include; only code includes.
+            code = re.sub(r"^\s*//.*$", "", open(source, encoding="utf-8").read(), flags=re.M)
+            for included in INCLUDE.findall(code):
+                target = os.path.normpath(os.path.join(dirpath, included))
+                inside = os.path.abspath(target).startswith(os.path.abspath(unpacked) + os.sep)
+                if not inside or not os.path.isfile(target):
+                    problems.append(f"{os.path.relpath(source, unpacked)} includes {included}, "
+                                    "which is not in the package")
+                elif included.endswith(".md"):
+                    guides += 1
+    if problems:
+        fail("\n  ".join(["the packaged bia crate would not build:"] + problems
+                          + ["keep what the crate includes under framework/ (the guides: framework/src/guide/)"]))
+    if guides == 0:
+        fail("the packaged bia crate includes no guide: framework/src/guide/mod.rs changed?")
+    print(f"the packaged crate has every file it includes ({guides} guides)")
+
+
+def check_kubernetes(manifest, service_config, reference_page, page):
+    """The manifest's probes, ports and environment against the service and the config
+    reference (its schema is kubernetes-validate's job)."""
+    import tomllib, yaml
+    docs = list(yaml.safe_load_all(open(manifest)))
+    config = tomllib.load(open(service_config, "rb"))
+    grpc_port = int(config["server"]["grpc"]["addr"].rsplit(":", 1)[1])
+    admin_port = int(config["server"]["admin"]["addr"].rsplit(":", 1)[1])
+    keys = set(re.findall(r"^\| `([a-z_.<>\"/*A-Z-]+)` \|", open(reference_page).read(), re.M))
+
+    def own_keys(table, prefix=""):
+        for key, value in table.items():
+            if isinstance(value, dict):
+                yield from own_keys(value, f"{prefix}{key}.")
+            else:
+                yield prefix + key
+
+    # The framework's keys, and the service's own sections ([database] of user-service).
+    keys.update(own_keys(config))
+    problems = []
+    deployment = next((d for d in docs if d and d.get("kind") == "Deployment"), None)
+    service = next((d for d in docs if d and d.get("kind") == "Service"), None)
+    if deployment is None or service is None:
+        fail(f"{manifest}: expected a Deployment and a Service")
+    spec = deployment["spec"]["template"]["spec"]
+    (container,) = spec["containers"]
+    ports = {p["name"]: p["containerPort"] for p in container.get("ports", [])}
+    if ports.get("grpc") != grpc_port or ports.get("admin") != admin_port:
+        problems.append(f"container ports {ports}, but {service_config} serves gRPC on {grpc_port} "
+                        f"and admin on {admin_port}")
+
+    def port_of(value):
+        return ports.get(value, value)
+
+    for probe, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")):
+        get = container.get(probe, {}).get("httpGet")
+        if not get or get.get("path") != path or port_of(get.get("port")) != admin_port:
+            problems.append(f"{probe} must be an httpGet of {path} on the admin port {admin_port}: {get}")
+    startup = container.get("startupProbe", {})
+    if "grpc" in startup and port_of(startup["grpc"].get("port")) != grpc_port:
+        problems.append(f"startupProbe's grpc port is not the gRPC port {grpc_port}")
+    for port in service["spec"]["ports"]:
+        if port_of(port.get("targetPort")) not in (grpc_port, admin_port):
+            problems.append(f"the Service's targetPort {port.get('targetPort')} is not a container port")
+
+    env, durations = {}, {}
+    for var in container.get("env", []):
+        name = var["name"]
+        env[name] = var.get("value")
+        if not name.startswith("BIA_"):
+            continue
+        key = name[len("BIA_"):].lower().replace("__", ".")
+        if key not in keys:
+            problems.append(f"{name}: neither {reference_page} nor {service_config} has a key `{key}`")
+    for var in ("BIA_APP__PRE_STOP_DELAY", "BIA_APP__SHUTDOWN_TIMEOUT"):
+        value = env.get(var) or "0s"
+        match = re.fullmatch(r"(\d+)s", value)
+        if not match:
+            problems.append(f"{var}={value}: write it in whole seconds for this check")
+        else:
+            durations[var] = int(match.group(1))
+    grace = spec.get("terminationGracePeriodSeconds", 30)
+    needed = sum(durations.values()) + 5
+    if grace < needed:
+        problems.append(f"terminationGracePeriodSeconds {grace} < pre_stop_delay + shutdown_timeout + 5 s = {needed}")
+    include = "{{#include ../../" + manifest + "}}"
+    if include not in open(page).read():
+        problems.append(f"{page} does not show the manifest ({include})")
+    if problems:
+        fail("\n  ".join([f"{manifest} does not match the service:"] + problems))
+    print(f"{manifest}: probes on :{admin_port} /readyz and /healthz, ports and keys match")
+
+
+# Ids and port numbers differ from run to run; the rest of a span must be what the page shows.
+VOLATILE = [(re.compile(r"\b(trace|span|parent)=[0-9a-f]+"), r"\1=<id>"),
+            (re.compile(r"(network\.peer\.port = )\d+"), r"\1<port>")]
+
+
+def check_spans(path):
+    page = open(os.path.join(DOCS, "getting-started.md")).read()
+    after = page.split("this block (ids and port numbers aside):\n", 1)[1]
+    shown = after.split("```text\n", 1)[1].split("```", 1)[0]
+    printed = open(path).read()
+
+    def normal(text):
+        for pattern, replacement in VOLATILE:
+            text = pattern.sub(replacement, text)
+        return text
+
+    if normal(printed) != normal(shown):
+        fail(f"`cargo run --example spans` printed\n{printed}\nbut docs/getting-started.md shows\n{shown}")
+    print(f"the collector received the {printed.count(' service=')} spans the page shows")
+
+
+# docs/observability.md: a `<!-- checked -->` line, a ```sh block, then the block of its output.
+CHECKED = re.compile(r"<!-- checked -->\n```sh\n(.*?)```\n\n```(?:text|json)\n(.*?)```\n", re.S)
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+RUN_TO_RUN = [(re.compile(UUID), "<id>"),
+              (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z"), "<time>"),
+              (re.compile(r"^date: .*$", re.M), "date: <date>")]
+
+
+def check_observability(bia_dir):
+    """Runs the checked commands of the walkthrough in order, with `bia` on PATH and $ID set
+    from the first id a command printed, and compares their output with the page."""
+    page = open(os.path.join(DOCS, "observability.md")).read()
+    blocks = CHECKED.findall(page)
+    if len(blocks) < 5:
+        fail(f"docs/observability.md has {len(blocks)} checked blocks; expected the calls of sections 2 and 4")
+    env = dict(os.environ, PATH=bia_dir + os.pathsep + os.environ["PATH"])
+
+    def normal(text):
+        for pattern, replacement in RUN_TO_RUN:
+            text = pattern.sub(replacement, text)
+        return text
+
+    for command, shown in blocks:
+        run = subprocess.run(["bash", "-c", command], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True, timeout=60)
+        if normal(run.stdout) != normal(shown):
+            fail(f"docs/observability.md: `{command.strip()}` printed\n{run.stdout}\nbut the page shows\n{shown}")
+        found = re.search(r'"id": ?"(' + UUID + ')"', run.stdout)
+        if "ID" not in env and found:
+            env["ID"] = found.group(1)
+    print(f"docs/observability.md: {len(blocks)} checked commands print what the page shows")
+
+
 mode = sys.argv[1]
-if mode == "links":
+if mode == "observability":
+    check_observability(sys.argv[2])
+elif mode == "links":
     check_links()
+elif mode == "rustdoc":
+    check_rustdoc(sys.argv[2])
+elif mode == "package":
+    check_package(sys.argv[2])
+elif mode == "kubernetes":
+    check_kubernetes(*sys.argv[2:6])
+elif mode == "spans":
+    check_spans(sys.argv[2])
 elif mode == "ports":
-    check_ports()
+    check_ports(sys.argv[2:] or (9000, 8000))
 elif mode == "ready":
-    wait_ready(sys.argv[2])
+    wait_ready(*sys.argv[2:4])
 elif mode == "call":
     check_call(sys.argv[2])
 else:
@@ -255,20 +489,112 @@ fi
 step "links between the pages"
 python3 -c "$checker" links
 
+# The guides that document the API live in framework/src/guide/ and are the bia crate's
+# `bia::guide` modules: rustdoc must render them with every link resolved, and the crate must
+# package with every file it includes.
+check_rustdoc() {
+    step "cargo doc -p bia --no-deps --all-features (rustdoc warnings are errors), and the guides' links"
+    RUSTDOCFLAGS="-D warnings" cargo doc -p bia --no-deps --all-features
+    python3 -c "$checker" rustdoc "$CARGO_TARGET_DIR/doc"
+}
+
+check_package() {
+    step "cargo package -p bia: the guides are inside the crate"
+    if ! cargo package -p bia --list --allow-dirty | grep -qx 'src/guide/middleware.md'; then
+        echo "scripts/book.sh: cargo package -p bia --list has no src/guide/middleware.md" >&2
+        exit 1
+    fi
+    # --no-verify: building the unpacked crate would compile it once more; what could break
+    # that build here is an include of a file the package lacks, which the checker looks for.
+    cargo package -p bia --no-verify --allow-dirty --quiet
+    local crate unpacked
+    crate="$(ls -t "$CARGO_TARGET_DIR"/package/bia-[0-9]*.crate | head -n 1)"
+    unpacked="$(mktemp -d)"
+    tar -xzf "$crate" -C "$unpacked"
+    python3 -c "$checker" package "$unpacked"/bia-*/
+    rm -rf "$unpacked"
+}
+
+# deploy/kubernetes/: the schemas of Kubernetes (kubernetes-validate, from PyPI, with no
+# cluster), then the probes, ports and keys against user-service.
+check_kubernetes() {
+    step "deploy/kubernetes/ against the Kubernetes schemas and the service"
+    if ! python3 -c 'import kubernetes_validate' >/dev/null 2>&1; then
+        step "python3 -m pip install kubernetes-validate (once)"
+        local user=""
+        [ "$(id -u)" -ne 0 ] && user="--user"
+        # A Debian-managed python3 refuses plain installs (PEP 668): ask again with its override.
+        python3 -m pip install --quiet --disable-pip-version-check $user kubernetes-validate ||
+            python3 -m pip install --quiet --disable-pip-version-check $user --break-system-packages kubernetes-validate
+    fi
+    python3 -m kubernetes_validate --strict deploy/kubernetes/user-service.yaml
+    python3 -c "$checker" kubernetes deploy/kubernetes/user-service.yaml \
+        examples/user-service/config/config.toml docs/configuration.md docs/guide/deploy.md
+}
+
+check_rustdoc
+check_package
+check_kubernetes
+
+# docs/observability.md without Docker: both examples on their own ports, fresh (their database
+# in a temporary folder), called as the page calls them.
+walkthrough_observability() {
+    step "the observability walkthrough, on user-service and recommendation-service"
+    python3 -c "$checker" ports 9001 8001 9002 8002
+    cargo build -p user-service -p recommendation-service
+    local run
+    run="$(mktemp -d)"
+    mkdir "$run/data"
+    (cd "$run" && exec "$CARGO_TARGET_DIR/debug/user-service") >"$run/user.log" 2>&1 &
+    users=$!
+    python3 -c "$checker" ready "$run/user.log" 8001
+    (cd "$run" && exec "$CARGO_TARGET_DIR/debug/recommendation-service") >"$run/recommendation.log" 2>&1 &
+    recommendations=$!
+    python3 -c "$checker" ready "$run/recommendation.log" 8002
+    python3 -c "$checker" observability "$(dirname "$bia")"
+    local pid
+    for pid in "$recommendations" "$users"; do
+        kill -TERM "$pid"
+        if ! wait "$pid"; then
+            cat "$run"/*.log >&2
+            echo "scripts/book.sh: an example service did not exit 0 on SIGTERM" >&2
+            exit 1
+        fi
+    done
+    users="" recommendations=""
+    rm -rf "$run"
+}
+
 if [ "$walkthrough" -eq 1 ]; then
     # docs/getting-started.md, step by step: its files come from docs/getting-started/, and what
     # `cargo run --example call` prints must be what the page shows.
     step "Getting started, in a temporary folder"
     dir="$(mktemp -d)"
-    trap 'rm -f "$log"; [ -n "${server:-}" ] && kill "$server" 2>/dev/null; rm -rf "$dir"' EXIT
+    # `|| true`: under set -e, a kill of a process that has already exited would end the trap
+    # before it stopped the others.
+    trap 'rm -f "$log"; for pid in "${server:-}" "${collector:-}" "${users:-}" "${recommendations:-}"; do
+        [ -z "$pid" ] || kill "$pid" 2>/dev/null || true; done; rm -rf "$dir"' EXIT
     python3 -c "$checker" ports
     (cd "$dir" && "$bia" proto add api/catalog/v1/item.proto && "$bia" new catalog --proto api/catalog/v1/item.proto)
     cp docs/getting-started/item_service.rs "$dir/catalog/src/service/item_service.rs"
     cp docs/getting-started/grpc.rs "$dir/catalog/tests/grpc.rs"
     mkdir -p "$dir/catalog/examples"
     cp docs/getting-started/call.rs "$dir/catalog/examples/call.rs"
-    (cd "$dir/catalog" && cargo test && cargo build --example call)
-    (cd "$dir/catalog" && exec "$CARGO_TARGET_DIR/debug/catalog") >"$dir/server.log" 2>&1 &
+    cp docs/getting-started/spans.rs "$dir/catalog/examples/spans.rs"
+    (cd "$dir/catalog" && cargo test && cargo build --example call --example spans)
+    # The collector of step 6 reads Enter from a FIFO held open here (fd 3) until the service
+    # has stopped and flushed its spans.
+    mkfifo "$dir/enter"
+    "$CARGO_TARGET_DIR/debug/examples/spans" <"$dir/enter" >"$dir/spans.txt" 2>"$dir/spans.log" &
+    collector=$!
+    exec 3>"$dir/enter"
+    for _ in $(seq 100); do [ -s "$dir/spans.txt" ] && break; sleep 0.3; done
+    endpoint="$(head -n 1 "$dir/spans.txt")"
+    case "$endpoint" in
+        OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:*) ;;
+        *) cat "$dir/spans.log" >&2; echo "scripts/book.sh: the spans example printed no endpoint" >&2; exit 1 ;;
+    esac
+    (cd "$dir/catalog" && exec env "$endpoint" "$CARGO_TARGET_DIR/debug/catalog") >"$dir/server.log" 2>&1 &
     server=$!
     python3 -c "$checker" ready "$dir/server.log"
     (cd "$dir/catalog" && "$CARGO_TARGET_DIR/debug/examples/call") >"$dir/call.txt"
@@ -280,7 +606,14 @@ if [ "$walkthrough" -eq 1 ]; then
         exit 1
     fi
     server=""
+    echo >&3
+    exec 3>&-
+    wait "$collector"
+    tail -n +2 "$dir/spans.txt" >"$dir/spans-only.txt"
+    python3 -c "$checker" spans "$dir/spans-only.txt"
     echo "Getting started works as written"
+
+    walkthrough_observability
 fi
 
 step "the book is in target/book/index.html"

@@ -47,6 +47,21 @@ async fn creates_and_finds_an_item() {
     let found = client.get_item(request).await.expect("found").into_inner();
     assert_eq!(found, created);
 
+    // ANCHOR: not_found
+    let request = catalog::pb::catalog::v1::GetItemRequest {
+        id: "item-42".into(),
+    };
+    let status = client.get_item(request).await.expect_err("no item-42");
+    // The reason and the domain both come from the proto's ItemErrorReason, so a NOT_FOUND
+    // from a proxy or from another service is not taken for "no such item".
+    assert!(catalog::pb::catalog::v1::is_item_not_found(&status));
+    let reason = catalog::pb::catalog::v1::ItemErrorReason::from_status(&status);
+    assert_eq!(
+        reason,
+        Some(catalog::pb::catalog::v1::ItemErrorReason::ItemNotFound)
+    );
+    // ANCHOR_END: not_found
+
     let item = catalog::pb::catalog::v1::Item {
         name: " ".into(),
         ..Default::default()

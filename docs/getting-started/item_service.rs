@@ -61,12 +61,14 @@ impl pb::item_service_server::ItemService for ItemService {
         let items = self.items.lock().unwrap();
         match items.iter().find(|item| item.id == id) {
             Some(item) => Ok(Response::new(item.clone())),
+            // ANCHOR: not_found
             // The code (NOT_FOUND), the reason and the domain come from the proto's
             // ItemErrorReason.
             None => Err(pb::ItemErrorReason::ItemNotFound
                 .error(format!("no item {id:?}"))
                 .with_metadata("id", id)
                 .into()),
+            // ANCHOR_END: not_found
         }
     }
 
