@@ -748,6 +748,12 @@ fn cost_of_validation_per_message() {
         "CelRequest (valid, 14 CEL rules, 2 of them on the message)",
         &cel_request(|_| {}),
     );
+    // cel 0.15 compiles a `matches` pattern on every call: the same message with no item for
+    // the `matches` rule to run on shows what that costs.
+    measure(
+        "CelRequest (valid, as above without the item rule's `matches`)",
+        &cel_request(|r| r.stops.clear()),
+    );
     let bad = create(|u| u.name = "a".into());
     measure("CreateUserRequest (one violation)", &bad);
 }
