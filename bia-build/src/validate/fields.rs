@@ -3,6 +3,7 @@
 
 use prost_reflect::{Cardinality, DynamicMessage, EnumDescriptor, FieldDescriptor, Kind};
 
+use super::cel::{self, CelRule};
 use super::names::snake;
 use super::rules::{Result, Rules, emit};
 use super::scalar::{self, Num};
@@ -91,6 +92,8 @@ pub(super) struct FieldRules {
     pub(super) required: bool,
     pub(super) ignore: Ignore,
     typed: Option<(&'static str, DynamicMessage)>,
+    /// `cel` and `cel_expression`: checked on the value the rules are on.
+    cel: Vec<CelRule>,
 }
 
 const TYPED: &[&str] = &[
@@ -118,19 +121,10 @@ const TYPED: &[&str] = &[
     "timestamp",
 ];
 
-pub(super) fn cel_error(context: &str) -> String {
-    format!(
-        "{context}: CEL rules (`cel`, `cel_expression`) are not supported by bia-build yet; \
-         remove them and check the condition in the handler (see the book's validation chapter)"
-    )
-}
-
 impl FieldRules {
     pub(super) fn read(msg: DynamicMessage, context: &str) -> Result<FieldRules> {
         let mut r = Rules::new(msg, "field", context);
-        if !r.list("cel").is_empty() || !r.list("cel_expression").is_empty() {
-            return Err(cel_error(context));
-        }
+        let cel = cel::read(&mut r)?;
         let required = r.flag("required");
         let ignore = match r.enum_number("ignore") {
             None | Some(0) => Ignore::Unspecified,
@@ -149,6 +143,7 @@ impl FieldRules {
             required,
             ignore,
             typed,
+            cel,
         })
     }
 
@@ -203,6 +198,7 @@ fn element(elem: &Elem, rules: &mut FieldRules, context: &str) -> Result<String>
             out.push_str("}\n");
         }
     }
+    out.push_str(&cel::value_checks(&std::mem::take(&mut rules.cel)));
     if matches!(elem, Elem::Message) {
         out.push_str("::bia::validate::Validate::validate(value, &at, violations);\n");
     }
@@ -357,6 +353,7 @@ fn list(field: &FieldDescriptor, rules: &mut FieldRules, context: &str) -> Resul
         r.finish()?;
         emit(&mut out, &checks);
     }
+    out.push_str(&cel::value_checks(&std::mem::take(&mut rules.cel)));
     let item = each(&elem, items, &format!("{context} (items)"))?;
     if !item.is_empty() {
         out.push_str(&format!(
@@ -397,6 +394,7 @@ fn map(field: &FieldDescriptor, rules: &mut FieldRules, context: &str) -> Result
         r.finish()?;
         emit(&mut out, &checks);
     }
+    out.push_str(&cel::value_checks(&std::mem::take(&mut rules.cel)));
     let key_code = each(&key_elem, keys, &format!("{context} (keys)"))?;
     let value_code = each(&value_elem, values, &format!("{context} (values)"))?;
     if key_code.is_empty() && value_code.is_empty() {

@@ -6,7 +6,8 @@ use prost_reflect::{
     DescriptorPool, DynamicMessage, ExtensionDescriptor, MessageDescriptor, Value,
 };
 
-use super::fields::{self, Elem, cel_error, is_option};
+use super::cel;
+use super::fields::{self, Elem, is_option};
 use super::names::{camel, message_type, oneof_type, snake};
 use super::rules::{Result, Rules};
 
@@ -114,9 +115,7 @@ fn message_rules(
 ) -> Result<String> {
     let context = format!("message `{}`", msg.full_name());
     let mut r = Rules::new(rules, "message", &context);
-    if !r.list("cel").is_empty() || !r.list("cel_expression").is_empty() {
-        return Err(cel_error(&context));
-    }
+    let cel_rules = cel::read(&mut r)?;
     let mut out = String::new();
     for rule in r.list("oneof") {
         let Value::Message(rule) = rule else { continue };
@@ -177,5 +176,6 @@ fn message_rules(
         out.push_str("}\n");
     }
     r.finish()?;
+    out.push_str(&cel::message_checks(msg, &cel_rules, &context)?);
     Ok(out)
 }

@@ -2,10 +2,12 @@
 //! that prost generates, appended to the package's file.
 //!
 //! Rules become plain Rust: values are literals, messages are fixed strings, patterns are
-//! compiled once in a `LazyLock`. A rule that is not implemented here (CEL expressions,
-//! `field_mask` rules, predefined rules) is a build error that names the message or field:
-//! skipping it would accept requests the proto says are invalid.
+//! compiled once in a `LazyLock`, CEL expressions parsed here and kept as one `static`
+//! program each. A rule that is not implemented here (`field_mask` rules, predefined rules)
+//! is a build error that names the message or field: skipping it would accept requests the
+//! proto says are invalid.
 
+mod cel;
 mod fields;
 mod message;
 mod names;
@@ -59,6 +61,23 @@ pub(crate) fn generate_code(pool: &DescriptorPool) -> Result<BTreeMap<String, St
             walk(&msg, &ext, code).map_err(|e| Error::message(&format!("{}: {e}", file.name())))?;
         }
     }
+    if packages.values().any(|code| cel::uses_cel(code)) {
+        // CEL reads nested messages as values: every generated message needs `ToCel`.
+        for file in pool.files() {
+            if file.package_name() == EXTERN_PACKAGE
+                || (file.name() == RULES_PROTO && !uses_rules(pool))
+            {
+                continue;
+            }
+            let code = packages.entry(file.package_name().to_owned()).or_default();
+            if !code.contains("__require_cel") {
+                code.push_str("::bia::__require_cel!();\n");
+            }
+            for msg in file.messages() {
+                walk_cel(&msg, code);
+            }
+        }
+    }
     packages.retain(|_, code| !code.is_empty());
     for (package, code) in packages.iter_mut() {
         let file = syn::parse_file(code).map_err(|e| {
@@ -100,6 +119,16 @@ fn walk(
         walk(&child, ext, code)?;
     }
     Ok(())
+}
+
+fn walk_cel(msg: &MessageDescriptor, code: &mut String) {
+    if msg.is_map_entry() {
+        return;
+    }
+    code.push_str(&cel::to_cel_impl(msg));
+    for child in msg.child_messages() {
+        walk_cel(&child, code);
+    }
 }
 
 /// Appends the validation code of every package to prost's `<package>.rs` in `out_dir`.

@@ -29,6 +29,24 @@ fn assert_contains(text: &str, needles: &[&str]) {
     }
 }
 
+/// [`assert_contains`] that ignores how the code is laid out (spaces, trailing commas).
+#[track_caller]
+fn assert_contains_code(text: &str, needles: &[&str]) {
+    let squash = |s: &str| {
+        s.split_whitespace()
+            .collect::<String>()
+            .replace(",)", ")")
+            .replace(",>", ">")
+    };
+    let text = squash(text);
+    for needle in needles {
+        assert!(
+            text.contains(&squash(needle)),
+            "missing {needle:?} in:\n{text}"
+        );
+    }
+}
+
 #[test]
 fn every_message_gets_an_impl_and_rules_become_literals() {
     let code = generate(
@@ -91,9 +109,71 @@ fn exclusive_ranges_and_oneofs() {
 }
 
 #[test]
-fn cel_is_a_build_error_that_names_the_field() {
+fn cel_rules_become_static_programs_over_what_they_read() {
+    let code = generate(
+        "message M {\n\
+           option (buf.validate.message).cel = {id: \"m.order\", message: \"a before b\", expression: \"this.a < this.b\"};\n\
+           option (buf.validate.message).cel_expression = \"has(this.inner)\";\n\
+           int32 a = 1 [(buf.validate.field).cel = {id: \"a.even\", message: \"must be even\", expression: \"this % 2 == 0\"}];\n\
+           int32 b = 2;\n\
+           repeated string tags = 3 [(buf.validate.field).repeated.items.cel_expression = \"this.isHostname()\"];\n\
+           Inner inner = 4;\n\
+           string unread = 5;\n\
+           message Inner { string c = 1; }\n\
+         }\n",
+    )
+    .unwrap();
+    assert_contains_code(
+        &code,
+        &[
+            "::bia::__require_cel!();",
+            "::bia::validate::cel::Program::new(\"this % 2 == 0\")",
+            "PROGRAM.check(&this, &at, \"a.even\", \"must be even\", violations)",
+            // The shorthand is its own id and message.
+            "PROGRAM.check(&this, at, \"has(this.inner)\", \"has(this.inner)\", violations)",
+            "PROGRAM.check(&this, at, \"m.order\", \"a before b\", violations)",
+            "::bia::validate::cel::Program::new(\"this.isHostname()\")",
+            // Every message can be shown to CEL, nested ones too.
+            "impl ::bia::validate::cel::ToCel for M",
+            "impl ::bia::validate::cel::ToCel for m::Inner",
+        ],
+    );
+    // The message rules build `this` from the fields they read, not from the whole message.
+    let start = code
+        .find("let this = ::bia::validate::cel::message([")
+        .expect("a message-level `this`");
+    let message_this = &code[start..start + code[start..].find("]);").unwrap()];
+    assert!(
+        message_this.contains("\"a\"")
+            && message_this.contains("\"inner\"")
+            && !message_this.contains("unread"),
+        "{message_this}"
+    );
+    // A program is parsed once, in a static, never per call.
+    assert_eq!(
+        code.matches("static PROGRAM: ::std::sync::LazyLock")
+            .count(),
+        4,
+        "{code}"
+    );
+}
+
+#[test]
+fn a_message_rule_that_uses_this_whole_converts_the_message() {
+    let code = generate(
+        "message M { option (buf.validate.message).cel_expression = \"this != M{}\"; string a = 1; }\n",
+    )
+    .unwrap();
+    assert_contains_code(
+        &code,
+        &["let this = ::bia::validate::cel::ToCel::to_cel(self);"],
+    );
+}
+
+#[test]
+fn cel_rules_that_cannot_run_are_build_errors_that_name_them() {
     let err = generate(
-        "message M { string a = 1 [(buf.validate.field).cel = {id: \"x\", expression: \"this != ''\"}]; }\n",
+        "message M { string a = 1 [(buf.validate.field).cel = {id: \"x\", expression: \"this.size( > 1\"}]; }\n",
     )
     .unwrap_err();
     assert_contains(
@@ -101,15 +181,34 @@ fn cel_is_a_build_error_that_names_the_field() {
         &[
             "a/v1/a.proto",
             "field `a.v1.M.a`",
-            "CEL rules",
-            "not supported",
+            "the CEL expression `this.size( > 1` (rule `x`) does not parse: ",
         ],
     );
     let err = generate(
-        "message M { option (buf.validate.message).cel = {id: \"x\", expression: \"true\"}; string a = 1; }\n",
+        "message M { option (buf.validate.message).cel_expression = \"this.nope > 1\"; string a = 1; }\n",
     )
     .unwrap_err();
-    assert_contains(&err, &["message `a.v1.M`", "CEL rules"]);
+    assert_contains(
+        &err,
+        &[
+            "message `a.v1.M`",
+            "reads `this.nope`",
+            "has no field `nope`",
+        ],
+    );
+    let err = generate("message M { string a = 1 [(buf.validate.field).cel = {id: \"x\"}]; }\n")
+        .unwrap_err();
+    assert_contains(&err, &["field `a.v1.M.a`", "`x` has no `expression`"]);
+    // Predefined rules (extensions of the rule messages) stay a build error.
+    let err = generate(
+        "extend buf.validate.StringRules { optional bool shouty = 80048952 [(buf.validate.predefined).cel = {id: \"s\", expression: \"this.upperAscii() == this\"}]; }\n\
+         message M { string a = 1 [(buf.validate.field).string.(shouty) = true]; }\n",
+    )
+    .unwrap_err();
+    assert_contains(
+        &err,
+        &["field `a.v1.M.a`", "predefined rule", "a.v1.shouty"],
+    );
 }
 
 #[test]

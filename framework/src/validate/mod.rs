@@ -34,6 +34,8 @@
 //! assert!(CreateUser { name: "alice".into() }.check().is_ok());
 //! ```
 
+#[cfg(feature = "cel")]
+pub mod cel;
 mod codec;
 pub mod formats;
 mod path;
@@ -66,4 +68,30 @@ impl<T: Validate + ?Sized> Validate for Box<T> {
     fn validate(&self, at: &Path<'_>, violations: &mut Violations) {
         (**self).validate(at, violations);
     }
+}
+
+/// Written by bia-build at the top of the validation code of a package with CEL rules: with
+/// bia's `cel` feature off, the build stops here with what to change, not with unresolved
+/// paths further down.
+#[cfg(feature = "cel")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __require_cel {
+    () => {};
+}
+
+/// Written by bia-build at the top of the validation code of a package with CEL rules: with
+/// bia's `cel` feature off, the build stops here with what to change, not with unresolved
+/// paths further down.
+#[cfg(not(feature = "cel"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __require_cel {
+    () => {
+        compile_error!(
+            "these protos have buf.validate CEL rules (`cel`, `cel_expression`), which need \
+             bia's `cel` feature: enable it (it is on by default; keep `default-features` on, \
+             or add `features = [\"cel\"]` to the `bia` dependency)"
+        );
+    };
 }
