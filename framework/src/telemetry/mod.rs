@@ -8,6 +8,7 @@ pub mod bridge;
 mod log_format;
 mod logging;
 pub(crate) mod metrics;
+mod otlp;
 pub(crate) mod propagation;
 mod tracer;
 

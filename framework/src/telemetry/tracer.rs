@@ -1,13 +1,15 @@
-//! The App's tracer provider: OTLP/gRPC batch export when an endpoint is configured.
+//! The App's tracer provider: OTLP/gRPC batch export (Bia's own exporter, [`super::otlp`])
+//! when an endpoint is configured.
 
 use opentelemetry::trace::{SpanContext, SpanKind, TraceContextExt as _, TraceFlags};
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_otlp::{SpanExporter, WithExportConfig};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{
-    IdGenerator as _, RandomIdGenerator, Sampler, SamplingDecision, SdkTracerProvider,
-    ShouldSample as _,
+    BatchSpanProcessor, IdGenerator as _, RandomIdGenerator, Sampler, SamplingDecision,
+    SdkTracerProvider, ShouldSample as _,
 };
+
+use super::otlp::{OtlpExporter, batch_config};
 
 use crate::build_error::BuildError;
 use crate::config::Config;
@@ -30,26 +32,16 @@ pub(crate) fn provider(
             KeyValue::new("telemetry.sdk.language", "rust"),
         ])
         .build();
-    let mut builder = SdkTracerProvider::builder()
-        .with_resource(resource)
-        .with_sampler(sampler(config));
+    let mut builder = SdkTracerProvider::builder().with_sampler(sampler(config));
     if let Some(endpoint) = &config.telemetry.otlp.endpoint {
-        let exporter = SpanExporter::builder()
-            .with_tonic()
-            .with_endpoint(endpoint.clone())
-            .with_timeout(config.telemetry.otlp.timeout)
-            .build()
-            .map_err(|e| {
-                BuildError::caused_by(
-                    format!(
-                        "cannot set up OTLP export to {endpoint} (telemetry.otlp.endpoint, \
-                         env OTEL_EXPORTER_OTLP_ENDPOINT)"
-                    ),
-                    e,
-                )
-            })?;
-        builder = builder.with_batch_exporter(exporter);
+        let exporter = OtlpExporter::new(endpoint, config.telemetry.otlp.timeout, &resource)?;
+        builder = builder.with_span_processor(
+            BatchSpanProcessor::builder(exporter)
+                .with_batch_config(batch_config())
+                .build(),
+        );
     }
+    builder = builder.with_resource(resource);
     Ok(builder.build())
 }
 

@@ -11,6 +11,8 @@
 //! );
 //! // ... start an App with `config`, call it, stop it (stopping flushes the spans) ...
 //! let spans = collector.spans();
+//! // Or every field of every request, as the official protos decode them:
+//! let requests = collector.requests();
 //! # }
 //! ```
 
@@ -18,6 +20,9 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
+/// The official OTLP types the collector decodes into (opentelemetry-proto's), for reading
+/// [`Collector::requests`] without depending on opentelemetry-proto yourself.
+pub use opentelemetry_proto::tonic as proto;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
@@ -56,10 +61,12 @@ impl ReceivedSpan {
     }
 }
 
-/// The collector: a tonic OTLP TraceService on loopback that keeps every span it receives.
+/// The collector: a tonic OTLP TraceService on loopback that keeps every request it receives.
 #[derive(Clone, Default)]
 pub struct Collector {
-    spans: Arc<Mutex<Vec<ReceivedSpan>>>,
+    // Kept as received: flattening a span costs a map and strings, which only tests that read
+    // it should pay (a load test's collector receives hundreds of thousands).
+    requests: Arc<Mutex<Vec<ExportTraceServiceRequest>>>,
 }
 
 impl Collector {
@@ -85,7 +92,32 @@ impl Collector {
 
     /// Every span received so far.
     pub fn spans(&self) -> Vec<ReceivedSpan> {
-        self.spans.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        let requests = self.requests.lock().unwrap_or_else(|p| p.into_inner());
+        let mut spans = Vec::new();
+        for request in requests.iter() {
+            flatten(request, &mut spans);
+        }
+        spans
+    }
+
+    /// How many spans were received so far (without flattening them).
+    pub fn span_count(&self) -> usize {
+        let requests = self.requests.lock().unwrap_or_else(|p| p.into_inner());
+        requests
+            .iter()
+            .flat_map(|r| &r.resource_spans)
+            .flat_map(|r| &r.scope_spans)
+            .map(|s| s.spans.len())
+            .sum()
+    }
+
+    /// Every export request received so far, as opentelemetry-proto decoded it: every field
+    /// of every span, its resource and its scope.
+    pub fn requests(&self) -> Vec<ExportTraceServiceRequest> {
+        self.requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The first span received with this name and kind.
@@ -112,36 +144,42 @@ impl TraceService for Collector {
         &self,
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        let mut spans = self.spans.lock().unwrap_or_else(|p| p.into_inner());
-        for resource_spans in request.into_inner().resource_spans {
-            let service = resource_spans
-                .resource
-                .iter()
-                .flat_map(|r| r.attributes.iter())
-                .find(|kv| kv.key == "service.name")
-                .map(|kv| text(&kv.value))
-                .unwrap_or_default();
-            for scope in resource_spans.scope_spans {
-                for span in scope.spans {
-                    spans.push(ReceivedSpan {
-                        service: service.clone(),
-                        name: span.name.clone(),
-                        kind: SpanKind::try_from(span.kind).unwrap_or(SpanKind::Unspecified),
-                        trace_id: span.trace_id.clone(),
-                        span_id: span.span_id.clone(),
-                        parent_span_id: span.parent_span_id.clone(),
-                        attributes: span
-                            .attributes
-                            .iter()
-                            .map(|kv| (kv.key.clone(), text(&kv.value)))
-                            .collect(),
-                        status_code: span.status.as_ref().map_or(0, |s| s.code),
-                    });
-                }
-            }
-        }
+        self.requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(request.into_inner());
         Ok(Response::new(ExportTraceServiceResponse {
             partial_success: None,
         }))
+    }
+}
+
+fn flatten(request: &ExportTraceServiceRequest, spans: &mut Vec<ReceivedSpan>) {
+    for resource_spans in &request.resource_spans {
+        let service = resource_spans
+            .resource
+            .iter()
+            .flat_map(|r| r.attributes.iter())
+            .find(|kv| kv.key == "service.name")
+            .map(|kv| text(&kv.value))
+            .unwrap_or_default();
+        for scope in &resource_spans.scope_spans {
+            for span in &scope.spans {
+                spans.push(ReceivedSpan {
+                    service: service.clone(),
+                    name: span.name.clone(),
+                    kind: SpanKind::try_from(span.kind).unwrap_or(SpanKind::Unspecified),
+                    trace_id: span.trace_id.clone(),
+                    span_id: span.span_id.clone(),
+                    parent_span_id: span.parent_span_id.clone(),
+                    attributes: span
+                        .attributes
+                        .iter()
+                        .map(|kv| (kv.key.clone(), text(&kv.value)))
+                        .collect(),
+                    status_code: span.status.as_ref().map_or(0, |s| s.code),
+                });
+            }
+        }
     }
 }

@@ -314,3 +314,215 @@ async fn quiet_methods_make_no_spans_but_are_counted_and_families_start_at_zero(
         "only the traced call made a span"
     );
 }
+
+/// Every field of the OTLP span message, from a real App's exporter through the official
+/// protos: a traced call (remote parent, trace state, times, attributes, flags) and a span of
+/// the App's tracer with every attribute kind, events, links, an error status and counts of
+/// what its limits dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exported_spans_carry_every_field_through_the_official_protos() {
+    use bia::testing::otlp::proto::common::v1::any_value::Value as Any;
+    use opentelemetry::trace::{
+        Link, Span as _, SpanContext, SpanId, Status, TraceContextExt as _, TraceFlags, TraceId,
+        Tracer as _,
+    };
+    use opentelemetry::{Array, KeyValue, StringValue, Value};
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    let (running, collector) = traced_app("echo-fields").await;
+    let before = SystemTime::now();
+    let mut client = echo::client(&running).await;
+    let mut request = tonic::Request::new(say("hi"));
+    let metadata = request.metadata_mut();
+    metadata.insert(
+        "traceparent",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+            .parse()
+            .unwrap(),
+    );
+    metadata.insert("tracestate", "vendor=value".parse().unwrap());
+    client.say(request).await.unwrap();
+    let after = SystemTime::now();
+
+    let tracer = running.telemetry().tracer();
+    let remote = |trace: u128, span: u64, state: &str| {
+        SpanContext::new(
+            TraceId::from(trace),
+            SpanId::from(span),
+            TraceFlags::SAMPLED,
+            true,
+            state.parse().unwrap(),
+        )
+    };
+    let parent = opentelemetry::Context::new().with_remote_span_context(remote(7, 8, ""));
+    let mut attributes = vec![
+        KeyValue::new("s", "text"),
+        KeyValue::new("b", false),
+        KeyValue::new("i", -42_i64),
+        KeyValue::new("f", 2.5_f64),
+        KeyValue::new("a.bool", Value::Array(Array::Bool(vec![true, false]))),
+        KeyValue::new("a.i64", Value::Array(Array::I64(vec![1, -2]))),
+        KeyValue::new("a.f64", Value::Array(Array::F64(vec![0.25]))),
+        KeyValue::new(
+            "a.string",
+            Value::Array(Array::String(vec![StringValue::from("x"), "".into()])),
+        ),
+    ];
+    // The SDK keeps 128 attributes, events and links a span: the rest are counted as dropped.
+    attributes.extend((0..130).map(|i| KeyValue::new(format!("extra.{i}"), i64::from(i))));
+    let links: Vec<_> = (0..130_u64)
+        .map(|i| {
+            Link::new(
+                remote(0xabc, 0x100 + i, "k=v"),
+                vec![KeyValue::new("n", 1)],
+                0,
+            )
+        })
+        .collect();
+    let start = UNIX_EPOCH + Duration::from_nanos(1_764_000_000_123_456_789);
+    let mut span = tracer
+        .span_builder("every-field")
+        .with_kind(opentelemetry::trace::SpanKind::Producer)
+        .with_attributes(attributes)
+        .with_links(links)
+        .with_start_time(start)
+        .start_with_context(tracer, &parent);
+    span.add_event_with_timestamp(
+        "first",
+        start + Duration::from_nanos(5),
+        vec![KeyValue::new("e", "v")],
+    );
+    for _ in 0..129 {
+        span.add_event("filler", Vec::new());
+    }
+    span.set_status(Status::error("it broke"));
+    span.end_with_timestamp(start + Duration::from_millis(3));
+    running.stop().await.unwrap();
+
+    let requests = collector.requests();
+    let all: Vec<_> = requests
+        .iter()
+        .flat_map(|r| &r.resource_spans)
+        .flat_map(|r| r.scope_spans.iter().map(move |s| (r, s)))
+        .flat_map(|(r, s)| s.spans.iter().map(move |span| (r, s, span)))
+        .collect();
+    let find = |name: &str| {
+        all.iter()
+            .find(|(_, _, s)| s.name == name)
+            .copied()
+            .unwrap_or_else(|| panic!("no span {name} in {requests:#?}"))
+    };
+    let nanos = |t: SystemTime| t.duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64;
+    let text = |v: &Option<bia::testing::otlp::proto::common::v1::AnyValue>| {
+        v.as_ref().and_then(|v| v.value.clone())
+    };
+
+    // The server span of the call.
+    let (resource_spans, scope_spans, server) = find("echo.v1.Echo/Say");
+    let resource: std::collections::HashMap<_, _> = resource_spans
+        .resource
+        .as_ref()
+        .unwrap()
+        .attributes
+        .iter()
+        .map(|kv| (kv.key.as_str(), text(&kv.value)))
+        .collect();
+    assert_eq!(
+        resource["service.name"],
+        Some(Any::StringValue("echo-fields".into()))
+    );
+    assert!(resource.contains_key("service.instance.id"), "{resource:?}");
+    assert!(resource.contains_key("service.version"), "{resource:?}");
+    assert_eq!(
+        resource["telemetry.sdk.language"],
+        Some(Any::StringValue("rust".into()))
+    );
+    assert_eq!(scope_spans.scope.as_ref().unwrap().name, "bia");
+    assert_eq!(hex(&server.trace_id), "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert_eq!(hex(&server.parent_span_id), "00f067aa0ba902b7");
+    assert_eq!(server.span_id.len(), 8);
+    assert_eq!(server.trace_state, "vendor=value");
+    assert_eq!(server.kind, SpanKind::Server as i32);
+    assert_eq!(server.flags, 0x301, "sampled, with a remote parent");
+    assert!(nanos(before) <= server.start_time_unix_nano, "{server:?}");
+    assert!(server.start_time_unix_nano <= server.end_time_unix_nano);
+    assert!(server.end_time_unix_nano <= nanos(after), "{server:?}");
+    let attribute = |span: &bia::testing::otlp::proto::trace::v1::Span, key: &str| {
+        span.attributes
+            .iter()
+            .find(|kv| kv.key == key)
+            .and_then(|kv| text(&kv.value))
+    };
+    assert_eq!(
+        attribute(server, "rpc.response.status_code"),
+        Some(Any::StringValue("OK".into()))
+    );
+    assert!(matches!(
+        attribute(server, "server.port"),
+        Some(Any::IntValue(p)) if p > 0
+    ));
+    assert_eq!(server.status.as_ref().map(|s| s.code), Some(0));
+
+    // The span with every field.
+    let (_, _, every) = find("every-field");
+    assert_eq!(every.kind, SpanKind::Producer as i32);
+    assert_eq!(every.trace_id, 7_u128.to_be_bytes());
+    assert_eq!(every.parent_span_id, 8_u64.to_be_bytes());
+    assert_eq!(every.flags, 0x301);
+    assert_eq!(every.start_time_unix_nano, nanos(start));
+    assert_eq!(
+        every.end_time_unix_nano - every.start_time_unix_nano,
+        3_000_000
+    );
+    for (key, value) in [
+        ("s", Any::StringValue("text".into())),
+        ("b", Any::BoolValue(false)),
+        ("i", Any::IntValue(-42)),
+        ("f", Any::DoubleValue(2.5)),
+    ] {
+        assert_eq!(attribute(every, key), Some(value), "{key}");
+    }
+    let array = |key: &str| match attribute(every, key) {
+        Some(Any::ArrayValue(array)) => array
+            .values
+            .into_iter()
+            .map(|v| v.value.unwrap())
+            .collect::<Vec<_>>(),
+        other => panic!("{key}: {other:?}"),
+    };
+    assert_eq!(
+        array("a.bool"),
+        [Any::BoolValue(true), Any::BoolValue(false)]
+    );
+    assert_eq!(array("a.i64"), [Any::IntValue(1), Any::IntValue(-2)]);
+    assert_eq!(array("a.f64"), [Any::DoubleValue(0.25)]);
+    assert_eq!(
+        array("a.string"),
+        [
+            Any::StringValue("x".into()),
+            Any::StringValue(String::new())
+        ]
+    );
+    assert_eq!(every.attributes.len(), 128);
+    assert_eq!(every.dropped_attributes_count, 10);
+    assert_eq!(every.events.len(), 128);
+    assert_eq!(every.dropped_events_count, 2);
+    let first = &every.events[0];
+    assert_eq!(first.name, "first");
+    assert_eq!(first.time_unix_nano, nanos(start) + 5);
+    assert_eq!(first.attributes[0].key, "e");
+    assert_eq!(
+        text(&first.attributes[0].value),
+        Some(Any::StringValue("v".into()))
+    );
+    assert_eq!(every.links.len(), 128);
+    assert_eq!(every.dropped_links_count, 2);
+    let link = &every.links[0];
+    assert_eq!(link.trace_id, 0xabc_u128.to_be_bytes());
+    assert_eq!(link.span_id, 0x100_u64.to_be_bytes());
+    assert_eq!(link.trace_state, "k=v");
+    assert_eq!(link.flags, 0x301);
+    assert_eq!(link.attributes.len(), 1);
+    let status = every.status.as_ref().unwrap();
+    assert_eq!((status.code, status.message.as_str()), (2, "it broke"));
+}

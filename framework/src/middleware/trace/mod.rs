@@ -11,6 +11,7 @@
 //! Bia's own health and reflection calls make no span, nor do the methods listed in
 //! `telemetry.exclude_methods`.
 
+mod address;
 mod layer;
 mod observer;
 
@@ -117,16 +118,22 @@ fn add_address_attributes<B>(
 ) {
     let info = request.extensions().get::<CallInfo>();
     if let Some(authority) = request.uri().authority() {
-        span.set_attribute(KeyValue::new("server.address", authority.host().to_owned()));
+        span.set_attribute(KeyValue::new(
+            "server.address",
+            address::host(authority.host()),
+        ));
         if let Some(port) = authority.port_u16() {
             span.set_attribute(KeyValue::new("server.port", i64::from(port)));
         }
     } else if let Some(local) = info.and_then(|i| i.local) {
-        span.set_attribute(KeyValue::new("server.address", local.ip().to_string()));
+        span.set_attribute(KeyValue::new("server.address", address::server(local.ip())));
         span.set_attribute(KeyValue::new("server.port", i64::from(local.port())));
     }
     if let Some(peer) = info.and_then(|i| i.peer) {
-        span.set_attribute(KeyValue::new("network.peer.address", peer.ip().to_string()));
+        span.set_attribute(KeyValue::new(
+            "network.peer.address",
+            address::peer(peer.ip()),
+        ));
         span.set_attribute(KeyValue::new("network.peer.port", i64::from(peer.port())));
     }
 }

@@ -66,13 +66,18 @@ impl CallObserver for SpanObserver {
             // A span context only (nothing exported, or not sampled): nothing to end.
             return;
         }
-        span.set_attribute(KeyValue::new("rpc.response.status_code", code_name(code)));
-        if self.semconv_dup {
-            span.set_attribute(KeyValue::new("rpc.grpc.status_code", code as i64));
-        }
-        if code != Code::Ok {
-            span.set_attribute(KeyValue::new("error.type", code_name(code)));
-        }
+        let name = code_name(code);
+        // One lock of the span for all of them, not one per attribute.
+        span.set_attributes(
+            [
+                Some(KeyValue::new("rpc.response.status_code", name)),
+                self.semconv_dup
+                    .then(|| KeyValue::new("rpc.grpc.status_code", code as i64)),
+                (code != Code::Ok).then(|| KeyValue::new("error.type", name)),
+            ]
+            .into_iter()
+            .flatten(),
+        );
         if self.side.is_error(code) {
             span.set_status(Status::error(code_name(code)));
         }
