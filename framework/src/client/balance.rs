@@ -6,6 +6,12 @@
 //! each failure, and the call, which never left the client, is sent to another endpoint:
 //! tonic's reconnecting channel reports ready and fails only when called, so a failure is the
 //! first sign. When discovery is unreachable the balancer keeps its last known endpoints.
+//!
+//! An endpoint that answers `UNAVAILABLE` (a server shedding load, draining, or failing for a
+//! moment) is penalised for [`PENALTY`]: it loses every two-choice comparison against an
+//! endpoint that is not, whatever their loads, so it gets calls only when both choices are
+//! penalised (or it is the only endpoint). Load alone would do the opposite: a server that
+//! refuses calls at once has few in flight and looks like the least loaded.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -32,6 +38,10 @@ use crate::registry::Discovery;
 const FIRST_ENDPOINTS_WAIT: Duration = Duration::from_secs(5);
 const EJECT_MIN: Duration = Duration::from_millis(500);
 const EJECT_MAX: Duration = Duration::from_secs(30);
+/// How long an endpoint that answered `UNAVAILABLE` loses comparisons with the others: long
+/// enough for an overloaded server to drain its queue, short enough that a recovered one soon
+/// gets its share again (each new `UNAVAILABLE` starts it again).
+pub(crate) const PENALTY: Duration = Duration::from_secs(1);
 
 /// One backend.
 pub(crate) struct Endpoint {
@@ -41,12 +51,16 @@ pub(crate) struct Endpoint {
     failures: AtomicU32,
     /// Milliseconds since the balancer's epoch before which this endpoint is skipped.
     ejected_until: AtomicU64,
+    /// Milliseconds since the balancer's epoch before which this endpoint loses comparisons.
+    penalised_until: AtomicU64,
+    /// The balancer's epoch, for a response body to penalise its endpoint.
+    epoch: Instant,
     /// `server.address` and `server.port` for CLIENT spans, made once.
     span_attributes: Vec<opentelemetry::KeyValue>,
 }
 
 impl Endpoint {
-    fn new(uri: &str, tls: &ClientTls) -> Result<Self, BuildError> {
+    fn new(uri: &str, tls: &ClientTls, epoch: Instant) -> Result<Self, BuildError> {
         let invalid = |e| {
             BuildError::caused_by(
                 format!("endpoint {uri:?} is not a valid URI (expected http://host:port)"),
@@ -80,11 +94,34 @@ impl Endpoint {
             in_flight: AtomicUsize::new(0),
             failures: AtomicU32::new(0),
             ejected_until: AtomicU64::new(0),
+            penalised_until: AtomicU64::new(0),
+            epoch,
         })
     }
 }
 
 impl Endpoint {
+    /// Penalises this endpoint if `headers` (trailers, or a trailers-only answer's headers)
+    /// say `UNAVAILABLE`. One header lookup otherwise.
+    fn note_status(&self, headers: &http::HeaderMap) {
+        if headers
+            .get(GRPC_STATUS)
+            .is_some_and(|status| status.as_bytes() == b"14")
+        {
+            let until = now_ms(self.epoch) + PENALTY.as_millis() as u64;
+            self.penalised_until.store(until, Ordering::Relaxed);
+        }
+    }
+
+    /// The load two-choice balancing compares: penalised endpoints after all the others,
+    /// then by calls in flight.
+    fn load(&self, now: u64) -> (bool, usize) {
+        (
+            self.penalised_until.load(Ordering::Relaxed) > now,
+            self.in_flight.load(Ordering::Relaxed),
+        )
+    }
+
     /// Names this endpoint on a CLIENT span (`server.address`, `server.port`).
     fn describe(&self, cx: &opentelemetry::Context) {
         use opentelemetry::trace::TraceContextExt;
@@ -94,6 +131,12 @@ impl Endpoint {
 }
 
 type EndpointSet = Arc<Vec<Arc<Endpoint>>>;
+
+const GRPC_STATUS: http::HeaderName = http::HeaderName::from_static("grpc-status");
+
+fn now_ms(epoch: Instant) -> u64 {
+    u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
 
 /// Balances calls over a changing set of endpoints.
 #[derive(Clone)]
@@ -128,14 +171,15 @@ impl Drop for AbortOnDrop {
 impl Balancer {
     /// A balancer over fixed addresses.
     pub fn fixed(uris: &[String], tls: &ClientTls) -> Result<Self, BuildError> {
+        let epoch = Instant::now();
         let set: Vec<Arc<Endpoint>> = uris
             .iter()
-            .map(|u| Endpoint::new(u, tls).map(Arc::new))
+            .map(|u| Endpoint::new(u, tls, epoch).map(Arc::new))
             .collect::<Result<_, _>>()?;
         let (_, endpoints) = watch::channel(Arc::new(set));
         Ok(Self {
             endpoints,
-            epoch: Instant::now(),
+            epoch,
             _follow: None,
         })
     }
@@ -144,6 +188,7 @@ impl Balancer {
     /// Tokio runtime (it follows the discovery on a task).
     pub fn discover(discovery: Arc<dyn Discovery>, service: &str, tls: &ClientTls) -> Self {
         let tls = tls.clone();
+        let epoch = Instant::now();
         let (tx, endpoints) = watch::channel::<EndpointSet>(Arc::new(Vec::new()));
         let mut updates = discovery.watch(service);
         let service = service.to_owned();
@@ -159,7 +204,7 @@ impl Balancer {
                             if let Some(existing) = by_uri.get(uri.as_str()) {
                                 next.push(Arc::clone(existing));
                             } else {
-                                match Endpoint::new(uri, &tls) {
+                                match Endpoint::new(uri, &tls, epoch) {
                                     Ok(endpoint) => next.push(Arc::new(endpoint)),
                                     Err(e) => {
                                         tracing::warn!(%service, error = %e, "ignoring an endpoint")
@@ -180,18 +225,18 @@ impl Balancer {
         });
         Self {
             endpoints,
-            epoch: Instant::now(),
+            epoch,
             _follow: Some(Arc::new(AbortOnDrop(task))),
         }
     }
 
     fn now_ms(&self) -> u64 {
-        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+        now_ms(self.epoch)
     }
 
     /// Two random choices among the endpoints not ejected (all of them if every one is), the
-    /// less loaded wins; `avoid` lists endpoints this call already failed on. Allocates nothing:
-    /// this runs on every call.
+    /// less loaded wins (one not penalised before one that is); `avoid` lists endpoints this
+    /// call already failed on. Allocates nothing: this runs on every call.
     fn pick(&self, set: &[Arc<Endpoint>], avoid: &[usize]) -> Option<Arc<Endpoint>> {
         let now = self.now_ms();
         let usable = |e: &&Arc<Endpoint>| !avoid.contains(&(Arc::as_ptr(e) as usize));
@@ -211,12 +256,7 @@ impl Balancer {
                     b += 1;
                 }
                 let (a, b) = (nth(a)?, nth(b)?);
-                let pick =
-                    if a.in_flight.load(Ordering::Relaxed) <= b.in_flight.load(Ordering::Relaxed) {
-                        a
-                    } else {
-                        b
-                    };
+                let pick = if a.load(now) <= b.load(now) { a } else { b };
                 Some(Arc::clone(pick))
             }
         }
@@ -290,10 +330,8 @@ impl Service<http::Request<GrpcBody>> for Balancer {
                 match endpoint.channel.clone().oneshot(request).await {
                     Ok(response) => {
                         endpoint.failures.store(0, Ordering::Relaxed);
-                        return Ok(response.map(|body| GuardedBody {
-                            body,
-                            _guard: guard,
-                        }));
+                        endpoint.note_status(response.headers());
+                        return Ok(response.map(|body| GuardedBody { body, guard }));
                     }
                     Err(e) if never_left(&e) => {
                         drop(guard);
@@ -344,7 +382,7 @@ impl Drop for InFlight {
 /// A response body that counts its call in flight on its endpoint until it ends.
 pub struct GuardedBody {
     body: GrpcBody,
-    _guard: InFlight,
+    guard: InFlight,
 }
 
 impl std::fmt::Debug for GuardedBody {
@@ -361,7 +399,13 @@ impl http_body::Body for GuardedBody {
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<http_body::Frame<bytes::Bytes>, tonic::Status>>> {
-        std::pin::Pin::new(&mut self.body).poll_frame(cx)
+        let frame = std::task::ready!(std::pin::Pin::new(&mut self.body).poll_frame(cx));
+        if let Some(Ok(frame)) = &frame
+            && let Some(trailers) = frame.trailers_ref()
+        {
+            self.guard.0.note_status(trailers);
+        }
+        Poll::Ready(frame)
     }
 
     fn is_end_stream(&self) -> bool {
@@ -370,5 +414,38 @@ impl http_body::Body for GuardedBody {
 
     fn size_hint(&self) -> http_body::SizeHint {
         self.body.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_penalised_endpoint_loses_every_comparison_until_its_penalty_ends() {
+        let uris = [
+            "http://127.0.0.1:1".to_owned(),
+            "http://127.0.0.1:2".to_owned(),
+        ];
+        let balancer = Balancer::fixed(&uris, &ClientTls::default()).unwrap();
+        let set = balancer.endpoints.borrow().clone();
+        let (refusing, other) = (&set[0], &set[1]);
+        // The other endpoint is busier, but the refusing one said UNAVAILABLE.
+        other.in_flight.store(5, Ordering::Relaxed);
+        let mut trailers = http::HeaderMap::new();
+        trailers.insert(GRPC_STATUS, http::HeaderValue::from_static("14"));
+        refusing.note_status(&trailers);
+        for _ in 0..50 {
+            let pick = balancer.pick(&set, &[]).unwrap();
+            assert!(Arc::ptr_eq(&pick, other));
+        }
+        // Once the penalty is over, load decides again.
+        refusing.penalised_until.store(0, Ordering::Relaxed);
+        let pick = balancer.pick(&set, &[]).unwrap();
+        assert!(Arc::ptr_eq(&pick, refusing));
+        // Other codes are no sign of a refusing server.
+        trailers.insert(GRPC_STATUS, http::HeaderValue::from_static("5"));
+        refusing.note_status(&trailers);
+        assert_eq!(refusing.penalised_until.load(Ordering::Relaxed), 0);
     }
 }

@@ -95,6 +95,15 @@ pub struct GrpcServerConfig {
     /// Response bytes buffered per stream for a peer that reads slowly; beyond this the server
     /// stops producing the stream's messages until the peer reads.
     pub max_send_buffer_bytes: usize,
+    /// Response bytes one connection's calls may hold, together, for a peer that has not read
+    /// them (beyond what HTTP/2 buffers per stream); an answer that would exceed it ends its
+    /// call with `RESOURCE_EXHAUSTED`. One answer alone on a connection is never refused.
+    pub max_connection_send_buffer_bytes: usize,
+    /// A stream whose peer reads none of its response for this long is reset (`RST_STREAM`)
+    /// and its handler dropped; a connection whose socket takes no byte for this long is
+    /// closed. Unset (or zero) waits for the peer forever.
+    #[serde(with = "humantime_serde")]
+    pub send_stall_timeout: Option<Duration>,
     /// How long a new connection may stay silent before it is closed.
     #[serde(with = "humantime_serde")]
     pub handshake_timeout: Duration,
@@ -130,6 +139,8 @@ impl Default for GrpcServerConfig {
             max_local_error_reset_streams: 1024,
             max_header_list_bytes: 32 * 1024,
             max_send_buffer_bytes: 256 * 1024,
+            max_connection_send_buffer_bytes: 8 * 1024 * 1024,
+            send_stall_timeout: Some(Duration::from_secs(20)),
             handshake_timeout: Duration::from_secs(5),
             idle_timeout: Some(Duration::from_secs(300)),
             tls: ServerTlsConfig::default(),

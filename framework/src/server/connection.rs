@@ -8,6 +8,10 @@
 //! - closes a connection with no call for `server.grpc.idle_timeout` (GOAWAY, then close);
 //! - advertises `max_concurrent_streams`, caps locally reset streams, the header list size and
 //!   the response bytes buffered per stream;
+//! - resets a stream whose peer reads none of its response for `send_stall_timeout`
+//!   ([`super::stall`]), closes a connection whose socket takes no byte for as long
+//!   ([`super::write_watch`]), and refuses a call whose answer would take the response bytes
+//!   its connection holds over `max_connection_send_buffer_bytes` ([`super::send_budget`]);
 //! - hands a request that is not gRPC (by its `content-type`) to the HTTP gateway, or answers
 //!   it with HTTP 415, as gRPC asks, when the gateway is off;
 //! - on shutdown stops accepting, sends GOAWAY on every connection and returns when all have
@@ -24,7 +28,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use pin_project_lite::pin_project;
@@ -36,7 +40,11 @@ use tonic::body::Body as GrpcBody;
 use tonic::transport::server::TcpConnectInfo;
 use tower_service::Service;
 
+use super::quiet::QuietCheck;
+use super::send_budget::{Meter, SendBudget, refused_trailers};
+use super::stall::{self, StallExecutor};
 use super::tls::Tls;
+use super::write_watch::{WatchedIo, WriteWatch};
 use crate::config::GrpcServerConfig;
 use crate::error::BoxError;
 use crate::gateway::Gateway;
@@ -152,8 +160,8 @@ fn is_per_connection(error: &std::io::Error) -> bool {
 }
 
 /// hyper's connection settings from `[server.grpc]`.
-fn builder(config: &GrpcServerConfig) -> auto::Builder<TokioExecutor> {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
+fn builder(config: &GrpcServerConfig) -> auto::Builder<StallExecutor> {
+    let mut builder = auto::Builder::new(StallExecutor::new(config.send_stall_timeout));
     builder
         .http1()
         .timer(TokioTimer::new())
@@ -177,6 +185,8 @@ struct Settings {
     tcp_nodelay: bool,
     handshake_timeout: Duration,
     idle_timeout: Option<Duration>,
+    send_stall_timeout: Option<Duration>,
+    max_connection_send_buffer_bytes: usize,
 }
 
 impl From<&GrpcServerConfig> for Settings {
@@ -185,6 +195,8 @@ impl From<&GrpcServerConfig> for Settings {
             tcp_nodelay: config.tcp_nodelay,
             handshake_timeout: config.handshake_timeout,
             idle_timeout: config.idle_timeout,
+            send_stall_timeout: config.send_stall_timeout,
+            max_connection_send_buffer_bytes: config.max_connection_send_buffer_bytes,
         }
     }
 }
@@ -193,7 +205,7 @@ struct Connection<S> {
     stream: TcpStream,
     peer: SocketAddr,
     service: S,
-    builder: Arc<auto::Builder<TokioExecutor>>,
+    builder: Arc<auto::Builder<StallExecutor>>,
     settings: Arc<Settings>,
     closing: watch::Receiver<()>,
     cut: CancellationToken,
@@ -240,9 +252,13 @@ where
             },
             _ = self.closing.changed() => return,
         }
+        let writes = Arc::new(WriteWatch::default());
         let activity = Arc::new(Activity {
+            writes: writes.clone(),
+            in_flight: AtomicUsize::new(0),
+            started: AtomicU64::new(0),
             load: self.load.clone(),
-            ..Activity::default()
+            budget: SendBudget::new(self.settings.max_connection_send_buffer_bytes),
         });
         let service = PerConnection {
             inner: self.service,
@@ -270,12 +286,13 @@ where
                 }
             }
         };
-        let io = TokioIo::new(io);
+        let io = TokioIo::new(WatchedIo::new(io, writes.clone()));
         let mut connection = pin!(
             self.builder
                 .serve_connection(io, TowerToHyperService::new(service))
         );
-        let mut idle = IdleCheck::new(self.settings.idle_timeout);
+        let mut idle = QuietCheck::new(self.settings.idle_timeout);
+        let mut stalled = QuietCheck::new(self.settings.send_stall_timeout);
         let mut closing = false;
         // Once closing, a connection with no call left gets CLOSE_GRACE to finish the close (a
         // peer may never answer GOAWAY); once cut, its calls' final frames get CUT_GRACE.
@@ -304,8 +321,17 @@ where
                     }
                     linger.as_mut().reset(tokio::time::Instant::now() + CLOSE_GRACE);
                 }
+                () = stalled.tick() => {
+                    if stalled.quiet_for_the_timeout(writes.written(), writes.waiting()) {
+                        // Nothing can be sent, not even GOAWAY: only closing frees what it holds.
+                        tracing::debug!(peer = %self.peer, "closed a connection whose peer stopped reading");
+                        break;
+                    }
+                }
                 () = idle.tick(), if !closing => {
-                    if idle.is_idle(&activity) {
+                    let started = activity.started.load(Ordering::Relaxed);
+                    let no_call = activity.in_flight.load(Ordering::Relaxed) == 0;
+                    if idle.quiet_for_the_timeout(started, no_call) {
                         tracing::debug!(peer = %self.peer, "closing an idle connection");
                         closing = true;
                         connection.as_mut().graceful_shutdown();
@@ -317,60 +343,15 @@ where
     }
 }
 
-/// Calls on one connection: how many run, and how many ever started.
-#[derive(Debug, Default)]
+/// Calls on one connection: how many run, how many ever started, and the response bytes they
+/// hold.
+#[derive(Debug)]
 struct Activity {
     in_flight: AtomicUsize,
     started: AtomicU64,
     load: Arc<Load>,
-}
-
-/// Decides that a connection is idle: no call running and none started for a whole idle
-/// timeout, checked four times per timeout (so it closes within 3/4 to 1 of the timeout
-/// after its last call ended).
-struct IdleCheck {
-    interval: Option<tokio::time::Interval>,
-    quiet_ticks: u32,
-    last_started: u64,
-}
-
-impl IdleCheck {
-    const TICKS: u32 = 4;
-
-    fn new(timeout: Option<Duration>) -> Self {
-        let interval = timeout.filter(|t| !t.is_zero()).map(|timeout| {
-            let period = timeout / Self::TICKS;
-            let mut interval =
-                tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            interval
-        });
-        Self {
-            interval,
-            quiet_ticks: 0,
-            last_started: 0,
-        }
-    }
-
-    async fn tick(&mut self) {
-        match &mut self.interval {
-            Some(interval) => {
-                interval.tick().await;
-            }
-            None => std::future::pending().await,
-        }
-    }
-
-    fn is_idle(&mut self, activity: &Activity) -> bool {
-        let started = activity.started.load(Ordering::Relaxed);
-        if started != self.last_started || activity.in_flight.load(Ordering::Relaxed) > 0 {
-            self.last_started = started;
-            self.quiet_ticks = 0;
-            return false;
-        }
-        self.quiet_ticks += 1;
-        self.quiet_ticks >= Self::TICKS
-    }
+    budget: SendBudget,
+    writes: Arc<WriteWatch>,
 }
 
 /// The service one connection calls: tags each request with the connection's addresses (as
@@ -488,7 +469,10 @@ where
                         super::trailers::bound(response.headers_mut());
                         response.map(|body| ConnectionBody::Call {
                             body,
-                            _guard: guard,
+                            share: guard.map(|guard| Share {
+                                meter: Meter::default(),
+                                guard,
+                            }),
                         })
                     }
                     // A layer's error is the call's status, not a reset stream.
@@ -515,14 +499,29 @@ fn unsupported_media_type<B>() -> http::Response<ConnectionBody<B>> {
     response
 }
 
+/// A call's share of its connection: counted in flight until it ends, and the response bytes
+/// it holds counted against the connection's budget until it hands them on.
+pub(crate) struct Share {
+    meter: Meter,
+    guard: InFlight,
+}
+
+impl Drop for Share {
+    fn drop(&mut self) {
+        self.meter.release(&self.guard.0.budget);
+    }
+}
+
 pin_project! {
-    /// A call's response body (counted in flight until it ends), a gateway call's, or a
-    /// plain-text answer.
+    /// A call's response body (its share of the connection kept until it ends), a gateway
+    /// call's, a plain-text answer, or a call refused for its connection's budget (whose
+    /// trailers were sent).
     #[project = ConnectionBodyProj]
     pub(crate) enum ConnectionBody<B> {
-        Call { #[pin] body: B, _guard: Option<InFlight> },
+        Call { #[pin] body: B, share: Option<Share> },
         Gateway { #[pin] body: GatewayBody, _guard: Option<InFlight> },
         Text { text: Option<Bytes> },
+        Refused { _share: Option<Share> },
     }
 }
 
@@ -535,41 +534,100 @@ where
     type Error = BoxError;
 
     fn poll_frame(
-        self: std::pin::Pin<&mut Self>,
+        mut self: std::pin::Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        match self.project() {
-            ConnectionBodyProj::Call { body, .. } => {
-                let mut frame = std::task::ready!(body.poll_frame(cx));
-                if let Some(Ok(frame)) = &mut frame
-                    && let Some(trailers) = frame.trailers_mut()
-                {
-                    super::trailers::bound(trailers);
+        let refused = match self.as_mut().project() {
+            ConnectionBodyProj::Call { body, share } => {
+                if let Some(Share { meter, guard }) = share.as_mut() {
+                    meter.polled(&guard.0.budget);
+                    if let Some(slice) = meter.next_slice() {
+                        guard.0.writes.handed(slice.len());
+                        stall::handed();
+                        return Poll::Ready(Some(Ok(Frame::data(slice))));
+                    }
                 }
-                Poll::Ready(frame.map(|f| f.map_err(Into::into)))
+                let Poll::Ready(frame) = body.poll_frame(cx) else {
+                    stall::waiting();
+                    return Poll::Pending;
+                };
+                let frame = match frame {
+                    Some(Ok(frame)) => frame,
+                    other => return Poll::Ready(other.map(|f| f.map_err(Into::into))),
+                };
+                let chunk = match frame.into_data() {
+                    Ok(chunk) => chunk,
+                    Err(mut frame) => {
+                        if let Some(trailers) = frame.trailers_mut() {
+                            super::trailers::bound(trailers);
+                        }
+                        return Poll::Ready(Some(Ok(frame)));
+                    }
+                };
+                match share.as_mut() {
+                    Some(Share { meter, guard }) if !chunk.is_empty() => {
+                        if meter.load(chunk, &guard.0.budget, guard.0.writes.unwritten()) {
+                            stall::handed();
+                            let slice = meter.next_slice().unwrap_or_default();
+                            guard.0.writes.handed(slice.len());
+                            return Poll::Ready(Some(Ok(Frame::data(slice))));
+                        }
+                        share.take()
+                    }
+                    _ => {
+                        stall::handed();
+                        return Poll::Ready(Some(Ok(Frame::data(chunk))));
+                    }
+                }
             }
-            ConnectionBodyProj::Gateway { body, .. } => body.poll_frame(cx),
+            ConnectionBodyProj::Gateway { body, .. } => {
+                let frame = body.poll_frame(cx);
+                match &frame {
+                    Poll::Pending => stall::waiting(),
+                    Poll::Ready(Some(Ok(frame))) if frame.is_data() => stall::handed(),
+                    Poll::Ready(_) => {}
+                }
+                return frame;
+            }
             ConnectionBodyProj::Text { text } => {
-                Poll::Ready(text.take().map(|t| Ok(Frame::data(t))))
+                return Poll::Ready(text.take().map(|t| Ok(Frame::data(t))));
             }
-        }
+            ConnectionBodyProj::Refused { .. } => return Poll::Ready(None),
+        };
+        // Dropping the handler's body frees its answer now; the stream ends with a status.
+        tracing::debug!("refused a call: its connection holds too many unread response bytes");
+        self.set(ConnectionBody::Refused { _share: refused });
+        Poll::Ready(Some(Ok(Frame::trailers(refused_trailers()))))
     }
 
     fn is_end_stream(&self) -> bool {
         match self {
-            ConnectionBody::Call { body, .. } => body.is_end_stream(),
+            ConnectionBody::Call { body, share } => {
+                share.as_ref().is_none_or(|s| s.meter.rest() == 0) && body.is_end_stream()
+            }
             ConnectionBody::Gateway { body, .. } => body.is_end_stream(),
             ConnectionBody::Text { text } => text.is_none(),
+            ConnectionBody::Refused { .. } => false,
         }
     }
 
     fn size_hint(&self) -> SizeHint {
         match self {
-            ConnectionBody::Call { body, .. } => body.size_hint(),
+            ConnectionBody::Call { body, share } => {
+                let rest = share.as_ref().map_or(0, |s| s.meter.rest() as u64);
+                let inner = body.size_hint();
+                let mut hint = SizeHint::new();
+                hint.set_lower(inner.lower() + rest);
+                if let Some(upper) = inner.upper() {
+                    hint.set_upper(upper + rest);
+                }
+                hint
+            }
             ConnectionBody::Gateway { body, .. } => body.size_hint(),
             ConnectionBody::Text { text } => {
                 SizeHint::with_exact(text.as_ref().map_or(0, |t| t.len() as u64))
             }
+            ConnectionBody::Refused { .. } => SizeHint::default(),
         }
     }
 }

@@ -4,9 +4,13 @@ pub(crate) mod admin;
 mod connection;
 pub(crate) mod drain;
 pub(crate) mod grpc;
+mod quiet;
+mod send_budget;
 mod stack;
+mod stall;
 pub(crate) mod tls;
 mod trailers;
+mod write_watch;
 
 pub use stack::{
     BoxGrpcService, DefaultLayers, DefaultStack, GrpcHttpService, Handlers, Layered, LayeredFuture,

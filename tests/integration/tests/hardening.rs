@@ -206,3 +206,51 @@ async fn an_error_that_echoes_a_huge_input_is_cut_to_safe_trailers() {
     );
     running.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_whose_peer_stops_reading_is_reset_and_its_connection_lives_on() {
+    let running = app("[server.grpc]\nsend_stall_timeout = \"1s\"\n").await;
+    // A large connection window, the default 64 KiB per stream: a stream whose reader stops
+    // releasing what it read stalls alone.
+    let tcp = TcpStream::connect(running.grpc_addr()).await.unwrap();
+    let (mut client, connection) = h2::client::Builder::new()
+        .initial_connection_window_size(8 * 1024 * 1024)
+        .handshake(tcp)
+        .await
+        .unwrap();
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    let (response, mut send) = client
+        .send_request(
+            grpc_request("/echo.v1.Echo/Count", "application/grpc"),
+            false,
+        )
+        .unwrap();
+    send.send_data(frame(&echo::count(&"x".repeat(32 * 1024), 10_000, 0)), true)
+        .unwrap();
+    let mut body = response.await.unwrap().into_body();
+    let started = Instant::now();
+    let (mut read, mut reason) = (0, None);
+    let stalled = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(chunk) = body.data().await {
+            match chunk {
+                // Read, never released: the stream's window stays shut once it is used up.
+                Ok(chunk) => read += chunk.len(),
+                Err(e) => {
+                    reason = e.reason();
+                    break;
+                }
+            }
+        }
+    });
+    stalled.await.expect("the server resets the stalled stream");
+    let took = started.elapsed();
+    eprintln!("stalled stream reset with {reason:?} after {took:?}, {read} bytes read");
+    assert_eq!(reason, Some(h2::Reason::CANCEL));
+    assert!(took >= Duration::from_millis(900), "{took:?}");
+    assert!(read <= 64 * 1024, "no more than the window: {read}");
+    // The connection is fine: the next call on it is served.
+    assert_eq!(say_hi(&mut client).await.as_deref(), Some("0"));
+    running.stop().await.unwrap();
+}

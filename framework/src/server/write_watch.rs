@@ -1,0 +1,149 @@
+//! A connection's socket, watched for a peer that stops reading it.
+//!
+//! When the peer stops reading its TCP socket, the kernel's buffers fill and every write waits;
+//! HTTP/2 then holds what it has queued for the connection's streams, and no flow-control
+//! window or stream timer can free it (nothing can be sent, not even a reset). [`WatchedIo`]
+//! notes each write that has to wait and counts the bytes written, and the connection closes
+//! itself once its writes have waited, with no byte written, for `send_stall_timeout`.
+//!
+//! While writes wait, every byte the connection's calls hand to hyper stays in memory: the
+//! watch counts them, and the connection's send budget ([`super::send_budget`]) counts them
+//! against its limit too, so that a peer that stops reading its socket cannot make HTTP/2 queue
+//! up to `max_send_buffer_bytes` for each of its streams.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+
+use pin_project_lite::pin_project;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// What the connection's task reads of its socket's writes.
+#[derive(Debug, Default)]
+pub(crate) struct WriteWatch {
+    written: AtomicU64,
+    waiting: AtomicBool,
+    handed_while_waiting: AtomicUsize,
+}
+
+impl WriteWatch {
+    /// Bytes written so far.
+    pub(crate) fn written(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
+    }
+
+    /// Whether the last write had to wait for the peer.
+    pub(crate) fn waiting(&self) -> bool {
+        self.waiting.load(Ordering::Relaxed)
+    }
+
+    /// Notes `n` response bytes handed to hyper: they stay in memory if writes wait.
+    pub(crate) fn handed(&self, n: usize) {
+        if self.waiting() {
+            self.handed_while_waiting.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    /// Response bytes handed to hyper since writes began to wait (none while they flow).
+    pub(crate) fn unwritten(&self) -> usize {
+        self.handed_while_waiting.load(Ordering::Relaxed)
+    }
+
+    fn note(&self, poll: Poll<io::Result<usize>>) -> Poll<io::Result<usize>> {
+        match &poll {
+            Poll::Pending => self.waiting.store(true, Ordering::Relaxed),
+            Poll::Ready(Ok(n)) => {
+                self.written.fetch_add(*n as u64, Ordering::Relaxed);
+                if self.waiting() {
+                    self.waiting.store(false, Ordering::Relaxed);
+                    self.handed_while_waiting.store(0, Ordering::Relaxed);
+                }
+            }
+            Poll::Ready(Err(_)) => {}
+        }
+        poll
+    }
+}
+
+pin_project! {
+    /// An I/O stream whose writes a [`WriteWatch`] follows.
+    pub(crate) struct WatchedIo<T> {
+        #[pin]
+        inner: T,
+        watch: Arc<WriteWatch>,
+    }
+}
+
+impl<T> WatchedIo<T> {
+    pub(crate) fn new(inner: T, watch: Arc<WriteWatch>) -> Self {
+        Self { inner, watch }
+    }
+}
+
+impl<T: AsyncRead> AsyncRead for WatchedIo<T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        self.project().inner.poll_read(cx, buf)
+    }
+}
+
+impl<T: AsyncWrite> AsyncWrite for WatchedIo<T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.project();
+        let poll = this.inner.poll_write(cx, buf);
+        this.watch.note(poll)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.project();
+        let poll = this.inner.poll_write_vectored(cx, bufs);
+        this.watch.note(poll)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.project().inner.poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.project().inner.poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    #[tokio::test]
+    async fn counts_what_is_written_and_notes_a_write_that_waits() {
+        // A pipe with room for 8 bytes that nobody reads: the ninth byte has to wait.
+        let (writer, _reader) = tokio::io::duplex(8);
+        let watch = Arc::new(WriteWatch::default());
+        let mut io = WatchedIo::new(writer, watch.clone());
+        io.write_all(b"12345678").await.unwrap();
+        assert_eq!((watch.written(), watch.waiting()), (8, false));
+        let blocked =
+            tokio::time::timeout(std::time::Duration::from_millis(50), io.write_all(b"9")).await;
+        assert!(blocked.is_err());
+        assert!(watch.waiting());
+        watch.handed(100);
+        assert_eq!(watch.unwritten(), 100, "counted while writes wait");
+    }
+}
