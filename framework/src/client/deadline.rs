@@ -103,7 +103,9 @@ where
             Some(shorter) if shorter < self.timeout => (shorter, grpc_timeout(shorter)),
             _ => (self.timeout, self.header.clone()),
         };
-        request.headers_mut().insert("grpc-timeout", header);
+        request
+            .headers_mut()
+            .insert(crate::middleware::status::GRPC_TIMEOUT.clone(), header);
         CutoffFuture::new(self.inner.call(request), Some(sleep(timeout)), None, passed)
             .trigger_first()
     }

@@ -71,7 +71,12 @@ impl RetryPolicy {
     }
 
     fn applies(&self, path: &str) -> bool {
-        self.max_attempts > 1 && (self.all_methods || self.methods.iter().any(|m| m == path))
+        self.retries_any() && (self.all_methods || self.methods.iter().any(|m| m == path))
+    }
+
+    /// Whether any call is ever retried: if not, no call needs to fill the budget either.
+    fn retries_any(&self) -> bool {
+        self.max_attempts > 1 && (self.all_methods || !self.methods.is_empty())
     }
 
     fn retryable(&self, code: Code) -> bool {
@@ -151,14 +156,20 @@ where
     }
 
     fn call(&mut self, request: http::Request<GrpcBody>) -> Self::Future {
-        let policy = self.policy.clone();
-        policy.budget.deposit();
-        if !policy.applies(request.uri().path()) {
+        // The budget's deposit takes a lock and reads the clock: only for a policy that retries.
+        if !self.policy.retries_any() {
+            return RetryFuture::Once {
+                inner: self.inner.call(request),
+            };
+        }
+        self.policy.budget.deposit();
+        if !self.policy.applies(request.uri().path()) {
             // Most methods are not retried: no buffering, no boxed future.
             return RetryFuture::Once {
                 inner: self.inner.call(request),
             };
         }
+        let policy = self.policy.clone();
         let inner = self.inner.clone();
         RetryFuture::Retrying {
             attempts: Box::pin(async move {

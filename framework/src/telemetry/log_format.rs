@@ -314,7 +314,7 @@ impl Visit for JsonFields<'_> {
     fn record_f64(&mut self, field: &Field, value: f64) {
         if self.key(field) {
             if value.is_finite() {
-                let _ = write!(self.line, "{value}");
+                push_f64(self.line, value, FloatStyle::Display);
             } else {
                 // JSON has no NaN or infinity.
                 let _ = write!(self.line, "\"{value}\"");
@@ -520,12 +520,17 @@ impl Visit for PrettyFields<'_> {
         if !self.key(field) {
             return;
         }
-        let plain = !value.is_empty()
-            && !value
-                .bytes()
-                .any(|b| matches!(b, b' ' | b'"' | b'=' | b'\\' | 0..=0x1f | 0x7f));
+        // One pass over the value decides how it is written (most values need nothing).
+        let class = value
+            .bytes()
+            .fold(0, |class, b| class | PRETTY_CLASS[usize::from(b)]);
+        let plain = !value.is_empty() && class & QUOTED == 0;
         if plain || field.name() == "message" {
-            escape_pretty(self.line, value);
+            if class & UNPRINTABLE == 0 {
+                self.line.push_str(value);
+            } else {
+                escape_pretty(self.line, value);
+            }
         } else {
             self.line.push('"');
             let _ = write!(self.line, "{}", value.escape_debug());
@@ -542,7 +547,7 @@ impl Visit for PrettyFields<'_> {
     // Numbers need no escaping: written straight into the line.
     fn record_f64(&mut self, field: &Field, value: f64) {
         if self.key(field) {
-            let _ = write!(self.line, "{value:?}");
+            push_f64(self.line, value, FloatStyle::Debug);
         }
     }
 
@@ -555,6 +560,61 @@ impl Visit for PrettyFields<'_> {
     fn record_u64(&mut self, field: &Field, value: u64) {
         if self.key(field) {
             let _ = write!(self.line, "{value}");
+        }
+    }
+}
+
+/// A value with one of these bytes is quoted in a pretty line (a space, `"`, `=`, `\\`, or what
+/// [`UNPRINTABLE`] marks).
+const QUOTED: u8 = 1;
+/// Bytes outside printable ASCII: control characters, DEL and every byte of a non-ASCII char.
+const UNPRINTABLE: u8 = 2;
+
+/// What each byte makes of a pretty value: [`QUOTED`] and [`UNPRINTABLE`] flags.
+static PRETTY_CLASS: [u8; 256] = {
+    let mut table = [0; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = match b as u8 {
+            b' ' | b'"' | b'=' | b'\\' => QUOTED,
+            0..=0x1f | 0x7f => QUOTED | UNPRINTABLE,
+            0x80..=0xff => UNPRINTABLE,
+            _ => 0,
+        };
+        b += 1;
+    }
+    table
+};
+
+/// How a float is written: as `{:?}` (pretty lines) or as `{}` (JSON numbers) would write it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FloatStyle {
+    Debug,
+    Display,
+}
+
+/// Writes `value` as `fmt` would in `style`, without `fmt` for the usual magnitudes: there
+/// `{:?}` and `{}` both write the shortest digits that read back as `value`, in plain decimal,
+/// which is what `zmij` writes too (`{:?}` keeps a `.0` on whole numbers, `{}` drops it).
+/// Outside that range the two differ from each other and from `zmij` (exponents), so `fmt`
+/// writes them.
+fn push_f64(line: &mut String, value: f64, style: FloatStyle) {
+    if !(1e-4..1e15).contains(&value.abs()) {
+        let _ = match style {
+            FloatStyle::Debug => write!(line, "{value:?}"),
+            FloatStyle::Display => write!(line, "{value}"),
+        };
+        return;
+    }
+    let mut buffer = zmij::Buffer::new();
+    let text = buffer.format_finite(value);
+    match style {
+        FloatStyle::Display => line.push_str(text.strip_suffix(".0").unwrap_or(text)),
+        FloatStyle::Debug => {
+            line.push_str(text);
+            if !text.contains('.') {
+                line.push_str(".0");
+            }
         }
     }
 }
@@ -616,6 +676,85 @@ mod tests {
         out.clear();
         escape_pretty(&mut out, "plain ascii, é and \u{85}");
         assert_eq!(out, "plain ascii, é and \\u{85}");
+    }
+
+    #[test]
+    fn floats_are_written_as_fmt_writes_them() {
+        let mut values = vec![
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            0.1,
+            0.5,
+            2.5,
+            100.0,
+            1e-4,
+            9.99e-5,
+            1e-5,
+            0.084123,
+            12.75,
+            1234.5678,
+            1e14,
+            9.999_999_999_999_99e14,
+            1e15,
+            1e16,
+            1.5e16,
+            1e300,
+            5e-324,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ];
+        // Durations as the access log writes them (ms from seconds), over many magnitudes.
+        let mut x = 1.234_567e-7_f64;
+        while x < 1e17 {
+            values.extend([x, x * 1000.0 / 3.0, (x * 1e6).round() / 1e6]);
+            x *= 1.7;
+        }
+        for value in values {
+            let mut debug = String::new();
+            push_f64(&mut debug, value, FloatStyle::Debug);
+            assert_eq!(debug, format!("{value:?}"));
+            let mut display = String::new();
+            push_f64(&mut display, value, FloatStyle::Display);
+            assert_eq!(display, format!("{value}"));
+        }
+    }
+
+    #[test]
+    fn pretty_values_are_quoted_only_when_they_must_be() {
+        let line = |value: &str| {
+            let mut line = String::new();
+            let mut fields = PrettyFields {
+                line: &mut line,
+                ansi: false,
+            };
+            let callsite = tracing::callsite::Identifier(&CALLSITE);
+            let field = tracing::field::FieldSet::new(&["key"], callsite)
+                .field("key")
+                .unwrap();
+            fields.record_str(&field, value);
+            line
+        };
+        assert_eq!(line("plain/value.1"), " key=plain/value.1");
+        assert_eq!(line(""), " key=\"\"");
+        assert_eq!(line("two words"), " key=\"two words\"");
+        assert_eq!(line("a=b"), " key=\"a=b\"");
+        assert_eq!(line("line\nbreak"), " key=\"line\\nbreak\"");
+        assert_eq!(line("café"), " key=café");
+        assert_eq!(line("caf\u{85}"), " key=caf\\u{85}");
+    }
+
+    struct NoCallsite;
+    static CALLSITE: NoCallsite = NoCallsite;
+    impl tracing::callsite::Callsite for NoCallsite {
+        fn set_interest(&self, _: tracing::subscriber::Interest) {}
+        fn metadata(&self) -> &tracing::Metadata<'_> {
+            unreachable!("only names its fields")
+        }
     }
 
     #[test]

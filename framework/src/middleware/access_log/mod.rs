@@ -95,10 +95,12 @@ impl CallObserver for AccessLogObserver {
         let duration_ms = self.start.elapsed().as_secs_f64() * 1000.0;
         let peer = self.peer.map(peer::PeerText::new);
         let peer = peer.as_ref().map(peer::PeerText::as_str);
+        // The message as a `str` field (first, where the macros put a formatted one), not a
+        // format string: writers take it as it is, with no `fmt::Arguments` to run.
         if code == Code::Ok {
-            tracing::info!(target: "bia::access", method = self.method, status = code_name(code), duration_ms, peer, "call");
+            tracing::info!(target: "bia::access", message = "call", method = self.method, status = code_name(code), duration_ms, peer);
         } else {
-            tracing::warn!(target: "bia::access", method = self.method, status = code_name(code), duration_ms, peer, "call");
+            tracing::warn!(target: "bia::access", message = "call", method = self.method, status = code_name(code), duration_ms, peer);
         }
     }
 }
