@@ -21,14 +21,23 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bia_integration_tests::process::{Memory, ServerProcess, free_port, mib};
-use bytes::Bytes;
-use prost::Message;
 use support::echo::{self, say};
+use support::h2raw::{grpc_frame, grpc_request, h2_client};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// The bound on the server's peak resident memory under one connection's attack.
 const PEAK_RSS_BOUND: u64 = 64 * 1024 * 1024;
+
+/// The server stayed within [`PEAK_RSS_BOUND`] and answered every check of other clients.
+fn assert_survived(memory: &Memory, failed: usize) {
+    assert!(
+        memory.peak_rss <= PEAK_RSS_BOUND,
+        "peak RSS {} over the bound",
+        mib(memory.peak_rss)
+    );
+    assert_eq!(failed, 0, "others were served throughout");
+}
 
 /// A server process and the directory it runs in (its log is `server.log` there).
 struct Target {
@@ -117,43 +126,12 @@ async fn during<T>(
     (out, after, failed)
 }
 
-/// One gRPC message: the 5-byte prefix and the payload.
-fn grpc_frame(message: &impl Message) -> Bytes {
-    let payload = message.encode_to_vec();
-    let mut out = Vec::with_capacity(5 + payload.len());
-    out.push(0);
-    out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-    out.extend_from_slice(&payload);
-    Bytes::from(out)
-}
-
-fn grpc_request(path: &str) -> http::Request<()> {
-    http::Request::builder()
-        .method("POST")
-        .uri(format!("http://localhost{path}"))
-        .header("content-type", "application/grpc")
-        .header("te", "trailers")
-        .body(())
-        .unwrap()
-}
-
-async fn h2_connect(
-    addr: SocketAddr,
-) -> (h2::client::SendRequest<Bytes>, tokio::task::JoinHandle<()>) {
-    let tcp = TcpStream::connect(addr).await.unwrap();
-    let (client, connection) = h2::client::handshake(tcp).await.unwrap();
-    let driver = tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    (client, driver)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_flood_on_one_connection_stays_small() {
     let target = Target::start(&[]);
     let attack = async {
         let (mut opened, mut reconnects) = (0usize, 0usize);
-        let (mut client, mut driver) = h2_connect(target.addr()).await;
+        let (mut client, mut driver) = h2_client(target.addr()).await;
         for _round in 0..20 {
             // As many streams as the server allows, each a Collect call that never ends.
             let mut streams = Vec::new();
@@ -163,7 +141,10 @@ async fn a_stream_flood_on_one_connection_stays_small() {
                 let Ok(Ok(mut ready)) = ready.await else {
                     break;
                 };
-                match ready.send_request(grpc_request("/echo.v1.Echo/Collect"), false) {
+                match ready.send_request(
+                    grpc_request("/echo.v1.Echo/Collect", "application/grpc"),
+                    false,
+                ) {
                     Ok(stream) => streams.push(stream),
                     Err(_) => break,
                 }
@@ -176,7 +157,7 @@ async fn a_stream_flood_on_one_connection_stays_small() {
             drop(streams);
             if driver.is_finished() {
                 reconnects += 1;
-                (client, driver) = h2_connect(target.addr()).await;
+                (client, driver) = h2_client(target.addr()).await;
             }
         }
         (opened, reconnects)
@@ -189,12 +170,7 @@ async fn a_stream_flood_on_one_connection_stays_small() {
         opened >= 20 * 200,
         "the server let the streams open: {opened}"
     );
-    assert!(
-        memory.peak_rss <= PEAK_RSS_BOUND,
-        "{}",
-        mib(memory.peak_rss)
-    );
-    assert_eq!(failed, 0, "others were served throughout");
+    assert_survived(&memory, failed);
 }
 
 /// Raw HTTP/2: the frames the attacks below need, written by hand.
@@ -319,12 +295,7 @@ async fn made_you_reset_ends_the_connection_with_goaway() {
     );
     assert_eq!(goaway, Some(0xb), "GOAWAY ENHANCE_YOUR_CALM");
     assert!(resets <= 2_048, "the reset cap held: {resets}");
-    assert!(
-        memory.peak_rss <= PEAK_RSS_BOUND,
-        "{}",
-        mib(memory.peak_rss)
-    );
-    assert_eq!(failed, 0, "others were served throughout");
+    assert_survived(&memory, failed);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -368,14 +339,17 @@ async fn a_reader_that_never_opens_its_window_pins_little_and_is_reset() {
     let attack = async {
         // The h2 client opens a stream's window only when its reader releases what it read:
         // this one never does, so the server may send 64 KiB on the connection, in all.
-        let (client, _driver) = h2_connect(target.addr()).await;
+        let (client, _driver) = h2_client(target.addr()).await;
         let request = grpc_frame(&echo::count(&"x".repeat(128 * 1024), 1_000, 0));
         let mut calls = tokio::task::JoinSet::new();
         let started = Instant::now();
         for _ in 0..300 {
             let mut ready = client.clone().ready().await.unwrap();
             let (response, mut send) = ready
-                .send_request(grpc_request("/echo.v1.Echo/Count"), false)
+                .send_request(
+                    grpc_request("/echo.v1.Echo/Count", "application/grpc"),
+                    false,
+                )
                 .unwrap();
             send.send_data(request.clone(), true).unwrap();
             calls.spawn(async move {
@@ -425,12 +399,7 @@ async fn a_reader_that_never_opens_its_window_pins_little_and_is_reset() {
     assert_eq!(left, 0, "every stream ended");
     assert_eq!(endings.refused + endings.reset, 300, "{endings:?}");
     assert!(endings.reset > 0, "stalled streams were reset");
-    assert!(
-        memory.peak_rss <= PEAK_RSS_BOUND,
-        "{}",
-        mib(memory.peak_rss)
-    );
-    assert_eq!(failed, 0, "others were served throughout");
+    assert_survived(&memory, failed);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -495,12 +464,7 @@ async fn a_peer_that_stops_reading_its_socket_is_cut_off() {
         mib(drained as u64)
     );
     assert!(closed, "the server closed the connection");
-    assert!(
-        memory.peak_rss <= PEAK_RSS_BOUND,
-        "{}",
-        mib(memory.peak_rss)
-    );
-    assert_eq!(failed, 0, "others were served throughout");
+    assert_survived(&memory, failed);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -532,12 +496,7 @@ async fn a_thousand_silent_connections_are_closed_and_others_are_served() {
     );
     assert_eq!(closed, 1_000);
     assert!(longest <= Duration::from_secs(10), "{longest:?}");
-    assert!(
-        memory.peak_rss <= PEAK_RSS_BOUND,
-        "{}",
-        mib(memory.peak_rss)
-    );
-    assert_eq!(failed, 0, "others were served throughout");
+    assert_survived(&memory, failed);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,44 +6,13 @@ mod support;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use prost::Message;
 use support::echo::{self, say};
+use support::h2raw::{grpc_frame, grpc_request, h2_client};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 
 async fn app(extra: &str) -> bia::RunningApp {
     echo::start("hardened", extra).await
-}
-
-/// One gRPC message: the 5-byte prefix and the payload.
-fn frame(message: &impl Message) -> Bytes {
-    let payload = message.encode_to_vec();
-    let mut out = Vec::with_capacity(5 + payload.len());
-    out.push(0);
-    out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-    out.extend_from_slice(&payload);
-    Bytes::from(out)
-}
-
-async fn h2_client(
-    addr: std::net::SocketAddr,
-) -> (h2::client::SendRequest<Bytes>, tokio::task::JoinHandle<()>) {
-    let tcp = TcpStream::connect(addr).await.unwrap();
-    let (client, connection) = h2::client::handshake(tcp).await.unwrap();
-    let driver = tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    (client, driver)
-}
-
-fn grpc_request(path: &str, content_type: &str) -> http::Request<()> {
-    http::Request::builder()
-        .method("POST")
-        .uri(format!("http://localhost{path}"))
-        .header("content-type", content_type)
-        .header("te", "trailers")
-        .body(())
-        .unwrap()
 }
 
 /// Opens a `Say` stream with `content_type` on `client`.
@@ -59,7 +28,7 @@ fn open_say(
 /// One `Say("hi")` on `client`, as a gRPC client sends it; returns its grpc-status.
 async fn say_hi(client: &mut h2::client::SendRequest<Bytes>) -> Option<String> {
     let (response, mut send) = open_say(client, "application/grpc");
-    send.send_data(frame(&say("hi")), true).unwrap();
+    send.send_data(grpc_frame(&say("hi")), true).unwrap();
     grpc_status(response.await.unwrap()).await
 }
 
@@ -139,13 +108,13 @@ async fn what_is_not_grpc_is_refused_and_two_unary_messages_are_an_error() {
     let (mut client, _driver) = h2_client(running.grpc_addr()).await;
     let (response, mut send) = open_say(&mut client, "text/plain");
     // The server may answer (and end the stream) before the body is sent.
-    let _ = send.send_data(frame(&say("hi")), true);
+    let _ = send.send_data(grpc_frame(&say("hi")), true);
     let response = response.await.unwrap();
     assert_eq!(response.status(), http::StatusCode::UNSUPPORTED_MEDIA_TYPE);
 
     let (response, mut send) = open_say(&mut client, "application/grpc+proto");
-    let mut two = frame(&say("one")).to_vec();
-    two.extend_from_slice(&frame(&say("two")));
+    let mut two = grpc_frame(&say("one")).to_vec();
+    two.extend_from_slice(&grpc_frame(&say("two")));
     let _ = send.send_data(Bytes::from(two), true);
     let status = grpc_status(response.await.unwrap()).await;
     assert_eq!(status.as_deref(), Some("13"), "INTERNAL");
@@ -227,8 +196,11 @@ async fn a_stream_whose_peer_stops_reading_is_reset_and_its_connection_lives_on(
             false,
         )
         .unwrap();
-    send.send_data(frame(&echo::count(&"x".repeat(32 * 1024), 10_000, 0)), true)
-        .unwrap();
+    send.send_data(
+        grpc_frame(&echo::count(&"x".repeat(32 * 1024), 10_000, 0)),
+        true,
+    )
+    .unwrap();
     let mut body = response.await.unwrap().into_body();
     let started = Instant::now();
     let (mut read, mut reason) = (0, None);

@@ -7,34 +7,15 @@
 
 mod support;
 
-use std::sync::OnceLock;
-
 use bia::testing::otlp::{Collector, ReceivedSpan, SpanKind};
 use support::Captured;
 use support::echo::{self, SayRequest};
 use support::traced;
 
-/// The process's JSON log output, installed once for every test of this binary.
-fn json_logs() -> &'static Captured {
-    static LOGS: OnceLock<(Captured, bia::telemetry::LoggingGuard)> = OnceLock::new();
-    &LOGS
-        .get_or_init(|| {
-            let captured = Captured::default();
-            let config = bia::testing::config_with("logs", "[log]\nformat = \"json\"\n");
-            let (subscriber, guard) = bia::telemetry::Logging::new(&config)
-                .unwrap()
-                .writer(captured.clone())
-                .subscriber();
-            tracing::subscriber::set_global_default(subscriber).unwrap();
-            (captured, guard)
-        })
-        .0
-}
-
 /// The JSON lines of trace `trace_id`, once `count` of them have been written.
 async fn json_lines_of(trace_id: &str, count: usize) -> Vec<serde_json::Value> {
     support::eventually(|| {
-        let lines: Vec<serde_json::Value> = json_logs()
+        let lines: Vec<serde_json::Value> = support::json_logs()
             .text()
             .lines()
             .map(|line| {
@@ -86,7 +67,7 @@ fn line_with<'a>(lines: &'a [serde_json::Value], message: &str) -> &'a serde_jso
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn user_spans_are_children_of_the_server_span_and_log_lines_carry_their_ids() {
-    json_logs();
+    support::json_logs();
     let (collector, endpoint) = Collector::start().await;
     let config = otlp_config("spans-one", &endpoint, "");
     let running = traced::start(&config, None, None).await;
@@ -154,7 +135,7 @@ async fn user_spans_are_children_of_the_server_span_and_log_lines_carry_their_id
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_call_inside_a_user_span_is_its_child_and_each_app_keeps_its_name() {
-    json_logs();
+    support::json_logs();
     let (collector, endpoint) = Collector::start().await;
     let back_config = otlp_config("spans-back", &endpoint, "");
     let back = traced::start(&back_config, None, None).await;

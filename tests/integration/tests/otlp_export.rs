@@ -6,31 +6,13 @@
 
 mod support;
 
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use support::Captured;
 use support::echo::{self, say};
-
-fn logs() -> &'static Captured {
-    static LOGS: OnceLock<(Captured, bia::telemetry::LoggingGuard)> = OnceLock::new();
-    &LOGS
-        .get_or_init(|| {
-            let captured = Captured::default();
-            let config = bia::testing::config_with("logs", "[log]\nformat = \"json\"\n");
-            let (subscriber, guard) = bia::telemetry::Logging::new(&config)
-                .unwrap()
-                .writer(captured.clone())
-                .subscriber();
-            tracing::subscriber::set_global_default(subscriber).unwrap();
-            (captured, guard)
-        })
-        .0
-}
 
 /// The warnings about failed exports to `endpoint` so far.
 fn warnings_about(endpoint: &str) -> usize {
-    logs()
+    support::json_logs()
         .text()
         .lines()
         .filter(|line| line.contains("OTLP span export to") && line.contains(endpoint))
@@ -40,7 +22,7 @@ fn warnings_about(endpoint: &str) -> usize {
 /// 1,500 calls (three batches' worth of spans) against an App exporting to `endpoint`, which
 /// fails: all answer, in far less time than the failing exports take, and one warning says so.
 async fn calls_go_on_and_one_warning_names(endpoint: &str) {
-    logs();
+    support::json_logs();
     let running = echo::start(
         "echo-otlp-down",
         &format!("[telemetry.otlp]\nendpoint = \"{endpoint}\"\ntimeout = \"2s\"\n"),
@@ -65,7 +47,7 @@ async fn calls_go_on_and_one_warning_names(endpoint: &str) {
         warnings_about(endpoint),
         1,
         "one warning for every failure within 30 s:\n{}",
-        logs().text()
+        support::json_logs().text()
     );
     // The stop's flush fails too, and says where to.
     if let Err(e) = running.stop().await {

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use bia_integration_tests::process::{Memory, free_port};
+
 /// The four ways a server runs in this harness.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Variant {
@@ -80,12 +82,6 @@ pub(crate) fn pin_self(core: usize) {
         .status()
         .expect("runs taskset");
     assert!(status.success(), "taskset -p failed");
-}
-
-fn free_port() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("binds a loopback port")
 }
 
 impl Server {
@@ -192,25 +188,9 @@ impl Server {
         }
     }
 
-    /// `VmHWM` (peak resident set), `RssAnon` (its private part now: heap and stacks, not the
-    /// pages of the binary and libraries it shares with the page cache) and the thread count,
-    /// from `/proc/<pid>/status`.
-    pub(crate) fn memory_and_threads(&self) -> (u64, u64, u64) {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
-            .expect("reads the server's /proc status");
-        let field = |name: &str| {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix(name))
-                .and_then(|rest| rest.split_whitespace().next())
-                .and_then(|n| n.parse::<u64>().ok())
-                .unwrap_or(0)
-        };
-        (
-            field("VmHWM:") * 1024,
-            field("RssAnon:") * 1024,
-            field("Threads:"),
-        )
+    /// The server's memory and threads now, from `/proc/<pid>/status`.
+    pub(crate) fn memory(&self) -> Memory {
+        Memory::of(self.pid())
     }
 
     /// Sends SIGTERM and waits for the process to exit.

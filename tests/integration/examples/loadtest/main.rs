@@ -230,7 +230,8 @@ fn main() -> std::process::ExitCode {
     let finals: Vec<Final> = servers
         .iter()
         .map(|server| {
-            let (peak_rss, anon_rss, threads) = server.memory_and_threads();
+            let memory = server.memory();
+            let (peak_rss, anon_rss, threads) = (memory.peak_rss, memory.rss_anon, memory.threads);
             let log_bytes = std::fs::metadata(&server.log).map_or(0, |m| m.len());
             let calls = Workload::ALL
                 .iter()

@@ -6,11 +6,12 @@
 pub mod echo;
 #[cfg(feature = "etcd")]
 pub mod etcd;
+pub mod h2raw;
 pub mod say_only;
 pub mod traced;
 
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 /// A log writer into memory: a subscriber's output, read back with [`Captured::text`].
@@ -96,4 +97,22 @@ where
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// The test binary's JSON log output, made the global subscriber on first use and shared by
+/// every test of the binary (a process has one global subscriber).
+pub fn json_logs() -> &'static Captured {
+    static LOGS: OnceLock<(Captured, bia::telemetry::LoggingGuard)> = OnceLock::new();
+    &LOGS
+        .get_or_init(|| {
+            let captured = Captured::default();
+            let config = bia::testing::config_with("logs", "[log]\nformat = \"json\"\n");
+            let (subscriber, guard) = bia::telemetry::Logging::new(&config)
+                .unwrap()
+                .writer(captured.clone())
+                .subscriber();
+            tracing::subscriber::set_global_default(subscriber).unwrap();
+            (captured, guard)
+        })
+        .0
 }
