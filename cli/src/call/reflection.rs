@@ -47,9 +47,10 @@ impl Reflection {
 
     /// The names of the services the server lists.
     pub(crate) async fn services(&mut self) -> Result<Vec<String>> {
-        let (_, response) = self
+        let (session, response) = self
             .open(MessageRequest::ListServices(String::new()))
             .await?;
+        session.finish().await;
         match response {
             MessageResponse::ListServicesResponse(list) => {
                 let mut names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
@@ -91,6 +92,7 @@ impl Reflection {
                 other => add_files(other, &mut files, &mut wanted)?,
             }
         }
+        session.finish().await;
         // The raw files, framed as a FileDescriptorSet, so their options stay as sent.
         let mut set = Vec::new();
         for bytes in files.values() {
@@ -161,6 +163,14 @@ impl Reflection {
 }
 
 impl Session {
+    /// Ends the stream as a well-behaved client does: closes its side and reads the server's
+    /// status. Dropping it instead would cancel the call, which the server then counts and
+    /// logs as CANCELLED.
+    async fn finish(mut self) {
+        drop(self.requests);
+        while let Ok(Some(_)) = self.responses.message().await {}
+    }
+
     async fn ask(&mut self, message: MessageRequest) -> Result<MessageResponse> {
         self.requests
             .send(request(message))

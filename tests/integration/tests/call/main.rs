@@ -80,6 +80,25 @@ async fn list_and_describe_through_reflection() {
     let unknown = bia(args(&addr, &["describe", "echo.v1.Nope"]), "").await;
     assert_eq!(unknown.code, 1);
     support::assert_contains(&unknown.stderr, &["echo.v1.Nope", "bia call ADDR list"]);
+
+    // `bia call` ends its reflection streams (closes its side, reads the status) rather than
+    // dropping them, so the server counts them OK, not CANCELLED.
+    let reflection = "rpc_method=\"grpc.reflection.v1.ServerReflection/ServerReflectionInfo\"";
+    let metrics = running.metrics_text().await;
+    let statuses: Vec<&str> = metrics
+        .lines()
+        .filter(|l| {
+            l.starts_with("rpc_server_call_duration_seconds_count") && l.contains(reflection)
+        })
+        .collect();
+    assert!(
+        statuses.iter().any(|l| l.contains("status_code=\"OK\"")),
+        "{statuses:#?}"
+    );
+    assert!(
+        !statuses.iter().any(|l| l.contains("CANCELLED")),
+        "{statuses:#?}"
+    );
     running.stop().await.unwrap();
 }
 
