@@ -29,6 +29,7 @@ message Request {
   string id = 1;
   Thing thing = 2;
   repeated string tags = 3;
+  google.protobuf.FieldMask update_mask = 4;
 }
 "#;
 
@@ -83,7 +84,7 @@ pub(crate) fn pool_with_rules(rules: &[&str]) -> DescriptorPool {
         .collect();
     let source = format!(
         "syntax = \"proto3\";\npackage test.v1;\nimport \"google/api/annotations.proto\";\n\
-         import \"google/protobuf/timestamp.proto\";\n{THINGS_MESSAGES}\nservice Things {{\n{methods}}}\n"
+         import \"google/protobuf/timestamp.proto\";\nimport \"google/protobuf/field_mask.proto\";\n{THINGS_MESSAGES}\nservice Things {{\n{methods}}}\n"
     );
     pool("main.proto", &source)
 }

@@ -134,6 +134,9 @@ fn parse(field: &FieldDescriptor, text: &str) -> Result<Value, String> {
                 }
             },
         },
+        Kind::Message(message) if message.full_name() == "google.protobuf.FieldMask" => {
+            field_mask(message, text)?
+        }
         Kind::Message(message) if message.full_name().ends_with("Value") => {
             // A wrapper: the text is its `value`.
             let inner = message
@@ -146,6 +149,42 @@ fn parse(field: &FieldDescriptor, text: &str) -> Result<Value, String> {
         // Bytes, Timestamp, Duration and FieldMask: their JSON form is this very string.
         Kind::Bytes | Kind::Message(_) => from_json_string(field, text)?,
     })
+}
+
+/// A FieldMask from `a.b,c`. Each path may be written with the proto's names
+/// (`display_name`), as grpc-gateway reads a query string, or in lowerCamelCase
+/// (`displayName`), the proto3 JSON form.
+fn field_mask(message: MessageDescriptor, text: &str) -> Result<Value, String> {
+    let paths_field = message
+        .get_field_by_name("paths")
+        .ok_or("google.protobuf.FieldMask has no field `paths`")?;
+    let mut paths = Vec::new();
+    for path in text.split(',').filter(|path| !path.is_empty()) {
+        let plain = path
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+        let mixed = path.contains('_') && path.chars().any(|c| c.is_ascii_uppercase());
+        if !plain || mixed {
+            return Err(format!(
+                "`{path}` is not a field mask path: write the fields' proto names \
+                 (`display_name`) or their lowerCamelCase JSON names (`displayName`), joined \
+                 with `.` for nested fields and `,` between paths"
+            ));
+        }
+        let mut snake = String::with_capacity(path.len() + 4);
+        for c in path.chars() {
+            if c.is_ascii_uppercase() {
+                snake.push('_');
+                snake.push(c.to_ascii_lowercase());
+            } else {
+                snake.push(c);
+            }
+        }
+        paths.push(Value::String(snake));
+    }
+    let mut mask = DynamicMessage::new(message);
+    mask.set_field(&paths_field, Value::List(paths));
+    Ok(Value::Message(mask))
 }
 
 fn parse_float(text: &str) -> Option<f64> {
@@ -164,7 +203,7 @@ fn from_json_string(field: &FieldDescriptor, text: &str) -> Result<Value, String
     let json = serde_json::Value::Object(object).to_string();
     let mut message =
         crate::gateway::json::from_json(field.parent_message().clone(), json.as_bytes())
-            .map_err(|e| e.message().to_owned())?;
+            .map_err(|e| without_position(e.message()))?;
     let value = message
         .take_field(field)
         .unwrap_or_else(|| field.default_value());
@@ -173,6 +212,15 @@ fn from_json_string(field: &FieldDescriptor, text: &str) -> Result<Value, String
         Value::List(mut list) if field.is_list() => list.pop().unwrap_or(Value::Bool(false)),
         other => other,
     })
+}
+
+/// `message` without serde_json's " at line 1 column 12": the JSON was made here from one
+/// value, so the position would only mislead the caller.
+fn without_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(at) if message[at..].contains(" column ") => message[..at].to_owned(),
+        _ => message.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -244,5 +292,21 @@ mod tests {
         assert!(error(&[("thing.on", "yes")]).contains("a boolean"));
         assert!(error(&[("thing.color", "BLUE")]).contains("one of COLOR_UNSPECIFIED, RED, GREEN"));
         assert!(error(&[("thing.created", "yesterday")]).contains("thing.created: "));
+        assert!(!error(&[("thing.created", "yesterday")]).contains(" at line "));
+        assert!(error(&[("update_mask", "display-name")]).contains("not a field mask path"));
+        assert!(error(&[("update_mask", "display_Name")]).contains("lowerCamelCase"));
+    }
+
+    #[test]
+    fn a_field_mask_takes_proto_names_and_json_names() {
+        let expected = serde_json::json!({"updateMask": "displayName,thing.createdAt,tags"});
+        assert_eq!(
+            set(&[("update_mask", "display_name,thing.created_at,tags")]).unwrap(),
+            expected
+        );
+        assert_eq!(
+            set(&[("updateMask", "displayName,thing.createdAt,tags")]).unwrap(),
+            expected
+        );
     }
 }
