@@ -36,15 +36,24 @@ impl<S> ClientDeadline<S> {
 }
 
 /// The `grpc-timeout` value for `timeout`, in whole milliseconds (at least 1).
+///
+/// Made per call when a shorter deadline applies, so it is written into a buffer on the stack
+/// rather than formatted into a `String` first.
 fn grpc_timeout(timeout: Duration) -> HeaderValue {
     // At most 8 digits: beyond 99,999,999 ms (27 hours) use seconds.
     let ms = timeout.as_millis().max(1);
-    let text = if ms <= 99_999_999 {
-        format!("{ms}m")
+    let (value, unit) = if ms <= 99_999_999 {
+        (ms as u64, b'm')
     } else {
-        format!("{}S", timeout.as_secs().min(99_999_999))
+        (timeout.as_secs().min(99_999_999), b'S')
     };
-    HeaderValue::from_str(&text).expect("digits and a unit are a valid header value")
+    let mut digits = [0; 20];
+    let digits = crate::middleware::decimal::decimal(value, &mut digits);
+    let mut text = [0; 9];
+    text[..digits.len()].copy_from_slice(digits);
+    text[digits.len()] = unit;
+    HeaderValue::from_bytes(&text[..=digits.len()])
+        .expect("digits and a unit are a valid header value")
 }
 
 /// Applies [`ClientDeadline`] with a downstream's timeout.
@@ -124,6 +133,8 @@ mod tests {
         assert_eq!(grpc_timeout(Duration::from_millis(250)), "250m");
         assert_eq!(grpc_timeout(Duration::from_micros(10)), "1m");
         assert_eq!(grpc_timeout(Duration::from_secs(200_000)), "200000S");
+        assert_eq!(grpc_timeout(Duration::from_millis(99_999_999)), "99999999m");
+        assert_eq!(grpc_timeout(Duration::from_secs(10)), "10000m");
         let value = grpc_timeout(Duration::from_secs(7));
         assert_eq!(
             parse_grpc_timeout(value.as_bytes()),

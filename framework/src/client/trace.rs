@@ -44,8 +44,11 @@ impl<B> ObserveCall<B> for ClientTracer {
         };
         propagation::inject(self.telemetry.propagator(), &cx, request.headers_mut());
         // tonic adds the target's address below these layers; the balancer records the endpoint
-        // it picks on this span.
-        request.extensions_mut().insert(ClientSpan(cx.clone()));
+        // it picks on this span. A span that records nothing has nothing to record it on, and
+        // a request with no extension yet saves the map's allocation.
+        if cx.span().is_recording() {
+            request.extensions_mut().insert(ClientSpan(cx.clone()));
+        }
         (
             request,
             SpanObserver::new(cx, None, semconv_dup, SpanSide::Client),

@@ -58,7 +58,12 @@ pub(crate) fn inject(
     if let Ok(value) = HeaderValue::from_bytes(&value) {
         headers.insert(TRACEPARENT.clone(), value);
     }
-    if let Ok(state) = HeaderValue::from_str(&span_context.trace_state().header()) {
+    // An empty list is not sent (as OpenTelemetry's Go SDK does): W3C Trace Context reads a
+    // missing `tracestate` as an empty one, and the call saves a header.
+    let state = span_context.trace_state().header();
+    if !state.is_empty()
+        && let Ok(state) = HeaderValue::from_str(&state)
+    {
         headers.insert(TRACESTATE.clone(), state);
     }
 }
@@ -113,17 +118,33 @@ mod tests {
             true,
             TraceState::default(),
         );
-        let cx = Context::new().with_remote_span_context(span);
+        let cx = Context::new().with_remote_span_context(span.clone());
         let mut headers = HeaderMap::new();
         inject(&propagator, &cx, &mut headers);
         assert_eq!(
             headers["traceparent"],
             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
         );
-        // As the W3C propagator writes them, which writes them all when there is baggage.
+        // As the W3C propagator writes them (which writes them all when there is baggage), but
+        // for its empty `tracestate`.
         let mut expected = HeaderMap::new();
         propagator.inject_context(&cx, &mut HeaderInjector(&mut expected));
+        assert_eq!(expected.remove("tracestate").unwrap(), "");
         assert_eq!(headers, expected);
+        let stated = SpanContext::new(
+            span.trace_id(),
+            span.span_id(),
+            span.trace_flags(),
+            true,
+            "vendor=value".parse().unwrap(),
+        );
+        let mut headers = HeaderMap::new();
+        inject(
+            &propagator,
+            &Context::new().with_remote_span_context(stated),
+            &mut headers,
+        );
+        assert_eq!(headers["tracestate"], "vendor=value");
         let with_baggage = cx.with_baggage([opentelemetry::KeyValue::new("k", "v")]);
         let mut headers = HeaderMap::new();
         inject(&propagator, &with_baggage, &mut headers);

@@ -12,8 +12,8 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use support::echo::{EchoClient, EchoServer, pb, say};
-use support::say_only::{Reply, SayOnly};
+use support::echo::{EchoClient, say};
+use support::say_only::{self, Reply};
 
 /// Answers every message with itself.
 struct Fast;
@@ -37,12 +37,9 @@ fn main() {
             "client-cost",
             "[clients.echo]\ntarget = \"http://127.0.0.1:1\"\ntimeout = \"10s\"\n",
         );
-        let app = bia::App::builder(&config)
-            .file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
-            .add_service(EchoServer::new(SayOnly(Fast)))
-            .build()
+        let running = bia::testing::start(say_only::app(&config, Fast))
+            .await
             .unwrap();
-        let running = bia::testing::start(app).await.unwrap();
         let request = || say("ping");
         match client.as_str() {
             "tonic" => {

@@ -49,18 +49,8 @@ impl PeerText {
         }
     }
 
-    fn decimal(&mut self, mut n: u32) {
-        let mut digits = [0u8; 10];
-        let mut at = digits.len();
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        for &digit in &digits[at..] {
+    fn decimal(&mut self, n: u32) {
+        for &digit in crate::middleware::decimal::decimal(n.into(), &mut [0; 20]) {
             self.push(digit);
         }
     }

@@ -46,3 +46,14 @@ impl<R: Reply> Echo for SayOnly<R> {
         Err(Status::unimplemented("chat"))
     }
 }
+
+/// An App serving `SayOnly(reply)` and the echo descriptors, with its own telemetry from `config`.
+pub fn app<R: Reply>(config: &bia::Config, reply: R) -> bia::App {
+    bia::App::builder(config)
+        .file_descriptor_set(super::echo::pb::FILE_DESCRIPTOR_SET)
+        .add_service(super::echo::pb::echo_server::EchoServer::new(SayOnly(
+            reply,
+        )))
+        .build()
+        .expect("the say-only app builds")
+}
