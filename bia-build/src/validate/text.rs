@@ -120,15 +120,7 @@ pub(super) fn string(mut rules: Rules) -> Result<Vec<Check>> {
         ("min_bytes", "s.len()", "<", "must be at least {} bytes"),
         ("max_bytes", "s.len()", ">", "must be at most {} bytes"),
     ];
-    for (rule, measure, op, message) in lengths {
-        if let Some(n) = rules.u64(rule) {
-            c.push(Check::new(
-                format!("({measure} as u64) {op} {n}u64"),
-                format!("string.{rule}"),
-                message.replace("{}", &n.to_string()),
-            ));
-        }
-    }
+    c.extend(rules.size_checks(&lengths));
     if let Some(p) = rules.string("pattern") {
         let matched = regex_match(&rules, &p, "s")?;
         c.push(Check::new(
@@ -276,19 +268,11 @@ pub(super) fn bytes(mut rules: Rules) -> Result<Vec<Check>> {
             format!("must be {}", bytes_shown(&v)),
         ));
     }
-    for (rule, op, message) in [
-        ("len", "!=", "must be {} bytes"),
-        ("min_len", "<", "must be at least {} bytes"),
-        ("max_len", ">", "must be at most {} bytes"),
-    ] {
-        if let Some(n) = rules.u64(rule) {
-            c.push(Check::new(
-                format!("(b.len() as u64) {op} {n}u64"),
-                format!("bytes.{rule}"),
-                message.replace("{}", &n.to_string()),
-            ));
-        }
-    }
+    c.extend(rules.size_checks(&[
+        ("len", "b.len()", "!=", "must be {} bytes"),
+        ("min_len", "b.len()", "<", "must be at least {} bytes"),
+        ("max_len", "b.len()", ">", "must be at most {} bytes"),
+    ]));
     if let Some(p) = rules.string("pattern") {
         let matched = regex_match(&rules, &p, "text")?;
         c.push(Check::new(
