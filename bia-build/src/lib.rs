@@ -118,6 +118,8 @@ impl Builder {
 
     /// The folder the protos live in (`proto` by default). It is the first folder imports are
     /// resolved against, and without [`files`](Self::files) every `.proto` under it is compiled.
+    /// A file in it may be a symbolic link to another project's proto (one copy of an API that
+    /// a server and its clients share): it compiles under its name in this folder.
     pub fn proto_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.proto_dir = dir.into();
         self
