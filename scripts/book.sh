@@ -4,7 +4,8 @@
 #   - every link between its pages resolves, anchors included, and every page is in SUMMARY.md;
 #   - docs/reference/cli.md shows exactly what `bia --help` and each subcommand's `--help` print;
 #   - the guides in framework/src/guide/ render in rustdoc with every link resolved, and
-#     `cargo package -p bia` keeps every file the crate includes;
+#     `cargo package -p bia` keeps every file the crate includes, and `-p bia-build` every
+#     proto it bundles (bia-build/protos/, bia-build/third_party/);
 #   - deploy/kubernetes/ passes the Kubernetes schemas and matches the service's ports and probes.
 #
 #   scripts/book.sh               build and check (the book lands in target/book)
@@ -513,6 +514,19 @@ check_package() {
     tar -xzf "$crate" -C "$unpacked"
     python3 -c "$checker" package "$unpacked"/bia-*/
     rm -rf "$unpacked"
+    # bia-build compiles in the protos it bundles (bundled!(folder, name) in src/bundled.rs): each
+    # must be in its package, third_party/ included.
+    step "cargo package -p bia-build: the bundled protos are inside the crate"
+    local listed file missing=0
+    listed="$(cargo package -p bia-build --list --allow-dirty)"
+    for file in $(sed -n 's/^ *bundled!("\([^"]*\)", "\([^"]*\)"),$/\1\/\2/p' bia-build/src/bundled.rs); do
+        if ! grep -qx "$file" <<<"$listed"; then
+            echo "scripts/book.sh: cargo package -p bia-build --list has no $file" >&2
+            missing=1
+        fi
+    done
+    grep -qx 'third_party/LICENSE' <<<"$listed" || { echo "scripts/book.sh: bia-build's package has no third_party/LICENSE" >&2; missing=1; }
+    [ "$missing" -eq 0 ] || exit 1
 }
 
 # deploy/kubernetes/: the schemas of Kubernetes (kubernetes-validate, from PyPI, with no

@@ -8,25 +8,33 @@
 
 use protox::file::{File, FileResolver};
 
+/// `bundled!(folder, name)`: the import name and the source of `folder/name` in this crate.
 macro_rules! bundled {
-    ($name:literal) => {
+    ($folder:literal, $name:literal) => {
         (
             $name,
-            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/protos/", $name)),
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/",
+                $folder,
+                "/",
+                $name
+            )),
         )
     };
 }
-/// Every bundled file: its import name and its source. `protos/README.md` says where each came from.
+/// Every bundled file: its import name and its source. The upstream files are in `third_party/`
+/// (its README says where each came from), Bia's own in `protos/`.
 pub const BUNDLED_PROTOS: &[(&str, &str)] = &[
-    bundled!("google/api/annotations.proto"),
-    bundled!("google/api/field_behavior.proto"),
-    bundled!("google/api/http.proto"),
-    bundled!("google/api/httpbody.proto"),
-    bundled!("google/rpc/code.proto"),
-    bundled!("google/rpc/error_details.proto"),
-    bundled!("google/rpc/status.proto"),
-    bundled!("buf/validate/validate.proto"),
-    bundled!("bia/errors.proto"),
+    bundled!("third_party", "google/api/annotations.proto"),
+    bundled!("third_party", "google/api/field_behavior.proto"),
+    bundled!("third_party", "google/api/http.proto"),
+    bundled!("third_party", "google/api/httpbody.proto"),
+    bundled!("third_party", "google/rpc/code.proto"),
+    bundled!("third_party", "google/rpc/error_details.proto"),
+    bundled!("third_party", "google/rpc/status.proto"),
+    bundled!("third_party", "buf/validate/validate.proto"),
+    bundled!("protos", "bia/errors.proto"),
 ];
 
 /// The import names of the bundled files, for messages about imports that were not found.

@@ -118,6 +118,8 @@ impl Builder {
 
     /// The folder the protos live in (`proto` by default). It is the first folder imports are
     /// resolved against, and without [`files`](Self::files) every `.proto` under it is compiled.
+    /// A file in it may be a symbolic link to another project's proto (one copy of an API that
+    /// a server and its clients share): it compiles under its name in this folder.
     pub fn proto_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.proto_dir = dir.into();
         self
@@ -198,9 +200,18 @@ impl Builder {
         let mut compiler = protox::Compiler::with_file_resolver(codegen::resolver(&canonical));
         compiler.include_imports(true).include_source_info(true);
         for file in &files {
-            let path = file
-                .canonicalize()
-                .map_err(|e| Error::io("read", file, e))?;
+            // By its name under the folder it was found in, as an import would be: a file that
+            // is a link to another project's proto (one copy of an API two services share)
+            // keeps the name it has here instead of its target's path outside every folder.
+            let name = includes
+                .iter()
+                .find_map(|include| import_name(file, include));
+            let path = match name {
+                Some(name) => PathBuf::from(name),
+                None => file
+                    .canonicalize()
+                    .map_err(|e| Error::io("read", file, e))?,
+            };
             compiler
                 .open_file(&path)
                 .map_err(|e| Error::proto(&e, &shown))?;
@@ -255,6 +266,19 @@ impl Builder {
             Err(Error::not_found("proto file", &under_proto_dir))
         }
     }
+}
+
+/// The import name of `file` (`user/v1/user.proto`) if it lies under `include`, `/`-separated.
+fn import_name(file: &Path, include: &Path) -> Option<String> {
+    let relative = file.strip_prefix(include).ok()?;
+    let parts = relative
+        .components()
+        .map(|part| match part {
+            std::path::Component::Normal(part) => part.to_str(),
+            _ => None,
+        })
+        .collect::<Option<Vec<_>>>()?;
+    (!parts.is_empty()).then(|| parts.join("/"))
 }
 
 /// Compiled protos: the descriptors, imports included, and where each file came from.

@@ -105,6 +105,26 @@ fn chosen_files_resolve_imports_against_other_folders() {
     );
 }
 
+#[cfg(unix)]
+#[test]
+fn a_proto_linked_from_another_project_keeps_its_name_here() {
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("other/proto/money/v1/money.proto");
+    write(
+        &other,
+        "syntax = \"proto3\";\npackage money.v1;\nmessage Money { int64 units = 1; }\n",
+    );
+    let linked = dir.path().join("proto/money/v1/money.proto");
+    std::fs::create_dir_all(linked.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink("../../../other/proto/money/v1/money.proto", &linked).unwrap();
+    let protos = Builder::new()
+        .proto_dir(dir.path().join("proto"))
+        .load()
+        .unwrap();
+    let names: Vec<&str> = protos.files.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["money/v1/money.proto"]);
+}
+
 #[test]
 fn a_missing_import_names_the_file_and_the_folders_searched() {
     let (_dir, proto, err) =

@@ -318,21 +318,20 @@ fn list(field: &FieldDescriptor, rules: &mut FieldRules, context: &str) -> Resul
     let mut items = None;
     if let Some(m) = rules.take("repeated", context)? {
         let mut r = Rules::new(m, "repeated", context);
-        let mut checks = Vec::new();
-        if let Some(n) = r.u64("min_items") {
-            checks.push(super::rules::Check::new(
-                format!("(value.len() as u64) < {n}u64"),
-                "repeated.min_items",
-                format!("must contain at least {n} item(s)"),
-            ));
-        }
-        if let Some(n) = r.u64("max_items") {
-            checks.push(super::rules::Check::new(
-                format!("(value.len() as u64) > {n}u64"),
-                "repeated.max_items",
-                format!("must contain no more than {n} item(s)"),
-            ));
-        }
+        let mut checks = r.size_checks(&[
+            (
+                "min_items",
+                "value.len()",
+                "<",
+                "must contain at least {} item(s)",
+            ),
+            (
+                "max_items",
+                "value.len()",
+                ">",
+                "must contain no more than {} item(s)",
+            ),
+        ]);
         if r.flag("unique") {
             let unique = match &elem {
                 Elem::Num(n) if n.is_float() => "unique_by_eq",
@@ -374,21 +373,20 @@ fn map(field: &FieldDescriptor, rules: &mut FieldRules, context: &str) -> Result
     let (mut keys, mut values) = (None, None);
     if let Some(m) = rules.take("map", context)? {
         let mut r = Rules::new(m, "map", context);
-        let mut checks = Vec::new();
-        if let Some(n) = r.u64("min_pairs") {
-            checks.push(super::rules::Check::new(
-                format!("(value.len() as u64) < {n}u64"),
-                "map.min_pairs",
-                format!("map must be at least {n} entries"),
-            ));
-        }
-        if let Some(n) = r.u64("max_pairs") {
-            checks.push(super::rules::Check::new(
-                format!("(value.len() as u64) > {n}u64"),
-                "map.max_pairs",
-                format!("map must be at most {n} entries"),
-            ));
-        }
+        let checks = r.size_checks(&[
+            (
+                "min_pairs",
+                "value.len()",
+                "<",
+                "map must be at least {} entries",
+            ),
+            (
+                "max_pairs",
+                "value.len()",
+                ">",
+                "map must be at most {} entries",
+            ),
+        ]);
         keys = r.message("keys");
         values = r.message("values");
         r.finish()?;

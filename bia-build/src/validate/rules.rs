@@ -109,6 +109,23 @@ impl Rules {
         }
     }
 
+    /// The checks of the size rules that are set (`min_len`, `max_items`, `min_pairs`, ...):
+    /// each `(rule, measure, op, message)` fails when `measure op n` for the rule's value `n`,
+    /// with `{}` in its message showing `n`.
+    pub(super) fn size_checks(&mut self, sizes: &[(&'static str, &str, &str, &str)]) -> Vec<Check> {
+        let mut checks = Vec::new();
+        for &(rule, measure, op, message) in sizes {
+            if let Some(n) = self.u64(rule) {
+                checks.push(Check::new(
+                    format!("({measure} as u64) {op} {n}u64"),
+                    format!("{}.{rule}", self.prefix),
+                    message.replace("{}", &n.to_string()),
+                ));
+            }
+        }
+        checks
+    }
+
     /// The items of repeated rule `name` (empty when unset).
     pub(super) fn list(&mut self, name: &'static str) -> Vec<Value> {
         match self.get(name) {

@@ -121,27 +121,12 @@ pub(super) fn range(
 
 /// The literal, the text and the order of a numeric rule value.
 fn number(num: Num, value: &Value) -> (String, String, Order) {
+    let int = |v: i128| (format!("{v}{}", num.rust), v.to_string(), Order::Int(v));
     match value {
-        Value::I32(v) => (
-            format!("{v}{}", num.rust),
-            v.to_string(),
-            Order::Int((*v).into()),
-        ),
-        Value::I64(v) => (
-            format!("{v}{}", num.rust),
-            v.to_string(),
-            Order::Int((*v).into()),
-        ),
-        Value::U32(v) => (
-            format!("{v}{}", num.rust),
-            v.to_string(),
-            Order::Int((*v).into()),
-        ),
-        Value::U64(v) => (
-            format!("{v}{}", num.rust),
-            v.to_string(),
-            Order::Int((*v).into()),
-        ),
+        Value::I32(v) => int((*v).into()),
+        Value::I64(v) => int((*v).into()),
+        Value::U32(v) => int((*v).into()),
+        Value::U64(v) => int((*v).into()),
         Value::F32(v) => (
             float_literal((*v).into(), "f32"),
             v.to_string(),

@@ -120,15 +120,7 @@ pub(super) fn string(mut rules: Rules) -> Result<Vec<Check>> {
         ("min_bytes", "s.len()", "<", "must be at least {} bytes"),
         ("max_bytes", "s.len()", ">", "must be at most {} bytes"),
     ];
-    for (rule, measure, op, message) in lengths {
-        if let Some(n) = rules.u64(rule) {
-            c.push(Check::new(
-                format!("({measure} as u64) {op} {n}u64"),
-                format!("string.{rule}"),
-                message.replace("{}", &n.to_string()),
-            ));
-        }
-    }
+    c.extend(rules.size_checks(&lengths));
     if let Some(p) = rules.string("pattern") {
         let matched = regex_match(&rules, &p, "s")?;
         c.push(Check::new(
@@ -137,33 +129,20 @@ pub(super) fn string(mut rules: Rules) -> Result<Vec<Check>> {
             format!("does not match regex pattern `{p}`"),
         ));
     }
-    if let Some(v) = rules.string("prefix") {
-        c.push(Check::new(
-            format!("!s.starts_with({v:?})"),
-            "string.prefix",
-            format!("does not have prefix `{v}`"),
-        ));
-    }
-    if let Some(v) = rules.string("suffix") {
-        c.push(Check::new(
-            format!("!s.ends_with({v:?})"),
-            "string.suffix",
-            format!("does not have suffix `{v}`"),
-        ));
-    }
-    if let Some(v) = rules.string("contains") {
-        c.push(Check::new(
-            format!("!s.contains({v:?})"),
-            "string.contains",
-            format!("does not contain substring `{v}`"),
-        ));
-    }
-    if let Some(v) = rules.string("not_contains") {
-        c.push(Check::new(
-            format!("s.contains({v:?})"),
-            "string.not_contains",
-            format!("contains substring `{v}`"),
-        ));
+    // Each rule fails when `fail(value)` holds.
+    for (rule, fail, message) in [
+        ("prefix", "!s.starts_with", "does not have prefix"),
+        ("suffix", "!s.ends_with", "does not have suffix"),
+        ("contains", "!s.contains", "does not contain substring"),
+        ("not_contains", "s.contains", "contains substring"),
+    ] {
+        if let Some(v) = rules.string(rule) {
+            c.push(Check::new(
+                format!("{fail}({v:?})"),
+                format!("string.{rule}"),
+                format!("{message} `{v}`"),
+            ));
+        }
     }
     let within = rules.list("in");
     if !within.is_empty() {
@@ -276,19 +255,11 @@ pub(super) fn bytes(mut rules: Rules) -> Result<Vec<Check>> {
             format!("must be {}", bytes_shown(&v)),
         ));
     }
-    for (rule, op, message) in [
-        ("len", "!=", "must be {} bytes"),
-        ("min_len", "<", "must be at least {} bytes"),
-        ("max_len", ">", "must be at most {} bytes"),
-    ] {
-        if let Some(n) = rules.u64(rule) {
-            c.push(Check::new(
-                format!("(b.len() as u64) {op} {n}u64"),
-                format!("bytes.{rule}"),
-                message.replace("{}", &n.to_string()),
-            ));
-        }
-    }
+    c.extend(rules.size_checks(&[
+        ("len", "b.len()", "!=", "must be {} bytes"),
+        ("min_len", "b.len()", "<", "must be at least {} bytes"),
+        ("max_len", "b.len()", ">", "must be at most {} bytes"),
+    ]));
     if let Some(p) = rules.string("pattern") {
         let matched = regex_match(&rules, &p, "text")?;
         c.push(Check::new(
@@ -302,29 +273,23 @@ pub(super) fn bytes(mut rules: Rules) -> Result<Vec<Check>> {
             format!("must match regex pattern `{p}`"),
         ));
     }
-    if let Some(v) = bytes_of(rules.get("prefix")) {
-        c.push(Check::new(
-            format!("!b.starts_with({})", bytes_literal(&v)),
-            "bytes.prefix",
-            format!("does not have prefix {}", bytes_shown(&v)),
-        ));
-    }
-    if let Some(v) = bytes_of(rules.get("suffix")) {
-        c.push(Check::new(
-            format!("!b.ends_with({})", bytes_literal(&v)),
-            "bytes.suffix",
-            format!("does not have suffix {}", bytes_shown(&v)),
-        ));
-    }
-    if let Some(v) = bytes_of(rules.get("contains")) {
-        c.push(Check::new(
-            format!(
-                "!::bia::validate::rules::bytes_contain(b, {})",
-                bytes_literal(&v)
-            ),
-            "bytes.contains",
-            format!("does not contain {}", bytes_shown(&v)),
-        ));
+    // Each rule fails when `fail(b, value)` holds.
+    for (rule, fail, message) in [
+        ("prefix", "!b.starts_with(", "does not have prefix"),
+        ("suffix", "!b.ends_with(", "does not have suffix"),
+        (
+            "contains",
+            "!::bia::validate::rules::bytes_contain(b, ",
+            "does not contain",
+        ),
+    ] {
+        if let Some(v) = bytes_of(rules.get(rule)) {
+            c.push(Check::new(
+                format!("{fail}{})", bytes_literal(&v)),
+                format!("bytes.{rule}"),
+                format!("{message} {}", bytes_shown(&v)),
+            ));
+        }
     }
     let within = rules.list("in");
     if !within.is_empty() {

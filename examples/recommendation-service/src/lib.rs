@@ -20,6 +20,10 @@ pub mod service;
 
 /// Code generated from `proto/` by `build.rs`: messages, servers and clients, one module per proto
 /// package (`recommendation.v1` -> `pb::recommendation::v1`, `user.v1` -> `pb::user::v1`).
+///
+/// `proto/user/v1/user.proto` is a link to user-service's file, so the client compiled here is
+/// always built from the API that service serves (with the scaffold's own `build.rs`, which
+/// compiles what is under `proto/`).
 #[allow(clippy::all, missing_docs, unreachable_pub)]
 pub mod pb {
     include!(concat!(env!("OUT_DIR"), "/pb.rs"));

@@ -408,14 +408,3 @@ async fn an_unreachable_user_service_is_unavailable() {
     assert_eq!(err.reason(), "USER_SERVICE_UNAVAILABLE");
     running.stop().await.unwrap();
 }
-
-#[test]
-fn the_user_proto_is_the_same_as_user_services() {
-    // The client's copy of user-service's API (as `bia proto server` copies imports into proto/)
-    // must not drift from the service's own.
-    assert_eq!(
-        include_str!("../proto/user/v1/user.proto"),
-        include_str!("../../user-service/proto/user/v1/user.proto"),
-        "copy examples/user-service/proto/user/v1/user.proto to examples/recommendation-service/proto/user/v1/"
-    );
-}

@@ -10,8 +10,8 @@ use tonic::service::RoutesBuilder;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::hooks::{Hook, hook};
-use super::{App, Hooks};
+use super::App;
+use super::hooks::{Hooks, hook};
 use crate::build_error::BuildError;
 use crate::config::Config;
 use crate::error::BoxError;
@@ -37,18 +37,12 @@ pub struct AppBuilder {
     pub(super) serve: Option<ServeFn>,
     pub(super) builtin_through_user: bool,
     pub(super) registrar: Option<Arc<dyn Registrar>>,
-    pub(super) before_start: Vec<Hook>,
-    pub(super) after_start: Vec<Hook>,
-    pub(super) before_stop: Vec<Hook>,
-    pub(super) after_stop: Vec<Hook>,
+    pub(super) hooks: Hooks,
 }
 
 impl std::fmt::Debug for AppBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppBuilder")
-            .field("name", &self.config.app.name)
-            .field("services", &self.services)
-            .finish_non_exhaustive()
+        super::fmt_app(f, "AppBuilder", &self.config, &self.services)
     }
 }
 
@@ -65,10 +59,7 @@ impl AppBuilder {
             serve: None,
             builtin_through_user: false,
             registrar: None,
-            before_start: Vec::new(),
-            after_start: Vec::new(),
-            before_stop: Vec::new(),
-            after_stop: Vec::new(),
+            hooks: Hooks::default(),
         }
     }
 
@@ -210,7 +201,7 @@ impl AppBuilder {
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = Result<(), BoxError>> + Send + 'static,
     {
-        self.before_start.push(hook(f));
+        self.hooks.before_start.push(hook(f));
         self
     }
 
@@ -220,7 +211,7 @@ impl AppBuilder {
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = Result<(), BoxError>> + Send + 'static,
     {
-        self.after_start.push(hook(f));
+        self.hooks.after_start.push(hook(f));
         self
     }
 
@@ -230,7 +221,7 @@ impl AppBuilder {
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = Result<(), BoxError>> + Send + 'static,
     {
-        self.before_stop.push(hook(f));
+        self.hooks.before_stop.push(hook(f));
         self
     }
 
@@ -240,7 +231,7 @@ impl AppBuilder {
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = Result<(), BoxError>> + Send + 'static,
     {
-        self.after_stop.push(hook(f));
+        self.hooks.after_stop.push(hook(f));
         self
     }
 
@@ -330,12 +321,7 @@ impl AppBuilder {
             health,
             services: self.services,
             registrar,
-            hooks: Hooks {
-                before_start: self.before_start,
-                after_start: self.after_start,
-                before_stop: self.before_stop,
-                after_stop: self.after_stop,
-            },
+            hooks: self.hooks,
             shutdown: tokio_util::sync::CancellationToken::new(),
         })
     }

@@ -10,6 +10,15 @@ use crate::error::BoxError;
 /// A hook: an async function run once at its point in the lifecycle.
 pub(crate) type Hook = Box<dyn FnOnce() -> BoxFuture<'static, Result<(), BoxError>> + Send>;
 
+/// The hooks of an App, by stage, in the order they were added.
+#[derive(Default)]
+pub(crate) struct Hooks {
+    pub(crate) before_start: Vec<Hook>,
+    pub(crate) after_start: Vec<Hook>,
+    pub(crate) before_stop: Vec<Hook>,
+    pub(crate) after_stop: Vec<Hook>,
+}
+
 pub(crate) fn hook<F, Fut>(f: F) -> Hook
 where
     F: FnOnce() -> Fut + Send + 'static,

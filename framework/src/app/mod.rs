@@ -35,7 +35,7 @@ use crate::registry::Registrar;
 use crate::server::grpc::{GrpcParts, ServeFn};
 use crate::server::tls::Tls;
 use crate::telemetry::Telemetry;
-use hooks::Hook;
+use hooks::Hooks;
 
 /// A service ready to run: its config, servers, telemetry and hooks.
 ///
@@ -63,21 +63,24 @@ pub struct App {
     shutdown: CancellationToken,
 }
 
-#[derive(Default)]
-struct Hooks {
-    before_start: Vec<Hook>,
-    after_start: Vec<Hook>,
-    before_stop: Vec<Hook>,
-    after_stop: Vec<Hook>,
-}
-
 impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("App")
-            .field("name", &self.config.app.name)
-            .field("services", &self.services)
-            .finish_non_exhaustive()
+        fmt_app(f, "App", &self.config, &self.services)
     }
+}
+
+/// The Debug form of an App and of its builder: its name and services (the rest is closures,
+/// stacks and sockets).
+fn fmt_app(
+    f: &mut std::fmt::Formatter<'_>,
+    type_name: &str,
+    config: &Config,
+    services: &[&'static str],
+) -> std::fmt::Result {
+    f.debug_struct(type_name)
+        .field("name", &config.app.name)
+        .field("services", &services)
+        .finish_non_exhaustive()
 }
 
 impl App {

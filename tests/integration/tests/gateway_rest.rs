@@ -3,6 +3,7 @@
 //! HTTP statuses with `google.rpc.Status` bodies, auth, metrics and spans shared with gRPC,
 //! NDJSON and SSE streams, and start-up errors for bad rules.
 
+mod library;
 mod support;
 
 use std::pin::Pin;
@@ -17,19 +18,13 @@ use tokio_stream::Stream;
 use tonic::{Request, Response, Status, Streaming};
 
 #[allow(unreachable_pub, dead_code)]
-mod pb {
-    tonic::include_proto!("gateway.v1");
-    pub const FILE_DESCRIPTOR_SET: &[u8] =
-        include_bytes!(concat!(env!("OUT_DIR"), "/gateway_descriptor.bin"));
-}
-
-#[allow(unreachable_pub, dead_code)]
 mod broken {
     tonic::include_proto!("gateway.broken.v1");
     pub const FILE_DESCRIPTOR_SET: &[u8] =
         include_bytes!(concat!(env!("OUT_DIR"), "/broken_descriptor.bin"));
 }
 
+use library::pb;
 use pb::library_server::{Library, LibraryServer};
 use pb::*;
 

@@ -3,6 +3,8 @@
 //! against the document's own schemas (Python's jsonschema, Draft 2020-12), so the document and
 //! the gateway cannot drift apart.
 
+mod library;
+
 use std::path::Path;
 use std::pin::Pin;
 use std::process::Command;
@@ -11,13 +13,7 @@ use serde_json::Value;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status, Streaming};
 
-#[allow(unreachable_pub, dead_code)]
-mod pb {
-    tonic::include_proto!("gateway.v1");
-    pub const FILE_DESCRIPTOR_SET: &[u8] =
-        include_bytes!(concat!(env!("OUT_DIR"), "/gateway_descriptor.bin"));
-}
-
+use library::pb;
 use pb::library_server::{Library, LibraryServer};
 use pb::*;
 
