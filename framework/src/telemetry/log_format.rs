@@ -314,7 +314,9 @@ impl Visit for JsonFields<'_> {
     fn record_f64(&mut self, field: &Field, value: f64) {
         if self.key(field) {
             if value.is_finite() {
-                push_f64(self.line, value, FloatStyle::Display);
+                // As serde_json writes it (`1.0`, not `1`), so a field stays a float in a
+                // log store's schema even when a value happens to be whole.
+                push_f64(self.line, value);
             } else {
                 // JSON has no NaN or infinity.
                 let _ = write!(self.line, "\"{value}\"");
@@ -547,7 +549,7 @@ impl Visit for PrettyFields<'_> {
     // Numbers need no escaping: written straight into the line.
     fn record_f64(&mut self, field: &Field, value: f64) {
         if self.key(field) {
-            push_f64(self.line, value, FloatStyle::Debug);
+            push_f64(self.line, value);
         }
     }
 
@@ -586,36 +588,20 @@ static PRETTY_CLASS: [u8; 256] = {
     table
 };
 
-/// How a float is written: as `{:?}` (pretty lines) or as `{}` (JSON numbers) would write it.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum FloatStyle {
-    Debug,
-    Display,
-}
-
-/// Writes `value` as `fmt` would in `style`, without `fmt` for the usual magnitudes: there
-/// `{:?}` and `{}` both write the shortest digits that read back as `value`, in plain decimal,
-/// which is what `zmij` writes too (`{:?}` keeps a `.0` on whole numbers, `{}` drops it).
-/// Outside that range the two differ from each other and from `zmij` (exponents), so `fmt`
-/// writes them.
-fn push_f64(line: &mut String, value: f64, style: FloatStyle) {
+/// Writes `value` as `{:?}` would, without `fmt` for the usual magnitudes: there `{:?}` writes
+/// the shortest digits that read back as `value`, in plain decimal, with a `.0` on whole numbers,
+/// which is what `zmij` writes too. Outside that range `{:?}` uses exponents (valid JSON as
+/// well), so `fmt` writes them.
+fn push_f64(line: &mut String, value: f64) {
     if !(1e-4..1e15).contains(&value.abs()) {
-        let _ = match style {
-            FloatStyle::Debug => write!(line, "{value:?}"),
-            FloatStyle::Display => write!(line, "{value}"),
-        };
+        let _ = write!(line, "{value:?}");
         return;
     }
     let mut buffer = zmij::Buffer::new();
     let text = buffer.format_finite(value);
-    match style {
-        FloatStyle::Display => line.push_str(text.strip_suffix(".0").unwrap_or(text)),
-        FloatStyle::Debug => {
-            line.push_str(text);
-            if !text.contains('.') {
-                line.push_str(".0");
-            }
-        }
+    line.push_str(text);
+    if !text.contains('.') {
+        line.push_str(".0");
     }
 }
 
@@ -708,19 +694,16 @@ mod tests {
             f64::INFINITY,
             f64::NEG_INFINITY,
         ];
-        // Durations as the access log writes them (ms from seconds), over many magnitudes.
+        // Durations as the access log writes them (ms from whole µs), over many magnitudes.
         let mut x = 1.234_567e-7_f64;
         while x < 1e17 {
             values.extend([x, x * 1000.0 / 3.0, (x * 1e6).round() / 1e6]);
             x *= 1.7;
         }
         for value in values {
-            let mut debug = String::new();
-            push_f64(&mut debug, value, FloatStyle::Debug);
-            assert_eq!(debug, format!("{value:?}"));
-            let mut display = String::new();
-            push_f64(&mut display, value, FloatStyle::Display);
-            assert_eq!(display, format!("{value}"));
+            let mut written = String::new();
+            push_f64(&mut written, value);
+            assert_eq!(written, format!("{value:?}"));
         }
     }
 

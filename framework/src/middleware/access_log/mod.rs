@@ -92,7 +92,9 @@ impl CallObserver for AccessLogObserver {
         }
         let _attached = self.cx.attach();
         let _entered = self.span.enter();
-        let duration_ms = self.start.elapsed().as_secs_f64() * 1000.0;
+        // Whole microseconds as milliseconds: `0.379`, not the binary noise of a product of
+        // floats (`0.37898899999999996`), and the shortest form prints with no rounding code.
+        let duration_ms = self.start.elapsed().as_micros() as f64 / 1000.0;
         let peer = self.peer.map(peer::PeerText::new);
         let peer = peer.as_ref().map(peer::PeerText::as_str);
         // The message as a `str` field (first, where the macros put a formatted one), not a
