@@ -16,20 +16,8 @@
 //! layer belongs there. `.layer_front(...)` adds a layer outside Bia's, which sees every call
 //! first and may answer it before it is traced or counted; `.server_stack(...)` reorders, drops
 //! or replaces Bia's own layers. Any tower layer works, and `bia::middleware::from_fn` makes one
-//! from an async function:
-//!
-//! ```ignore
-//! pub fn middleware(builder: bia::AppBuilder) -> bia::AppBuilder {
-//!     builder.layer(bia::middleware::from_fn(
-//!         |request: http::Request<tonic::body::Body>, next: bia::middleware::Next| async move {
-//!             if request.headers().get("x-api-key").is_none() {
-//!                 return Err(tonic::Status::unauthenticated("send an x-api-key header"));
-//!             }
-//!             Ok(next.run(request).await)
-//!         },
-//!     ))
-//! }
-//! ```
+//! from an async function: [`bia::guide::middleware`] (`cargo doc --open`, or the book's
+//! "Writing middleware") has a tested example, an API-key check, and its test.
 //!
 //! Bia's own health and reflection services skip these layers, so an auth layer does not lock
 //! out health checks.
