@@ -283,6 +283,7 @@ impl AppBuilder {
             .map_err(|e| BuildError::caused_by(INVALID_DESCRIPTORS, e))?,
         );
         check_timeouts(&self.config, &table)?;
+        check_auth_methods(&self.config, &table)?;
         let gateway = crate::gateway::GatewaySetup::new(&self.config, &sets, &table)?;
         let openapi =
             crate::gateway::openapi::for_app(&self.config, gateway.as_deref(), &self.services)?;
@@ -332,18 +333,34 @@ impl AppBuilder {
 fn check_timeouts(config: &Config, table: &MethodTable) -> Result<(), BuildError> {
     for name in config.server.grpc.timeouts.keys() {
         if !table.methods().iter().any(|m| m.name == name.as_str()) {
-            let served: Vec<&str> = table
-                .methods()
-                .iter()
-                .filter(|m| !m.builtin && m.kind != crate::middleware::RpcKind::Unknown)
-                .map(|m| m.name)
-                .collect();
             return Err(BuildError::new(format!(
                 "server.grpc.timeouts.\"{name}\": the App serves no such method; name one of \
                  its methods as package.Service/Method: {}",
-                served.join(", ")
+                served(table, false).join(", ")
             )));
         }
     }
     Ok(())
+}
+
+/// Every method `[auth.jwt]` names (public or with scopes) must be one the App serves, health
+/// and reflection included (they are always public, so naming them is harmless).
+fn check_auth_methods(config: &Config, table: &MethodTable) -> Result<(), BuildError> {
+    let jwt: crate::middleware::auth::JwtConfig = config.section("auth.jwt")?;
+    // Without a key source there is no auth layer, and building it says so.
+    if !jwt.is_enabled() || (jwt.public_methods.is_empty() && jwt.scopes.is_empty()) {
+        return Ok(());
+    }
+    crate::middleware::auth::Rules::check_served(&jwt, &served(table, true))
+}
+
+/// The `pkg.Service/Method` names of the methods the App serves; with `builtin`, health's and
+/// reflection's too.
+fn served(table: &MethodTable, builtin: bool) -> Vec<&'static str> {
+    table
+        .methods()
+        .iter()
+        .filter(|m| (builtin || !m.builtin) && m.kind != crate::middleware::RpcKind::Unknown)
+        .map(|m| m.name)
+        .collect()
 }

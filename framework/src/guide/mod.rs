@@ -33,6 +33,7 @@ macro_rules! book_links {
 [lifecycle]: crate::guide::lifecycle\n\
 [middleware]: crate::guide::middleware\n\
 [stacks]: crate::guide::stacks\n\
+[service-shape]: crate::guide::service_shape\n\
 [testing]: crate::guide::testing\n\
 [config-reference]: crate::config\n\
 [config-errors]: crate::config::ConfigError\n\

@@ -691,6 +691,15 @@ fn start_error(toml: &str) -> String {
     JwtLayer::from_config(&config).unwrap_err().to_string()
 }
 
+/// The error of building the echo App with `toml`: what needs the methods it serves.
+fn build_error(toml: &str) -> String {
+    let config = bia::testing::config_with("auth", toml);
+    match echo::builder(&config).build() {
+        Ok(_) => panic!("the App built with {toml}"),
+        Err(error) => error.to_string(),
+    }
+}
+
 #[track_caller]
 fn assert_says(error: &str, parts: &[&str]) {
     for part in parts {
@@ -787,6 +796,23 @@ fn conflicting_or_incomplete_settings_stop_the_start() {
         "[auth.jwt]\nsecret = \"{SECRET}\"\npublic_methods = [\"/echo.v1.Echo/Say\"]"
     ));
     assert_says(&error, &["auth.jwt.public_methods", "starts with a slash"]);
+
+    // A misspelt method would silently need no scope: the start fails, naming what is served.
+    let error = build_error(&format!(
+        "[auth.jwt]\nsecret = \"{SECRET}\"\n[auth.jwt.scopes]\n\"echo.v1.Echo/Sya\" = [\"s\"]"
+    ));
+    assert_says(
+        &error,
+        &[
+            "auth.jwt.scopes.\"echo.v1.Echo/Sya\"",
+            "serves no method",
+            "echo.v1.Echo/Say",
+        ],
+    );
+    let error = build_error(&format!(
+        "[auth.jwt]\nsecret = \"{SECRET}\"\npublic_methods = [\"echo.v1.Ech/*\"]"
+    ));
+    assert_says(&error, &["auth.jwt.public_methods", "echo.v1.Ech/*"]);
 
     assert!(
         JwtLayer::from_config(&bia::testing::config("auth"))

@@ -127,7 +127,9 @@ async fn user_spans_are_children_of_the_server_span_and_log_lines_carry_their_id
     assert_eq!(access["status"], "OK");
     assert_eq!(access["method"], "echo.v1.Echo/Say");
     // Whole microseconds, written as a float: no binary noise (`0.37898899999999996`).
-    let duration = access["duration_ms"].as_f64().expect("duration_ms is a float");
+    let duration = access["duration_ms"]
+        .as_f64()
+        .expect("duration_ms is a float");
     assert_eq!((duration * 1000.0).round() / 1000.0, duration, "{access}");
     assert!(
         !access.to_string().contains("hello"),

@@ -24,7 +24,7 @@ pub(super) enum Access<'a> {
 /// The rules of `public_methods` and `scopes`, by `pkg.Service/Method` and by `pkg.Service`
 /// (for `pkg.Service/*`); an exact method wins over its service.
 #[derive(Debug, Default)]
-pub(super) struct Rules {
+pub(crate) struct Rules {
     methods: HashMap<Box<str>, Rule>,
     services: HashMap<Box<str>, Rule>,
 }
@@ -107,6 +107,40 @@ impl Rules {
         Ok(rules)
     }
 
+    /// Fails when a pattern of `config` names a method or a service that is not among
+    /// `served` (the App's `pkg.Service/Method` names): a misspelt `scopes` key would leave the
+    /// real method needing no scope, a misspelt public one would stay closed.
+    pub(crate) fn check_served(config: &JwtConfig, served: &[&str]) -> Result<(), BuildError> {
+        let keys = config
+            .public_methods
+            .iter()
+            .map(|pattern| ("public_methods".to_owned(), pattern))
+            .chain(
+                config
+                    .scopes
+                    .keys()
+                    .map(|pattern| (format!("scopes.{pattern:?}"), pattern)),
+            );
+        for (key, pattern) in keys {
+            let found = match parse(&key, pattern)? {
+                Pattern::Method(name) => served.contains(&name),
+                Pattern::Service(service) => served.iter().any(|name| {
+                    name.strip_prefix(service)
+                        .is_some_and(|rest| rest.starts_with('/'))
+                }),
+            };
+            if !found {
+                return Err(BuildError::new(format!(
+                    "auth.jwt.{key}: the App serves no method {pattern:?}; name one of its \
+                     methods as package.Service/Method (or package.Service/* for all of a \
+                     service's): {}",
+                    served.join(", ")
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// What a call to `name` (`pkg.Service/Method`) of `service` (`pkg.Service`) must bring.
     pub(super) fn access(&self, name: &str, service: &str) -> Access<'_> {
         let rule = match self.methods.get(name) {
@@ -134,6 +168,33 @@ mod tests {
             .extract()
             .unwrap();
         Rules::new(&config)
+    }
+
+    #[test]
+    fn patterns_must_name_served_methods() {
+        let served = ["shop.v1.Cart/Add", "shop.v1.Cart/List"];
+        let check = |toml: &str| {
+            let config: JwtConfig = figment::Figment::new()
+                .merge(figment::providers::Toml::string(toml))
+                .extract()
+                .unwrap();
+            Rules::check_served(&config, &served).map_err(|e| e.to_string())
+        };
+        assert!(check("public_methods = [\"shop.v1.Cart/List\"]").is_ok());
+        assert!(check("scopes = { \"shop.v1.Cart/*\" = [\"cart\"] }").is_ok());
+        let typo = check("scopes = { \"shop.v1.Cart/Ad\" = [\"cart:write\"] }").unwrap_err();
+        assert!(
+            typo.contains("auth.jwt.scopes.\"shop.v1.Cart/Ad\""),
+            "{typo}"
+        );
+        assert!(
+            typo.contains("shop.v1.Cart/Add, shop.v1.Cart/List"),
+            "{typo}"
+        );
+        let service = check("public_methods = [\"shop.v1.Car/*\"]").unwrap_err();
+        assert!(service.contains("serves no method"), "{service}");
+        // A service name that is only a prefix of a served one is not that service.
+        assert!(check("public_methods = [\"shop.v1.Car/*\"]").is_err());
     }
 
     #[test]
