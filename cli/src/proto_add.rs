@@ -77,7 +77,13 @@ pub fn run(args: &ProtoAddArgs) -> Result<()> {
         "Created {} (package {package}, service {service})",
         path.display()
     );
-    println!("Next: bia proto server {}", path.display());
+    // Inside a project the proto's services become stubs; outside one, a project is made.
+    if Path::new("Cargo.toml").exists() {
+        println!("Next: bia proto server {}", path.display());
+    } else {
+        let name = package.split('.').next().unwrap_or("service");
+        println!("Next: bia new {name} --proto {}", path.display());
+    }
     Ok(())
 }
 

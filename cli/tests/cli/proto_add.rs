@@ -7,7 +7,11 @@ fn writes_a_crud_skeleton_whose_package_comes_from_its_folders() {
         dir.path(),
         &["proto", "add", "proto/catalog/v1/catalog.proto"],
     );
-    out.ok_with(&["package catalog.v1"]);
+    // Outside a project, the next step is to make one; inside one, to add the stubs.
+    out.ok_with(&[
+        "package catalog.v1",
+        "Next: bia new catalog --proto proto/catalog/v1/catalog.proto",
+    ]);
     let text = read(dir.path().join("proto/catalog/v1/catalog.proto"));
     for expected in [
         "syntax = \"proto3\";",
@@ -32,11 +36,15 @@ fn writes_a_crud_skeleton_whose_package_comes_from_its_folders() {
         assert!(text.contains(expected), "missing {expected:?}:\n{text}");
     }
 
+    write(
+        dir.path().join("Cargo.toml"),
+        "[package]\nname = \"shop\"\n",
+    );
     bia(
         dir.path(),
         &["proto", "add", "api/catalog/v1/catalog.proto"],
     )
-    .ok();
+    .ok_with(&["Next: bia proto server api/catalog/v1/catalog.proto"]);
     assert!(read(dir.path().join("api/catalog/v1/catalog.proto")).contains("package catalog.v1;"));
     bia(
         dir.path(),
