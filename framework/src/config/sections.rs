@@ -138,7 +138,7 @@ impl Default for GrpcServerConfig {
             max_concurrent_streams: Some(256),
             max_local_error_reset_streams: 1024,
             max_header_list_bytes: 32 * 1024,
-            max_send_buffer_bytes: 256 * 1024,
+            max_send_buffer_bytes: 64 * 1024,
             max_connection_send_buffer_bytes: 8 * 1024 * 1024,
             send_stall_timeout: Some(Duration::from_secs(20)),
             handshake_timeout: Duration::from_secs(5),

@@ -42,6 +42,7 @@ use tower_service::Service;
 
 use super::quiet::QuietCheck;
 use super::send_budget::{Meter, SendBudget, refused_trailers};
+use super::slow_readers::SlowReaderCuts;
 use super::stall::{self, StallExecutor};
 use super::tls::Tls;
 use super::write_watch::{WatchedIo, WriteWatch};
@@ -49,6 +50,7 @@ use crate::config::GrpcServerConfig;
 use crate::error::BoxError;
 use crate::gateway::Gateway;
 use crate::gateway::dispatch::{GatewayBody, GatewayFuture};
+use crate::middleware::observe::drop_as;
 
 const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
 const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
@@ -81,6 +83,8 @@ pub(crate) struct Shared {
     pub(crate) tls: Option<Arc<Tls>>,
     /// The HTTP gateway, unless `server.gateway.enabled` is false.
     pub(crate) gateway: Option<Arc<Gateway>>,
+    /// What the server does to peers that do not read, counted.
+    pub(crate) cuts: SlowReaderCuts,
 }
 
 /// Serves `service` on every connection `listener` accepts until `stop` resolves, then stops
@@ -101,7 +105,7 @@ pub(crate) async fn serve<S, B>(
     B: Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
-    let builder = Arc::new(builder(config));
+    let builder = Arc::new(builder(config, &shared.cuts));
     let settings = Arc::new(Settings::from(config));
     // Every connection holds a receiver: `send` asks them to close, `closed` waits until they have.
     let (closing, watcher) = watch::channel(());
@@ -126,6 +130,7 @@ pub(crate) async fn serve<S, B>(
                     load: load.clone(),
                     tls: shared.tls.clone(),
                     gateway: shared.gateway.clone(),
+                    cuts: shared.cuts.clone(),
                 };
                 tokio::spawn(connection.run());
             }
@@ -160,8 +165,11 @@ fn is_per_connection(error: &std::io::Error) -> bool {
 }
 
 /// hyper's connection settings from `[server.grpc]`.
-fn builder(config: &GrpcServerConfig) -> auto::Builder<StallExecutor> {
-    let mut builder = auto::Builder::new(StallExecutor::new(config.send_stall_timeout));
+fn builder(config: &GrpcServerConfig, cuts: &SlowReaderCuts) -> auto::Builder<StallExecutor> {
+    let mut builder = auto::Builder::new(StallExecutor::new(
+        config.send_stall_timeout,
+        cuts.stream_stall.clone(),
+    ));
     builder
         .http1()
         .timer(TokioTimer::new())
@@ -212,6 +220,7 @@ struct Connection<S> {
     load: Arc<Load>,
     tls: Option<Arc<Tls>>,
     gateway: Option<Arc<Gateway>>,
+    cuts: SlowReaderCuts,
 }
 
 /// Counts a connection open until it closes.
@@ -259,6 +268,7 @@ where
             started: AtomicU64::new(0),
             load: self.load.clone(),
             budget: SendBudget::new(self.settings.max_connection_send_buffer_bytes),
+            refusals: self.cuts.connection_budget.clone(),
         });
         let service = PerConnection {
             inner: self.service,
@@ -325,6 +335,7 @@ where
                     if stalled.quiet_for_the_timeout(writes.written(), writes.waiting()) {
                         // Nothing can be sent, not even GOAWAY: only closing frees what it holds.
                         tracing::debug!(peer = %self.peer, "closed a connection whose peer stopped reading");
+                        self.cuts.socket_stall.increment(1);
                         break;
                     }
                 }
@@ -352,6 +363,7 @@ struct Activity {
     load: Arc<Load>,
     budget: SendBudget,
     writes: Arc<WriteWatch>,
+    refusals: metrics::Counter,
 }
 
 /// The service one connection calls: tags each request with the connection's addresses (as
@@ -594,9 +606,15 @@ where
             }
             ConnectionBodyProj::Refused { .. } => return Poll::Ready(None),
         };
-        // Dropping the handler's body frees its answer now; the stream ends with a status.
+        // Dropping the handler's body frees its answer now; the stream ends with a status, which
+        // the call's metrics and access log record too (they would take the drop for a cancel).
         tracing::debug!("refused a call: its connection holds too many unread response bytes");
-        self.set(ConnectionBody::Refused { _share: refused });
+        if let Some(share) = &refused {
+            share.guard.0.refusals.increment(1);
+        }
+        drop_as(tonic::Code::ResourceExhausted, || {
+            self.set(ConnectionBody::Refused { _share: refused });
+        });
         Poll::Ready(Some(Ok(Frame::trailers(refused_trailers()))))
     }
 

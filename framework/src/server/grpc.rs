@@ -76,7 +76,7 @@ where
         cut,
         stop,
         load,
-        ..
+        telemetry,
     } = args;
     let cut_all = cut.all.clone();
     let split = SplitLayer {
@@ -100,6 +100,7 @@ where
     let connections = super::connection::Shared {
         tls: parts.tls,
         gateway,
+        cuts: super::slow_readers::SlowReaderCuts::new(telemetry.metrics()),
     };
     super::connection::serve(listener, service, &config, stop, cut_all, load, connections).await;
 }

@@ -6,6 +6,7 @@ pub(crate) mod drain;
 pub(crate) mod grpc;
 mod quiet;
 mod send_budget;
+mod slow_readers;
 mod stack;
 mod stall;
 pub(crate) mod tls;

@@ -22,6 +22,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use metrics::Counter;
 use pin_project_lite::pin_project;
 use tokio::time::Sleep;
 
@@ -51,16 +52,18 @@ pub(crate) fn waiting() {
 }
 
 /// hyper's executor for a connection's streams: spawns each on Tokio, watched for stalls when
-/// a timeout is set.
-#[derive(Clone, Copy, Debug)]
+/// a timeout is set; `resets` counts the streams it ends.
+#[derive(Clone, Debug)]
 pub(crate) struct StallExecutor {
     timeout: Option<Duration>,
+    resets: Counter,
 }
 
 impl StallExecutor {
-    pub(crate) fn new(timeout: Option<Duration>) -> Self {
+    pub(crate) fn new(timeout: Option<Duration>, resets: Counter) -> Self {
         Self {
             timeout: timeout.filter(|t| !t.is_zero()),
+            resets,
         }
     }
 }
@@ -71,7 +74,7 @@ where
 {
     fn execute(&self, future: F) {
         match self.timeout {
-            Some(timeout) => tokio::spawn(Watched::new(future, timeout)),
+            Some(timeout) => tokio::spawn(Watched::new(future, timeout, self.resets.clone())),
             None => tokio::spawn(future),
         };
     }
@@ -91,11 +94,12 @@ pin_project! {
         armed_at: u64,
         // Made on the first stall only: most streams never stall.
         timer: Option<Pin<Box<Sleep>>>,
+        resets: Counter,
     }
 }
 
 impl<F> Watched<F> {
-    pub(crate) fn new(inner: F, timeout: Duration) -> Self {
+    pub(crate) fn new(inner: F, timeout: Duration, resets: Counter) -> Self {
         Self {
             inner,
             timeout,
@@ -103,6 +107,7 @@ impl<F> Watched<F> {
             progress: 0,
             armed_at: 0,
             timer: None,
+            resets,
         }
     }
 }
@@ -144,6 +149,7 @@ impl<F: Future<Output = ()>> Future for Watched<F> {
                     ?timeout,
                     "reset a stream whose peer has not read its response"
                 );
+                this.resets.increment(1);
                 return Poll::Ready(());
             }
             *this.armed_at = *this.progress;
@@ -177,7 +183,11 @@ mod tests {
 
     fn watched(steps: &[Progress]) -> Pin<Box<Watched<Scripted>>> {
         let steps = steps.iter().copied().collect();
-        Box::pin(Watched::new(Scripted { steps }, Duration::from_secs(1)))
+        Box::pin(Watched::new(
+            Scripted { steps },
+            Duration::from_secs(1),
+            Counter::noop(),
+        ))
     }
 
     fn poll(task: &mut Pin<Box<Watched<Scripted>>>) -> Poll<()> {

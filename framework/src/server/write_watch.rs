@@ -7,9 +7,9 @@
 //! itself once its writes have waited, with no byte written, for `send_stall_timeout`.
 //!
 //! While writes wait, every byte the connection's calls hand to hyper stays in memory: the
-//! watch counts them, and the connection's send budget ([`super::send_budget`]) counts them
-//! against its limit too, so that a peer that stops reading its socket cannot make HTTP/2 queue
-//! up to `max_send_buffer_bytes` for each of its streams.
+//! watch counts them (less what later writes take), and the connection's send budget
+//! ([`super::send_budget`]) counts them against its limit too. What HTTP/2 queued before the
+//! writes began to wait is bounded by `max_send_buffer_bytes` a stream.
 
 use std::io;
 use std::pin::Pin;
@@ -46,7 +46,8 @@ impl WriteWatch {
         }
     }
 
-    /// Response bytes handed to hyper since writes began to wait (none while they flow).
+    /// Response bytes handed to hyper while writes waited, less what the socket has taken
+    /// since: the part of HTTP/2's queue that a connection's send budget counts.
     pub(crate) fn unwritten(&self) -> usize {
         self.handed_while_waiting.load(Ordering::Relaxed)
     }
@@ -58,7 +59,16 @@ impl WriteWatch {
                 self.written.fetch_add(*n as u64, Ordering::Relaxed);
                 if self.waiting() {
                     self.waiting.store(false, Ordering::Relaxed);
-                    self.handed_while_waiting.store(0, Ordering::Relaxed);
+                }
+                // One write that goes through does not empty HTTP/2's queue: only the bytes it
+                // took leave memory. (Framing makes `n` a little more than the response bytes
+                // it carries, so the count errs low, never below zero, and never drifts up.)
+                if self.handed_while_waiting.load(Ordering::Relaxed) > 0 {
+                    let _ = self.handed_while_waiting.fetch_update(
+                        Ordering::Relaxed,
+                        Ordering::Relaxed,
+                        |held| Some(held.saturating_sub(*n)),
+                    );
                 }
             }
             Poll::Ready(Err(_)) => {}
@@ -129,7 +139,7 @@ impl<T: AsyncWrite> AsyncWrite for WatchedIo<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::AsyncWriteExt;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     #[tokio::test]
     async fn counts_what_is_written_and_notes_a_write_that_waits() {
@@ -145,5 +155,32 @@ mod tests {
         assert!(watch.waiting());
         watch.handed(100);
         assert_eq!(watch.unwritten(), 100, "counted while writes wait");
+    }
+
+    #[tokio::test]
+    async fn a_write_that_goes_through_frees_only_what_it_took() {
+        let (writer, mut reader) = tokio::io::duplex(8);
+        let watch = Arc::new(WriteWatch::default());
+        let mut io = WatchedIo::new(writer, watch.clone());
+        io.write_all(b"12345678").await.unwrap();
+        let blocked =
+            tokio::time::timeout(std::time::Duration::from_millis(50), io.write_all(b"9")).await;
+        assert!(blocked.is_err() && watch.waiting());
+        watch.handed(100);
+        let mut buf = [0u8; 3];
+        reader.read_exact(&mut buf).await.unwrap();
+        io.write_all(b"abc").await.unwrap();
+        assert!(!watch.waiting());
+        assert_eq!(
+            watch.unwritten(),
+            97,
+            "three bytes left memory, the rest still queue"
+        );
+        watch.handed(100);
+        assert_eq!(
+            watch.unwritten(),
+            97,
+            "bytes handed while writes flow are not counted"
+        );
     }
 }

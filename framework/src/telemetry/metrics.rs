@@ -242,6 +242,13 @@ fn describe(recorder: &PrometheusRecorder) {
          overload (adaptive shedding, UNAVAILABLE), concurrency (server.grpc.max_concurrent_calls, \
          UNAVAILABLE), rate_limit (server.grpc.rate_limits, RESOURCE_EXHAUSTED).",
     );
+    counter(
+        "bia_server_slow_reader_cuts_total",
+        "What the server did to peers that do not read their responses, by reason: stream_stall \
+         (a stream reset after server.grpc.send_stall_timeout), connection_budget (a call ended \
+         RESOURCE_EXHAUSTED for server.grpc.max_connection_send_buffer_bytes), socket_stall (a \
+         connection closed whose socket took no byte for send_stall_timeout).",
+    );
     gauge(
         "bia_server_inflight_limit",
         "The adaptive shedder's limit: unary calls the server can have in flight without queueing \

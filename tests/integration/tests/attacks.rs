@@ -422,9 +422,6 @@ async fn a_reader_that_never_opens_its_window_pins_little_and_is_reset() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known gap: the connection is closed after send_stall_timeout, but its peak RSS \
-            (about 110 MiB in a debug build) is over the bound: HTTP/2 queues up to \
-            max_send_buffer_bytes for each of 256 streams before the socket blocks"]
 async fn a_peer_that_stops_reading_its_socket_is_cut_off() {
     // Unlike the stalled reader above, this peer grants the server every window it can (so
     // HTTP/2 would send all it has) and then never reads its socket again.
