@@ -5,6 +5,10 @@
 //! answer. A streaming request (whose body cannot be replayed) is never retried. The budget lets
 //! retries add at most `budget_ratio` of the calls (plus a few a second), so retries cannot
 //! multiply the load on a struggling backend.
+//!
+//! A server's `grpc-retry-pushback-ms` (gRFC A6; Bia's rate limit sends it) overrides the
+//! backoff: the next attempt waits that long, and a negative or unreadable value means "do not
+//! retry".
 
 use std::future::Future;
 use std::pin::Pin;
@@ -25,7 +29,7 @@ use super::replay::Replay;
 use crate::build_error::BuildError;
 use crate::config::RetryConfig;
 use crate::error::BoxError;
-use crate::middleware::status::{CODE_COUNT, code_in, code_index, code_name};
+use crate::middleware::status::{CODE_COUNT, GRPC_RETRY_PUSHBACK, code_in, code_index, code_name};
 
 /// What is retried and how.
 pub(crate) struct RetryPolicy {
@@ -180,14 +184,19 @@ where
                         BoxError::from("a streaming request cannot be sent twice")
                     })?;
                     let result = inner.clone().oneshot(request).await.map_err(Into::into);
+                    let mut pushback = Pushback::None;
                     let code = match &result {
-                        Ok(response) => code_in(response.headers()),
+                        Ok(response) => {
+                            pushback = Pushback::of(response.headers());
+                            code_in(response.headers())
+                        }
                         Err(e) => Some(
                             e.downcast_ref::<tonic::Status>()
                                 .map_or(Code::Unavailable, tonic::Status::code),
                         ),
                     };
                     let again = code.is_some_and(|c| policy.retryable(c))
+                        && !matches!(pushback, Pushback::Stop)
                         && attempt < policy.max_attempts
                         && replay.replayable()
                         && policy.budget.withdraw();
@@ -195,9 +204,36 @@ where
                         return result;
                     }
                     attempt += 1;
-                    tokio::time::sleep(policy.backoff(attempt)).await;
+                    let wait = match pushback {
+                        Pushback::Wait(wait) => wait,
+                        _ => policy.backoff(attempt),
+                    };
+                    tokio::time::sleep(wait).await;
                 }
             }),
+        }
+    }
+}
+
+/// What a refusal says about retrying it.
+#[derive(Debug, PartialEq, Eq)]
+enum Pushback {
+    /// Nothing: the policy's backoff.
+    None,
+    /// Wait this long, then retry.
+    Wait(Duration),
+    /// Do not retry.
+    Stop,
+}
+
+impl Pushback {
+    fn of(headers: &http::HeaderMap) -> Self {
+        let Some(value) = headers.get(&GRPC_RETRY_PUSHBACK) else {
+            return Pushback::None;
+        };
+        match value.to_str().ok().and_then(|v| v.parse::<i64>().ok()) {
+            Some(millis) if millis >= 0 => Pushback::Wait(Duration::from_millis(millis as u64)),
+            _ => Pushback::Stop,
         }
     }
 }
@@ -225,5 +261,31 @@ where
             RetryProj::Once { inner } => inner.poll(cx).map_err(Into::into),
             RetryProj::Retrying { attempts } => attempts.as_mut().poll(cx),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pushback(value: Option<&str>) -> Pushback {
+        let mut headers = http::HeaderMap::new();
+        if let Some(value) = value {
+            headers.insert(&GRPC_RETRY_PUSHBACK, value.parse().unwrap());
+        }
+        Pushback::of(&headers)
+    }
+
+    #[test]
+    fn a_pushback_times_the_retry_or_forbids_it() {
+        assert_eq!(pushback(None), Pushback::None);
+        assert_eq!(
+            pushback(Some("250")),
+            Pushback::Wait(Duration::from_millis(250))
+        );
+        assert_eq!(pushback(Some("0")), Pushback::Wait(Duration::ZERO));
+        // gRFC A6: negative or unreadable means the server asks for no retry.
+        assert_eq!(pushback(Some("-1")), Pushback::Stop);
+        assert_eq!(pushback(Some("soon")), Pushback::Stop);
     }
 }

@@ -14,6 +14,9 @@ pub(crate) fn code_in(headers: &HeaderMap) -> Option<Code> {
 /// `grpc-status`, `grpc-message`, `grpc-status-details-bin` and `grpc-timeout`, named once: a
 /// lookup by `&str` parses and hashes the name on every call.
 pub(crate) static GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
+/// How long a client should wait before retrying (gRFC A6), set on refusals that know it.
+pub(crate) static GRPC_RETRY_PUSHBACK: HeaderName =
+    HeaderName::from_static("grpc-retry-pushback-ms");
 pub(crate) static GRPC_MESSAGE: HeaderName = HeaderName::from_static("grpc-message");
 pub(crate) static GRPC_STATUS_DETAILS: HeaderName =
     HeaderName::from_static("grpc-status-details-bin");

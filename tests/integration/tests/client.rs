@@ -13,6 +13,51 @@ async fn client_for(target: &str, extra: &str) -> EchoClient<bia::client::Channe
     EchoClient::new(support::echo_channel("caller", &toml).0)
 }
 
+/// A rate-limited refusal says when a token comes (`grpc-retry-pushback-ms`), and Bia's retry
+/// waits exactly that instead of its backoff: with an hour of backoff, only the pushback can
+/// bring the retry back within seconds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limit_pushback_times_the_retry() {
+    let running = echo::start(
+        "pushback-svc",
+        "[server.grpc.rate_limits]\n\"echo.v1.Echo/Say\" = { rate = 2, burst = 1 }\n",
+    )
+    .await;
+    let mut plain = echo::client(&running).await;
+    plain.say(say("first")).await.unwrap();
+    let refused = plain.say(say("second")).await.unwrap_err();
+    assert_eq!(refused.code(), Code::ResourceExhausted);
+    let pushback: u64 = refused
+        .metadata()
+        .get("grpc-retry-pushback-ms")
+        .expect("a pushback on a rate-limit refusal")
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (1..=500).contains(&pushback),
+        "{pushback} ms at 2 calls a second"
+    );
+
+    let target = format!("\"http://{}\"", running.grpc_addr());
+    let retry = "[clients.echo.retry]\nmethods = [\"echo.v1.Echo/Say\"]\ncodes = \
+                 [\"RESOURCE_EXHAUSTED\"]\nmax_attempts = 2\nbackoff = \"1h\"\nmax_backoff = \"1h\"\n";
+    let mut client = client_for(&target, retry).await;
+    client.say(say("drain the bucket")).await.unwrap();
+    let started = Instant::now();
+    let reply = tokio::time::timeout(Duration::from_secs(20), client.say(say("again")))
+        .await
+        .expect("the retry waited the pushback, not the hour of backoff")
+        .unwrap();
+    assert_eq!(reply.into_inner().message, "again");
+    eprintln!(
+        "retried after {:?} (pushback at most 500 ms)",
+        started.elapsed()
+    );
+    running.stop().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn listed_idempotent_methods_are_retried_and_others_are_not() {
     let running = echo::start("retry-svc", "").await;

@@ -50,7 +50,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, ready};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use http_body_util::{Either, Empty};
 use metrics::Counter;
@@ -65,6 +65,7 @@ use self::rate::RateLimiter;
 use crate::config::GrpcServerConfig;
 use crate::middleware::call_info::CallInfo;
 use crate::middleware::method::{MethodTable, RpcKind};
+use crate::middleware::status::GRPC_RETRY_PUSHBACK;
 use crate::telemetry::MetricsRegistry;
 
 /// The response body of [`Limit`]: the handler's, or the empty body of a refused call's answer.
@@ -81,10 +82,23 @@ enum Reason {
 const REASONS: [&str; 3] = ["overload", "concurrency", "rate_limit"];
 
 impl Reason {
-    fn answer<B>(self) -> http::Response<Either<B, Empty<bytes::Bytes>>> {
-        self.status()
+    /// The refusal; `pushback`, when known, is how long until the call would be admitted.
+    fn answer<B>(
+        self,
+        pushback: Option<Duration>,
+    ) -> http::Response<Either<B, Empty<bytes::Bytes>>> {
+        let mut response = self
+            .status()
             .into_http::<()>()
-            .map(|()| Either::Right(Empty::new()))
+            .map(|()| Either::Right(Empty::new()));
+        if let Some(wait) = pushback {
+            // Whole milliseconds, rounded up: a client that waits that long finds a token.
+            let millis = u64::try_from(wait.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX);
+            response
+                .headers_mut()
+                .insert(GRPC_RETRY_PUSHBACK.clone(), http::HeaderValue::from(millis));
+        }
+        response
     }
 
     fn status(self) -> tonic::Status {
@@ -338,14 +352,21 @@ where
             let since = at.saturating_duration_since(limits.epoch);
             if let Some(rate) = &method.rate {
                 let nanos = u64::try_from(since.as_nanos()).unwrap_or(u64::MAX);
-                if !rate.try_acquire(nanos) {
-                    return LimitFuture::refused(limits, index, Reason::RateLimit, request);
+                if let Err(wait) = rate.try_acquire(nanos) {
+                    let pushback = Some(Duration::from_nanos(wait));
+                    return LimitFuture::refused(
+                        limits,
+                        index,
+                        Reason::RateLimit,
+                        pushback,
+                        request,
+                    );
                 }
             }
             if let (true, Some(shedder)) = (method.adaptive, &limits.shedder) {
                 let micros = u64::try_from(since.as_micros()).unwrap_or(u64::MAX);
                 if !shedder.admit(micros) {
-                    return LimitFuture::refused(limits, index, Reason::Overload, request);
+                    return LimitFuture::refused(limits, index, Reason::Overload, None, request);
                 }
                 guard.adaptive_start = Some(micros);
             }
@@ -403,7 +424,13 @@ pin_project! {
 }
 
 impl<F, B: http_body::Body<Data = bytes::Bytes>> LimitFuture<F, B> {
-    fn refused<R>(limits: &Limits, method: usize, reason: Reason, request: http::Request<R>) -> Self
+    fn refused<R>(
+        limits: &Limits,
+        method: usize,
+        reason: Reason,
+        pushback: Option<Duration>,
+        request: http::Request<R>,
+    ) -> Self
     where
         R: http_body::Body + Send + 'static,
     {
@@ -416,7 +443,7 @@ impl<F, B: http_body::Body<Data = bytes::Bytes>> LimitFuture<F, B> {
         };
         Self {
             state: LimitState::Refused {
-                response: Some(reason.answer()),
+                response: Some(reason.answer(pushback)),
                 drain,
             },
             guard: Guard::default(),

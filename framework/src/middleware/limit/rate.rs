@@ -29,13 +29,14 @@ impl RateLimiter {
         })
     }
 
-    /// Takes a token for a call at `now` (nanoseconds since the epoch); false when none is left.
-    pub(crate) fn try_acquire(&self, now: u64) -> bool {
+    /// Takes a token for a call at `now` (nanoseconds since the epoch); when none is left, the
+    /// error is how long until one is (nanoseconds), for the refusal's retry pushback.
+    pub(crate) fn try_acquire(&self, now: u64) -> Result<(), u64> {
         let mut tat = self.tat.load(Ordering::Relaxed);
         loop {
             let base = tat.max(now);
             if base - now > self.tolerance {
-                return false;
+                return Err(base - now - self.tolerance);
             }
             match self.tat.compare_exchange_weak(
                 tat,
@@ -43,7 +44,7 @@ impl RateLimiter {
                 Ordering::Relaxed,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => return true,
+                Ok(_) => return Ok(()),
                 Err(actual) => tat = actual,
             }
         }
@@ -58,13 +59,15 @@ mod tests {
     fn allows_the_burst_then_the_rate() {
         let limiter = RateLimiter::new(100.0, Some(5)).unwrap();
         let start = 1_000_000_000;
-        assert_eq!((0..20).filter(|_| limiter.try_acquire(start)).count(), 5);
-        // 100 a second: one token every 10 ms.
-        assert!(!limiter.try_acquire(start + 5_000_000));
-        assert!(limiter.try_acquire(start + 10_000_000));
+        let taken = |now| (0..20).filter(|_| limiter.try_acquire(now).is_ok()).count();
+        assert_eq!(taken(start), 5);
+        // 100 a second: one token every 10 ms, and a refusal says when the next one comes.
+        assert_eq!(limiter.try_acquire(start), Err(10_000_000));
+        assert_eq!(limiter.try_acquire(start + 4_000_000), Err(6_000_000));
+        assert!(limiter.try_acquire(start + 10_000_000).is_ok());
         // A quiet second refills the burst, not more.
         let later = start + 2_000_000_000;
-        assert_eq!((0..20).filter(|_| limiter.try_acquire(later)).count(), 5);
+        assert_eq!(taken(later), 5);
         assert!(RateLimiter::new(0.0, None).is_none());
         assert_eq!(
             RateLimiter::new(2.5, None).unwrap().tolerance,
