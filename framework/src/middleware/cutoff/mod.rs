@@ -8,7 +8,9 @@
 //! longer wanted) and the status goes out, trailers-only or as trailers.
 
 mod body;
+mod ending;
 mod future;
 
 pub use body::CutoffBody;
+pub(crate) use ending::EndingBody;
 pub use future::CutoffFuture;

@@ -8,39 +8,31 @@ use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
 use super::{PanicReport, panic_status};
+use crate::middleware::cutoff::EndingBody;
 use crate::middleware::status::status_trailers;
 
 pin_project! {
     /// A response body that turns a panic while streaming into `INTERNAL` trailers.
     pub struct RecoveryBody<B> {
         #[pin]
-        inner: Option<B>,
+        body: EndingBody<B>,
         report: Option<PanicReport>,
-        state: BodyState,
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum BodyState {
-    Streaming,
-    Ended,
 }
 
 impl<B> RecoveryBody<B> {
     pub(crate) fn new(inner: B, report: PanicReport) -> Self {
         Self {
-            inner: Some(inner),
+            body: EndingBody::new(inner),
             report: Some(report),
-            state: BodyState::Streaming,
         }
     }
 
     /// The empty body of a trailers-only answer.
     pub(crate) fn empty() -> Self {
         Self {
-            inner: None,
+            body: EndingBody::empty(),
             report: None,
-            state: BodyState::Ended,
         }
     }
 }
@@ -54,39 +46,31 @@ impl<B: Body> Body for RecoveryBody<B> {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let mut this = self.project();
-        match *this.state {
-            BodyState::Ended => return Poll::Ready(None),
-            BodyState::Streaming => {}
-        }
-        let Some(inner) = this.inner.as_mut().as_pin_mut() else {
-            *this.state = BodyState::Ended;
-            return Poll::Ready(None);
+        let mut caught = None;
+        let polled = this.body.as_mut().poll_inner(|inner| {
+            std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll_frame(cx))).unwrap_or_else(
+                |panic| {
+                    caught = Some(panic);
+                    Poll::Pending
+                },
+            )
+        });
+        let Some(panic) = caught else {
+            return polled.unwrap_or(Poll::Ready(None));
         };
-        match std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll_frame(cx))) {
-            Ok(poll) => poll,
-            Err(panic) => {
-                if let Some(report) = this.report.take() {
-                    report.report(&*panic);
-                }
-                // The panicked body must not be polled again: drop it now.
-                crate::middleware::observe::drop_panicked(|| this.inner.set(None));
-                *this.state = BodyState::Ended;
-                Poll::Ready(Some(Ok(Frame::trailers(status_trailers(&panic_status())))))
-            }
+        if let Some(report) = this.report.take() {
+            report.report(&*panic);
         }
+        // The panicked body must not be polled again: drop it now, as INTERNAL for the layers inside.
+        this.body.end(tonic::Code::Internal);
+        Poll::Ready(Some(Ok(Frame::trailers(status_trailers(&panic_status())))))
     }
 
     fn is_end_stream(&self) -> bool {
-        match self.state {
-            BodyState::Ended => true,
-            BodyState::Streaming => self.inner.as_ref().is_none_or(B::is_end_stream),
-        }
+        self.body.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {
-        match (&self.inner, self.state) {
-            (Some(inner), BodyState::Streaming) => inner.size_hint(),
-            _ => SizeHint::default(),
-        }
+        self.body.size_hint()
     }
 }
