@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use bia_integration_tests::process::{Memory, ServerProcess, free_port, mib};
 use support::echo::{self, say};
-use support::h2raw::{grpc_frame, grpc_request, h2_client};
+use support::h2raw::{grpc_frame, grpc_request, h2_client, send_call};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -336,14 +336,8 @@ struct Endings {
 /// client does not know the limit on concurrent streams and sends every stream at once, so the
 /// server refuses those past it (REFUSED_STREAM); after this the client queues them instead.
 async fn settle(client: &h2::client::SendRequest<bytes::Bytes>) {
-    let (response, mut send) = client
-        .clone()
-        .ready()
-        .await
-        .unwrap()
-        .send_request(grpc_request("/echo.v1.Echo/Say", "application/grpc"), false)
-        .unwrap();
-    send.send_data(grpc_frame(&say("settle")), true).unwrap();
+    let mut ready = client.clone().ready().await.unwrap();
+    let response = send_call(&mut ready, "/echo.v1.Echo/Say", grpc_frame(&say("settle")));
     let mut body = response.await.unwrap().into_body();
     while let Some(chunk) = body.data().await {
         let _ = body.flow_control().release_capacity(chunk.unwrap().len());
@@ -364,13 +358,7 @@ async fn a_reader_that_never_opens_its_window_pins_little_and_is_reset() {
         let started = Instant::now();
         for _ in 0..300 {
             let mut ready = client.clone().ready().await.unwrap();
-            let (response, mut send) = ready
-                .send_request(
-                    grpc_request("/echo.v1.Echo/Count", "application/grpc"),
-                    false,
-                )
-                .unwrap();
-            send.send_data(request.clone(), true).unwrap();
+            let response = send_call(&mut ready, "/echo.v1.Echo/Count", request.clone());
             calls.spawn(async move {
                 let response = response.await.map_err(|e| format!("{e}"))?;
                 let status = |value: Option<&http::HeaderValue>| {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use support::echo::{self, say};
-use support::h2raw::{grpc_frame, grpc_request, h2_client};
+use support::h2raw::{grpc_frame, grpc_request, h2_client, send_call};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 
@@ -190,17 +190,11 @@ async fn a_stream_whose_peer_stops_reading_is_reset_and_its_connection_lives_on(
     tokio::spawn(async move {
         let _ = connection.await;
     });
-    let (response, mut send) = client
-        .send_request(
-            grpc_request("/echo.v1.Echo/Count", "application/grpc"),
-            false,
-        )
-        .unwrap();
-    send.send_data(
+    let response = send_call(
+        &mut client,
+        "/echo.v1.Echo/Count",
         grpc_frame(&echo::count(&"x".repeat(32 * 1024), 10_000, 0)),
-        true,
-    )
-    .unwrap();
+    );
     let mut body = response.await.unwrap().into_body();
     let started = Instant::now();
     let (mut read, mut reason) = (0, None);

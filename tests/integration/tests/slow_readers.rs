@@ -7,7 +7,7 @@ mod support;
 use std::time::Duration;
 
 use support::echo;
-use support::h2raw::{grpc_frame, grpc_request, h2_client};
+use support::h2raw::{grpc_frame, h2_client, send_call};
 
 /// The value of the first `/metrics` line that starts with `name` and contains every one of
 /// `labels`.
@@ -49,17 +49,11 @@ async fn refused_and_reset_streams_of_a_reader_that_never_reads_are_counted() {
     let (mut client, _driver) = h2_client(running.grpc_addr()).await;
     let mut calls = tokio::task::JoinSet::<Result<String, String>>::new();
     for _ in 0..8 {
-        let (response, mut send) = client
-            .send_request(
-                grpc_request("/echo.v1.Echo/Count", "application/grpc"),
-                false,
-            )
-            .unwrap();
-        send.send_data(
+        let response = send_call(
+            &mut client,
+            "/echo.v1.Echo/Count",
             grpc_frame(&echo::count(&"x".repeat(128 * 1024), 3, 0)),
-            true,
-        )
-        .unwrap();
+        );
         calls.spawn(async move {
             let response = response.await.map_err(|e| format!("{:?}", e.reason()))?;
             if let Some(status) = response.headers().get("grpc-status") {

@@ -37,3 +37,17 @@ pub async fn h2_client(
     });
     (client, driver)
 }
+
+/// Sends a whole unary-request gRPC call on `client`: the head for `path` and `message` as its
+/// one message, ending the stream. Returns the answer's future.
+pub fn send_call(
+    client: &mut h2::client::SendRequest<Bytes>,
+    path: &str,
+    message: Bytes,
+) -> h2::client::ResponseFuture {
+    let (response, mut send) = client
+        .send_request(grpc_request(path, "application/grpc"), false)
+        .unwrap();
+    send.send_data(message, true).unwrap();
+    response
+}
