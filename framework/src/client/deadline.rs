@@ -47,8 +47,8 @@ fn grpc_timeout(timeout: Duration) -> HeaderValue {
     } else {
         (timeout.as_secs().min(99_999_999), b'S')
     };
-    let mut digits = [0; 20];
-    let digits = crate::middleware::decimal::decimal(value, &mut digits);
+    let mut buffer = itoa::Buffer::new();
+    let digits = buffer.format(value).as_bytes();
     let mut text = [0; 9];
     text[..digits.len()].copy_from_slice(digits);
     text[digits.len()] = unit;

@@ -22,7 +22,6 @@ pub mod auth;
 pub mod call_info;
 pub mod cutoff;
 pub mod deadline;
-pub(crate) mod decimal;
 pub(crate) mod frame;
 mod from_fn;
 pub mod limit;

@@ -50,7 +50,7 @@ impl PeerText {
     }
 
     fn decimal(&mut self, n: u32) {
-        for &digit in crate::middleware::decimal::decimal(n.into(), &mut [0; 20]) {
+        for &digit in itoa::Buffer::new().format(n).as_bytes() {
             self.push(digit);
         }
     }
