@@ -9,6 +9,9 @@ script="scripts/$(basename "$0")"
 script_file="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/bia-target}"
+# Incremental state is several GB for this workspace and buys nothing on a fresh clone, which is
+# how CI runs: off unless the caller asks for it.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 # step TEXT: announces the next step of a long run.
 step() {
