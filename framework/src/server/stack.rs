@@ -117,7 +117,7 @@ pub struct DefaultLayers {
 /// The layers of [`DefaultLayers::into_stack`], outermost last in the type.
 pub type DefaultStack = Stack<
     LimitLayer,
-    Stack<DeadlineLayer, Stack<ObserveLayer<ServerObservers>, Stack<RecoveryLayer, Identity>>>,
+    Stack<DeadlineLayer, Stack<ObserveLayer<ServerObservers, RecoveryLayer>, Identity>>,
 >;
 
 /// Trace, metrics and the access log, observed in one layer of the default stack (in that
@@ -148,16 +148,16 @@ impl DefaultLayers {
     /// panic anywhere inside is answered `INTERNAL`, the span covers everything the server does,
     /// metrics see the final status (including `DEADLINE_EXCEEDED` and shed calls).
     ///
-    /// Trace, metrics and the access log share one [`ObserveLayer`] (one future and one body
-    /// wrapper per call instead of three); they behave as the three layers stacked in that order.
+    /// Recovery, trace, metrics and the access log share one [`ObserveLayer`] (one future and
+    /// one body wrapper per call instead of four); they behave as the four layers stacked in
+    /// that order.
     pub fn into_stack(self) -> ServiceBuilder<DefaultStack> {
         let observers = (
             self.trace.starter(),
             (self.metrics.starter(), self.access_log.starter()),
         );
         ServiceBuilder::new()
-            .layer(self.recovery)
-            .layer(ObserveLayer::new(observers))
+            .layer(ObserveLayer::new(observers).recovering(self.recovery))
             .layer(self.deadline)
             .layer(self.limit)
     }

@@ -80,6 +80,12 @@ async fn user_spans_are_children_of_the_server_span_and_log_lines_carry_their_id
         .say(say("fail", &traceparent(failing)))
         .await
         .unwrap();
+    let panicking = "2af7651916cd43dd8448eb211c80319c";
+    let err = client
+        .say(say("panic", &traceparent(panicking)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::Internal);
     running.stop().await.unwrap();
 
     let spans = collector.spans();
@@ -135,6 +141,18 @@ async fn user_spans_are_children_of_the_server_span_and_log_lines_carry_their_id
         !access.to_string().contains("hello"),
         "the access log never carries the payload: {access}"
     );
+
+    // A caught panic is logged inside the call: the line carries the call's ids.
+    let panic_server = find(&spans, panicking, "echo.v1.Echo/Say");
+    let lines = json_lines_of(panicking, 3).await;
+    let panicked = line_with(&lines, "handler panicked; answered INTERNAL");
+    assert_eq!(panicked["level"], "ERROR");
+    assert_eq!(
+        panicked["span_id"],
+        hex(&panic_server.span_id),
+        "{panicked}"
+    );
+    assert_eq!(panicked["panic"], "asked to panic");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,5 +1,5 @@
-//! A response body that a layer can end early: the part [`CutoffBody`](super::CutoffBody) and
-//! [`RecoveryBody`](crate::middleware::recovery::RecoveryBody) share.
+//! A response body that a layer can end early: the inner body of
+//! [`CutoffBody`](super::CutoffBody), which the deadline and the drain's cut share.
 
 use std::pin::Pin;
 use std::task::Poll;

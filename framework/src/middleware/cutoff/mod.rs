@@ -12,5 +12,4 @@ mod ending;
 mod future;
 
 pub use body::CutoffBody;
-pub(crate) use ending::EndingBody;
 pub use future::CutoffFuture;

@@ -2,7 +2,8 @@
 //!
 //! A gRPC call's status is in the trailers when the body ends, or in the headers of a
 //! trailers-only response; a body dropped before its end is a call the client cancelled (or, while
-//! a panic unwinds, one that failed).
+//! a panic unwinds, one that failed). With a recovering `R`, a panic while the body is polled
+//! ends it with `INTERNAL` trailers.
 
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -12,18 +13,20 @@ use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use tonic::Code;
 
-use super::CallObserver;
-use crate::middleware::status::code_in;
+use super::{CallObserver, NoRecovery, Recover, RecoverCall};
+use crate::middleware::status::{code_in, status_trailers};
 
 pin_project! {
     /// Wraps a response body and reports the call's end to an observer.
-    pub struct ObservedBody<B, O: CallObserver> {
+    pub struct ObservedBody<B, O: CallObserver, R: Recover = NoRecovery> {
+        // `None` in a trailers-only answer to a panic, and once the body panicked.
         #[pin]
-        inner: B,
+        inner: Option<B>,
         observer: Option<O>,
+        recover: R::Call,
     }
 
-    impl<B, O: CallObserver> PinnedDrop for ObservedBody<B, O> {
+    impl<B, O: CallObserver, R: Recover> PinnedDrop for ObservedBody<B, O, R> {
         fn drop(this: Pin<&mut Self>) {
             if let Some(observer) = this.project().observer.take() {
                 observer.finish(dropped_code());
@@ -64,6 +67,21 @@ pub(crate) fn drop_panicked(drop: impl FnOnce()) {
 impl<B, O: CallObserver> ObservedBody<B, O> {
     /// Observes the body of `response`; a trailers-only response is reported at once.
     pub fn observe(response: http::Response<B>, observer: O) -> http::Response<Self> {
+        Self::recovering(response, observer, ())
+    }
+}
+
+/// The status a caught panic answers with: no details leak to the client.
+pub(crate) fn panic_status() -> tonic::Status {
+    tonic::Status::internal("the server failed while handling this call")
+}
+
+impl<B, O: CallObserver, R: Recover> ObservedBody<B, O, R> {
+    pub(crate) fn recovering(
+        response: http::Response<B>,
+        observer: O,
+        recover: R::Call,
+    ) -> http::Response<Self> {
         let (parts, inner) = response.into_parts();
         let observer = match code_in(&parts.headers) {
             Some(code) => {
@@ -76,7 +94,21 @@ impl<B, O: CallObserver> ObservedBody<B, O> {
             }
             None => Some(observer),
         };
-        http::Response::from_parts(parts, Self { inner, observer })
+        let body = Self {
+            inner: Some(inner),
+            observer,
+            recover,
+        };
+        http::Response::from_parts(parts, body)
+    }
+
+    /// The trailers-only `INTERNAL` answer to a call that panicked before its response.
+    pub(crate) fn panic_response(recover: R::Call) -> http::Response<Self> {
+        panic_status().into_http::<()>().map(|()| Self {
+            inner: None,
+            observer: None,
+            recover,
+        })
     }
 }
 
@@ -92,10 +124,11 @@ fn http_status_code(status: http::StatusCode) -> Code {
     }
 }
 
-impl<B, O> Body for ObservedBody<B, O>
+impl<B, O, R> Body for ObservedBody<B, O, R>
 where
     B: Body,
     O: CallObserver,
+    R: Recover,
 {
     type Data = B::Data;
     type Error = B::Error;
@@ -104,12 +137,25 @@ where
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        let this = self.project();
-        let inner = this.inner;
-        let frame = match this.observer.as_ref() {
-            Some(observer) => ready!(observer.scoped(|| inner.poll_frame(cx))),
-            None => ready!(inner.poll_frame(cx)),
+        let mut this = self.project();
+        let Some(inner) = this.inner.as_mut().as_pin_mut() else {
+            return Poll::Ready(None);
         };
+        let recover = &*this.recover;
+        let polled = match this.observer.as_ref() {
+            Some(observer) => observer.scoped(|| recover.run(|| inner.poll_frame(cx))),
+            None => recover.run(|| inner.poll_frame(cx)),
+        };
+        let Some(polled) = polled else {
+            // The body panicked: it is not polled again but dropped now, as INTERNAL for the
+            // layers inside, and the stream ends with INTERNAL trailers.
+            drop_panicked(|| this.inner.set(None));
+            if let Some(observer) = this.observer.take() {
+                observer.finish(Code::Internal);
+            }
+            return Poll::Ready(Some(Ok(Frame::trailers(status_trailers(&panic_status())))));
+        };
+        let frame = ready!(polled);
         match &frame {
             Some(Ok(frame)) => {
                 if let Some(trailers) = frame.trailers_ref() {
@@ -136,10 +182,12 @@ where
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.inner.as_ref().is_none_or(B::is_end_stream)
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        self.inner
+            .as_ref()
+            .map_or_else(|| SizeHint::with_exact(0), B::size_hint)
     }
 }

@@ -2,27 +2,41 @@
 
 use tower_layer::Layer;
 
-use super::Observe;
+use super::{NoRecovery, Observe};
+use crate::middleware::RecoveryLayer;
 
 /// Applies [`Observe`] with `start`, which may be a pair `(outer, inner)` of starters: Bia's
 /// default stack observes trace, metrics and the access log in one layer this way, as
-/// `(tracer, (metrics, access log))`.
+/// `(tracer, (metrics, access log))`, and recovers from panics in the same layer.
 #[derive(Clone, Debug)]
-pub struct ObserveLayer<M> {
+pub struct ObserveLayer<M, R = NoRecovery> {
     start: M,
+    recover: R,
 }
 
 impl<M> ObserveLayer<M> {
     /// Observes each call with an observer from `start`.
     pub fn new(start: M) -> Self {
-        Self { start }
+        Self {
+            start,
+            recover: NoRecovery,
+        }
+    }
+
+    /// Also answers a panic inside with `INTERNAL`, as `recovery` would as the layer just
+    /// outside this one (the observers see the call end with `INTERNAL`).
+    pub fn recovering(self, recovery: RecoveryLayer) -> ObserveLayer<M, RecoveryLayer> {
+        ObserveLayer {
+            start: self.start,
+            recover: recovery,
+        }
     }
 }
 
-impl<S, M: Clone> Layer<S> for ObserveLayer<M> {
-    type Service = Observe<S, M>;
+impl<S, M: Clone, R: Clone> Layer<S> for ObserveLayer<M, R> {
+    type Service = Observe<S, M, R>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Observe::new(inner, self.start.clone())
+        Observe::recovering(inner, self.start.clone(), self.recover.clone())
     }
 }

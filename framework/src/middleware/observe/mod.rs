@@ -5,12 +5,16 @@
 //! trailers-only answer, or when it is dropped first (the client cancelled). [`Observe`] wraps a
 //! service so that a [`CallObserver`], made per call by an [`ObserveCall`], hears of that end
 //! exactly once, whichever way it comes: through [`ObservedFuture`] while the handler runs, then
-//! through [`ObservedBody`] while the response streams.
+//! through [`ObservedBody`] while the response streams. With [`RecoveryLayer`] as its
+//! [`Recover`], the same wrapper also answers a panic of the inner service with `INTERNAL`.
+//!
+//! [`RecoveryLayer`]: crate::middleware::RecoveryLayer
 
 mod body;
 mod future;
 mod layer;
 mod pair;
+mod recover;
 
 use std::convert::Infallible;
 use std::task::{Context, Poll};
@@ -22,6 +26,8 @@ pub use body::ObservedBody;
 pub(crate) use body::{drop_as, drop_panicked, dropped_code};
 pub use future::ObservedFuture;
 pub use layer::ObserveLayer;
+pub(crate) use recover::catching;
+pub use recover::{NoRecovery, Recover, RecoverCall};
 
 use crate::error::BoxError;
 
@@ -58,6 +64,11 @@ impl<O: CallObserver> CallObserver for Option<O> {
             None => poll(),
         }
     }
+}
+
+/// Nothing to tell: what [`RecoveryLayer`](crate::middleware::RecoveryLayer) observes with.
+impl CallObserver for () {
+    fn finish(self, _code: Code) {}
 }
 
 /// Starts observing one call: makes its observer, and may wrap the request's body.
@@ -101,17 +112,41 @@ impl CallError for BoxError {
     }
 }
 
-/// A service whose calls are watched by the observers `start` makes; see the [module docs](self).
+/// Observes nothing: with [`RecoveryLayer`](crate::middleware::RecoveryLayer), recovery alone.
+impl<B> ObserveCall<B> for () {
+    type Body = B;
+    type Observer = ();
+
+    fn start(&self, request: http::Request<B>) -> (http::Request<B>, ()) {
+        (request, ())
+    }
+}
+
+/// A service whose calls are watched by the observers `start` makes, and whose panics `recover`
+/// handles; see the [module docs](self).
 #[derive(Clone, Debug)]
-pub struct Observe<S, M> {
+pub struct Observe<S, M, R = NoRecovery> {
     inner: S,
     start: M,
+    recover: R,
 }
 
 impl<S, M> Observe<S, M> {
     /// Wraps `inner`, observing each call with an observer from `start`.
     pub fn new(inner: S, start: M) -> Self {
-        Self { inner, start }
+        Self::recovering(inner, start, NoRecovery)
+    }
+}
+
+impl<S, M, R> Observe<S, M, R> {
+    /// Wraps `inner`, observing each call with an observer from `start` and handling its panics
+    /// with `recover`.
+    pub fn recovering(inner: S, start: M, recover: R) -> Self {
+        Self {
+            inner,
+            start,
+            recover,
+        }
     }
 
     /// The wrapped service.
@@ -130,24 +165,54 @@ impl<S, M> Observe<S, M> {
     }
 }
 
-impl<S, M, ReqBody, ResBody> Service<http::Request<ReqBody>> for Observe<S, M>
+impl<S, M, R, ReqBody, ResBody> Service<http::Request<ReqBody>> for Observe<S, M, R>
 where
     M: ObserveCall<ReqBody>,
     S: Service<http::Request<M::Body>, Response = http::Response<ResBody>>,
     S::Error: CallError,
+    R: Recover,
 {
-    type Response = http::Response<ObservedBody<ResBody, M::Observer>>;
+    type Response = http::Response<ObservedBody<ResBody, M::Observer, R>>;
     type Error = S::Error;
-    type Future = ObservedFuture<S::Future, M::Observer>;
+    type Future = ObservedFuture<S::Future, M::Observer, R>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
+        let recover = self.recover.for_call(&request);
         let (request, observer) = self.start.start(request);
         let inner = &mut self.inner;
-        let future = observer.scoped(|| inner.call(request));
-        ObservedFuture::new(future, observer)
+        let unwinding = FinishOnUnwind(Some(observer));
+        let observer = unwinding.0.as_ref().expect("just set");
+        // Inside the observer's scope, so a panic's log line carries the call's ids.
+        let called = observer.scoped(|| recover.run(|| inner.call(request)));
+        let observer = unwinding.disarm();
+        match called {
+            Some(future) => ObservedFuture::recovering(future, observer, recover),
+            None => {
+                observer.finish(Code::Internal);
+                ObservedFuture::panicked(recover)
+            }
+        }
+    }
+}
+
+/// Tells the observer of a call whose service panics when called (and no recovery catches it)
+/// that the call ended, as the future would have had it been made.
+struct FinishOnUnwind<O: CallObserver>(Option<O>);
+
+impl<O: CallObserver> FinishOnUnwind<O> {
+    fn disarm(mut self) -> O {
+        self.0.take().expect("disarmed once")
+    }
+}
+
+impl<O: CallObserver> Drop for FinishOnUnwind<O> {
+    fn drop(&mut self) {
+        if let Some(observer) = self.0.take() {
+            observer.finish(dropped_code());
+        }
     }
 }

@@ -21,13 +21,16 @@ impl Reply for TracedEcho {
 }
 
 /// User code: a span with a field set at the start and one recorded later, events, a nested
-/// span, and (with a downstream) a call through `bia::client`.
+/// span, and (with a downstream) a call through `bia::client`. `panic` panics.
 #[tracing::instrument(skip(downstream), fields(echo.length = message.len(), relayed))]
 pub async fn lookup(
     message: &str,
     downstream: Option<bia::client::Channel>,
 ) -> Result<String, Status> {
     tracing::info!(step = "start", "looking up");
+    if message == "panic" {
+        panic!("asked to panic");
+    }
     let reply = match downstream {
         Some(channel) => {
             let reply = EchoClient::new(channel)
