@@ -40,11 +40,11 @@ use tonic::body::Body as GrpcBody;
 use tonic::transport::server::TcpConnectInfo;
 use tower_service::Service;
 
-use super::quiet::QuietCheck;
 use super::send_budget::{Meter, SendBudget, refused_trailers};
 use super::slow_readers::SlowReaderCuts;
 use super::stall::{self, StallExecutor};
 use super::tls::Tls;
+use super::watchdog::{Order, Orders, Watchdog};
 use super::write_watch::{WatchedIo, WriteWatch};
 use crate::config::GrpcServerConfig;
 use crate::error::BoxError;
@@ -54,11 +54,6 @@ use crate::middleware::observe::drop_as;
 
 const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
 const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
-/// How long a closing connection without calls may take to finish the close (a request still
-/// on its way when GOAWAY went out is served if it arrives within it).
-const CLOSE_GRACE: Duration = Duration::from_secs(1);
-/// How long a cut connection has to send its calls' last frames.
-const CUT_GRACE: Duration = Duration::from_millis(250);
 
 /// How many connections are open and calls running, for the App's stop to report truly.
 #[derive(Debug, Default)]
@@ -301,55 +296,30 @@ where
             self.builder
                 .serve_connection(io, TowerToHyperService::new(service))
         );
-        let mut idle = QuietCheck::new(self.settings.idle_timeout);
-        let mut stalled = QuietCheck::new(self.settings.send_stall_timeout);
-        let mut closing = false;
-        // Once closing, a connection with no call left gets CLOSE_GRACE to finish the close (a
-        // peer may never answer GOAWAY); once cut, its calls' final frames get CUT_GRACE.
-        let mut linger = std::pin::pin!(tokio::time::sleep(Duration::MAX / 4));
-        let mut cut = false;
-        loop {
-            tokio::select! {
-                served = connection.as_mut() => {
-                    if let Err(e) = served {
-                        tracing::debug!(peer = %self.peer, error = %e, "connection ended with an error");
-                    }
-                    break;
-                }
-                _ = self.closing.changed(), if !closing => {
-                    closing = true;
+        let orders = Arc::new(Orders::default());
+        let _watching = Watchdog {
+            peer: self.peer,
+            closing: self.closing,
+            cut: self.cut,
+            idle_timeout: self.settings.idle_timeout,
+            send_stall_timeout: self.settings.send_stall_timeout,
+            activity,
+            socket_stalls: self.cuts.socket_stall.clone(),
+        }
+        .spawn(orders.clone());
+        let mut goodbye = false;
+        let served = std::future::poll_fn(|cx| match orders.poll(cx) {
+            Order::Drop => Poll::Ready(None),
+            order => {
+                if order == Order::Close && !std::mem::replace(&mut goodbye, true) {
                     connection.as_mut().graceful_shutdown();
-                    linger.as_mut().reset(tokio::time::Instant::now() + CLOSE_GRACE);
                 }
-                () = self.cut.cancelled(), if !cut => {
-                    cut = true;
-                    linger.as_mut().reset(tokio::time::Instant::now() + CUT_GRACE);
-                }
-                () = linger.as_mut() => {
-                    if cut || activity.in_flight.load(Ordering::Relaxed) == 0 {
-                        break;
-                    }
-                    linger.as_mut().reset(tokio::time::Instant::now() + CLOSE_GRACE);
-                }
-                () = stalled.tick() => {
-                    if stalled.quiet_for_the_timeout(writes.written(), writes.waiting()) {
-                        // Nothing can be sent, not even GOAWAY: only closing frees what it holds.
-                        tracing::debug!(peer = %self.peer, "closed a connection whose peer stopped reading");
-                        self.cuts.socket_stall.increment(1);
-                        break;
-                    }
-                }
-                () = idle.tick(), if !closing => {
-                    let started = activity.started.load(Ordering::Relaxed);
-                    let no_call = activity.in_flight.load(Ordering::Relaxed) == 0;
-                    if idle.quiet_for_the_timeout(started, no_call) {
-                        tracing::debug!(peer = %self.peer, "closing an idle connection");
-                        closing = true;
-                        connection.as_mut().graceful_shutdown();
-                        linger.as_mut().reset(tokio::time::Instant::now() + CLOSE_GRACE);
-                    }
-                }
+                connection.as_mut().poll(cx).map(Some)
             }
+        })
+        .await;
+        if let Some(Err(e)) = served {
+            tracing::debug!(peer = %self.peer, error = %e, "connection ended with an error");
         }
     }
 }
@@ -357,13 +327,23 @@ where
 /// Calls on one connection: how many run, how many ever started, and the response bytes they
 /// hold.
 #[derive(Debug)]
-struct Activity {
+pub(super) struct Activity {
     in_flight: AtomicUsize,
     started: AtomicU64,
     load: Arc<Load>,
     budget: SendBudget,
-    writes: Arc<WriteWatch>,
+    pub(super) writes: Arc<WriteWatch>,
     refusals: metrics::Counter,
+}
+
+impl Activity {
+    /// Calls started so far (a sign of life) and calls running now.
+    pub(super) fn calls(&self) -> (u64, usize) {
+        (
+            self.started.load(Ordering::Relaxed),
+            self.in_flight.load(Ordering::Relaxed),
+        )
+    }
 }
 
 /// The service one connection calls: tags each request with the connection's addresses (as

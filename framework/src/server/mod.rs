@@ -11,6 +11,7 @@ mod stack;
 mod stall;
 pub(crate) mod tls;
 mod trailers;
+mod watchdog;
 mod write_watch;
 
 pub use stack::{
