@@ -143,8 +143,12 @@ impl<const N: usize> fmt::Write for HexField<N> {
 /// The layer that writes log lines; see the [module docs](self).
 pub(crate) struct LogLayer<W> {
     writer: W,
-    format: LogFormat,
-    ansi: bool,
+    pub(super) format: LogFormat,
+    pub(super) ansi: bool,
+    /// Whether Bia's code may write its own lines straight to the writer, not through an event
+    /// ([`super::access_line`]): only when this layer's subscriber was installed as it is, so
+    /// no layer of the user's can be waiting for those events.
+    pub(super) direct: bool,
 }
 
 impl<W> LogLayer<W> {
@@ -153,7 +157,35 @@ impl<W> LogLayer<W> {
             writer,
             format,
             ansi,
+            direct: false,
         }
+    }
+
+    /// Lets Bia's code write its lines directly (see [`direct`](Self::direct)).
+    pub(crate) fn direct(mut self, direct: bool) -> Self {
+        self.direct = direct;
+        self
+    }
+}
+
+impl<W: for<'w> MakeWriter<'w>> LogLayer<W> {
+    /// Renders a line into a reused per-thread buffer and hands it to the writer in one piece.
+    pub(super) fn write_line(&self, render: impl Fn(&mut String)) {
+        let write = |line: &mut String| {
+            line.clear();
+            render(line);
+            let _ = self.writer.make_writer().write_all(line.as_bytes());
+        };
+        // A field's Debug impl may log in turn: then the shared buffer is busy; use a fresh one.
+        LINE.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut line) => {
+                write(&mut line);
+                if line.capacity() > 64 * 1024 {
+                    *line = String::new();
+                }
+            }
+            Err(_) => write(&mut String::new()),
+        });
     }
 }
 
@@ -197,26 +229,9 @@ where
             .event_scope(event)
             .and_then(|mut scope| scope.find_map(|span| span.extensions().get::<SpanState>()?.ids))
             .or_else(current_ids);
-        let write = |line: &mut String| {
-            line.clear();
-            match self.format {
-                LogFormat::Json => json_line(line, event, ids.as_ref()),
-                LogFormat::Pretty => pretty_line(line, event, ids.as_ref(), self.ansi),
-            }
-            let _ = self
-                .writer
-                .make_writer_for(event.metadata())
-                .write_all(line.as_bytes());
-        };
-        // A field's Debug impl may log in turn: then the shared buffer is busy; use a fresh one.
-        LINE.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut line) => {
-                write(&mut line);
-                if line.capacity() > 64 * 1024 {
-                    *line = String::new();
-                }
-            }
-            Err(_) => write(&mut String::new()),
+        self.write_line(|line| match self.format {
+            LogFormat::Json => json_line(line, event, ids.as_ref()),
+            LogFormat::Pretty => pretty_line(line, event, ids.as_ref(), self.ansi),
         });
     }
 }
@@ -239,12 +254,19 @@ const RESERVED: [&str; 5] = ["timestamp", "level", "target", "trace_id", "span_i
 fn json_line(line: &mut String, event: &Event<'_>, ids: Option<&Ids>) {
     let normalized = event.normalized_metadata();
     let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
+    json_head(line, *meta.level(), meta.target(), ids);
+    event.record(&mut JsonFields { line });
+    line.push_str("}\n");
+}
+
+/// A JSON line up to its event's fields: timestamp, level, target and the ids.
+pub(super) fn json_head(line: &mut String, level: Level, target: &str, ids: Option<&Ids>) {
     line.push_str("{\"timestamp\":\"");
     timestamp(line, SystemTime::now());
     line.push_str("\",\"level\":\"");
-    line.push_str(meta.level().as_str());
+    line.push_str(level.as_str());
     line.push_str("\",\"target\":");
-    json_str(line, meta.target());
+    json_str(line, target);
     if let Some(ids) = ids {
         line.push_str(",\"trace_id\":\"");
         line.push_str(ids.trace_id());
@@ -252,17 +274,15 @@ fn json_line(line: &mut String, event: &Event<'_>, ids: Option<&Ids>) {
         line.push_str(ids.span_id());
         line.push('"');
     }
-    event.record(&mut JsonFields { line });
-    line.push_str("}\n");
 }
 
-struct JsonFields<'a> {
-    line: &'a mut String,
+/// Writes an event's fields into a JSON line, after [`json_head`]; `}` and the newline follow.
+pub(super) struct JsonFields<'a> {
+    pub(super) line: &'a mut String,
 }
 
 impl JsonFields<'_> {
-    fn key(&mut self, field: &Field) -> bool {
-        let name = field.name();
+    fn key(&mut self, name: &str) -> bool {
         if name.starts_with("log.") {
             return false;
         }
@@ -276,21 +296,40 @@ impl JsonFields<'_> {
     }
 
     fn number(&mut self, field: &Field, value: impl fmt::Display) {
-        if self.key(field) {
+        if self.key(field.name()) {
             let _ = write!(self.line, "{value}");
+        }
+    }
+
+    /// A string field.
+    pub(super) fn str_field(&mut self, name: &str, value: &str) {
+        if self.key(name) {
+            json_str(self.line, value);
+        }
+    }
+
+    /// A float field.
+    pub(super) fn f64_field(&mut self, name: &str, value: f64) {
+        if self.key(name) {
+            if value.is_finite() {
+                // As serde_json writes it (`1.0`, not `1`), so a field stays a float in a
+                // log store's schema even when a value happens to be whole.
+                push_f64(self.line, value);
+            } else {
+                // JSON has no NaN or infinity.
+                let _ = write!(self.line, "\"{value}\"");
+            }
         }
     }
 }
 
 impl Visit for JsonFields<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
-        if self.key(field) {
-            json_str(self.line, value);
-        }
+        self.str_field(field.name(), value);
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        if self.key(field) {
+        if self.key(field.name()) {
             self.line.push_str(if value { "true" } else { "false" });
         }
     }
@@ -312,20 +351,11 @@ impl Visit for JsonFields<'_> {
     }
 
     fn record_f64(&mut self, field: &Field, value: f64) {
-        if self.key(field) {
-            if value.is_finite() {
-                // As serde_json writes it (`1.0`, not `1`), so a field stays a float in a
-                // log store's schema even when a value happens to be whole.
-                push_f64(self.line, value);
-            } else {
-                // JSON has no NaN or infinity.
-                let _ = write!(self.line, "\"{value}\"");
-            }
-        }
+        self.f64_field(field.name(), value);
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        if self.key(field) {
+        if self.key(field.name()) {
             self.line.push('"');
             let _ = write!(Escaping(self.line, escape_json), "{value:?}");
             self.line.push('"');
@@ -455,30 +485,41 @@ fn padded_level(level: Level) -> &'static str {
 fn pretty_line(line: &mut String, event: &Event<'_>, ids: Option<&Ids>, ansi: bool) {
     let normalized = event.normalized_metadata();
     let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
-    let style = |line: &mut String, code: &str| {
-        if ansi {
-            line.push_str(code);
-        }
-    };
-    style(line, DIM);
-    timestamp(line, SystemTime::now());
-    style(line, RESET);
-    line.push(' ');
-    style(line, level_color(*meta.level()));
-    line.push_str(padded_level(*meta.level()));
-    style(line, RESET);
-    line.push(' ');
-    style(line, DIM);
-    escape_pretty(line, meta.target());
-    line.push(':');
-    style(line, RESET);
+    pretty_head(line, *meta.level(), meta.target(), ansi);
     event.record(&mut PrettyFields { line, ansi });
+    pretty_tail(line, ids, ansi);
+}
+
+fn style(line: &mut String, ansi: bool, code: &str) {
+    if ansi {
+        line.push_str(code);
+    }
+}
+
+/// A pretty line up to its event's fields: timestamp, level and target.
+pub(super) fn pretty_head(line: &mut String, level: Level, target: &str, ansi: bool) {
+    style(line, ansi, DIM);
+    timestamp(line, SystemTime::now());
+    style(line, ansi, RESET);
+    line.push(' ');
+    style(line, ansi, level_color(level));
+    line.push_str(padded_level(level));
+    style(line, ansi, RESET);
+    line.push(' ');
+    style(line, ansi, DIM);
+    escape_pretty(line, target);
+    line.push(':');
+    style(line, ansi, RESET);
+}
+
+/// The end of a pretty line, after its fields: the ids and the newline.
+pub(super) fn pretty_tail(line: &mut String, ids: Option<&Ids>, ansi: bool) {
     if let Some(ids) = ids {
         for (key, value) in [("trace_id", ids.trace_id()), ("span_id", ids.span_id())] {
             line.push(' ');
-            style(line, ITALIC);
+            style(line, ansi, ITALIC);
             line.push_str(key);
-            style(line, RESET);
+            style(line, ansi, RESET);
             line.push('=');
             line.push_str(value);
         }
@@ -486,15 +527,15 @@ fn pretty_line(line: &mut String, event: &Event<'_>, ids: Option<&Ids>, ansi: bo
     line.push('\n');
 }
 
-struct PrettyFields<'a> {
-    line: &'a mut String,
-    ansi: bool,
+/// Writes an event's fields into a pretty line, between [`pretty_head`] and [`pretty_tail`].
+pub(super) struct PrettyFields<'a> {
+    pub(super) line: &'a mut String,
+    pub(super) ansi: bool,
 }
 
 impl PrettyFields<'_> {
     /// Writes ` key=` (nothing for the message); false for fields that are not shown.
-    fn key(&mut self, field: &Field) -> bool {
-        let name = field.name();
+    fn key(&mut self, name: &str) -> bool {
         if name.starts_with("log.") {
             return false;
         }
@@ -515,11 +556,10 @@ impl PrettyFields<'_> {
         self.line.push('=');
         true
     }
-}
 
-impl Visit for PrettyFields<'_> {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        if !self.key(field) {
+    /// A string field: quoted when it must be, control characters escaped.
+    pub(super) fn str_field(&mut self, name: &str, value: &str) {
+        if !self.key(name) {
             return;
         }
         // One pass over the value decides how it is written (most values need nothing).
@@ -527,7 +567,7 @@ impl Visit for PrettyFields<'_> {
             .bytes()
             .fold(0, |class, b| class | PRETTY_CLASS[usize::from(b)]);
         let plain = !value.is_empty() && class & QUOTED == 0;
-        if plain || field.name() == "message" {
+        if plain || name == "message" {
             if class & UNPRINTABLE == 0 {
                 self.line.push_str(value);
             } else {
@@ -540,27 +580,38 @@ impl Visit for PrettyFields<'_> {
         }
     }
 
+    /// A float field, written as `{:?}` writes it.
+    pub(super) fn f64_field(&mut self, name: &str, value: f64) {
+        if self.key(name) {
+            push_f64(self.line, value);
+        }
+    }
+}
+
+impl Visit for PrettyFields<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.str_field(field.name(), value);
+    }
+
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        if self.key(field) {
+        if self.key(field.name()) {
             let _ = write!(Escaping(self.line, escape_pretty), "{value:?}");
         }
     }
 
     // Numbers need no escaping: written straight into the line.
     fn record_f64(&mut self, field: &Field, value: f64) {
-        if self.key(field) {
-            push_f64(self.line, value);
-        }
+        self.f64_field(field.name(), value);
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        if self.key(field) {
+        if self.key(field.name()) {
             let _ = write!(self.line, "{value}");
         }
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        if self.key(field) {
+        if self.key(field.name()) {
             let _ = write!(self.line, "{value}");
         }
     }

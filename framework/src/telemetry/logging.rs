@@ -145,6 +145,18 @@ impl Logging {
         impl Subscriber + Send + Sync + for<'a> LookupSpan<'a> + 'static,
         LoggingGuard,
     ) {
+        self.build(false)
+    }
+
+    /// `direct`: whether Bia's own lines may skip `tracing`'s dispatch (only for a subscriber
+    /// installed as it is, which no layer of the user's can wrap).
+    fn build(
+        self,
+        direct: bool,
+    ) -> (
+        impl Subscriber + Send + Sync + for<'a> LookupSpan<'a> + 'static,
+        LoggingGuard,
+    ) {
         let ansi = self.ansi.unwrap_or_else(|| {
             self.writer.is_none()
                 && std::io::stdout().is_terminal()
@@ -161,7 +173,7 @@ impl Logging {
         let subscriber = tracing_subscriber::registry()
             .with(SpanFloor(self.filter))
             .with(SpanBridge)
-            .with(LogLayer::new(writer, self.format, ansi));
+            .with(LogLayer::new(writer, self.format, ansi).direct(direct));
         let guard = LoggingGuard {
             worker: Some(worker),
             dropped,
@@ -171,7 +183,7 @@ impl Logging {
 
     /// Installs the subscriber globally (and routes the `log` crate's records to it).
     pub fn init(self) -> Result<LoggingGuard, BoxError> {
-        let (subscriber, guard) = self.subscriber();
+        let (subscriber, guard) = self.build(true);
         subscriber
             .try_init()
             .map_err(|e| format!("cannot install the log subscriber: {e}"))?;

@@ -4,6 +4,7 @@
 //! State belongs to an App, not to the process, so two Apps in one process (a client service and
 //! a server service in a test, say) keep their own `service.name` and their own counts.
 
+pub(crate) mod access_line;
 pub mod bridge;
 mod log_format;
 mod logging;

@@ -16,6 +16,7 @@ use tower_layer::Layer;
 use super::call_info::CallInfo;
 use super::observe::{CallObserver, Observe, ObserveCall};
 use super::status::code_name;
+use crate::telemetry::access_line::{AccessLine, TARGET};
 
 /// The access-log middleware; see the [module docs](self).
 pub type AccessLog<S> = Observe<S, AccessLogger>;
@@ -57,7 +58,7 @@ impl<B> ObserveCall<B> for AccessLogger {
         // Failed calls log at WARN, so WARN off means no line at all: then skip the bookkeeping.
         let line = match request.extensions().get::<CallInfo>() {
             Some(call) if call.method.quiet => None,
-            call => tracing::enabled!(target: "bia::access", tracing::Level::WARN).then(|| {
+            call => tracing::enabled!(target: TARGET, tracing::Level::WARN).then(|| {
                 AccessLogObserver {
                     method: call.map_or(super::method::OTHER_METHOD, |c| c.method.name),
                     peer: call.and_then(|c| c.peer),
@@ -87,22 +88,31 @@ pub struct AccessLogObserver {
 impl CallObserver for AccessLogObserver {
     fn finish(self, code: Code) {
         // At `warn`, a successful call writes nothing: then nothing is prepared for it either.
-        if code == Code::Ok && !tracing::enabled!(target: "bia::access", tracing::Level::INFO) {
+        if code == Code::Ok && !tracing::enabled!(target: TARGET, tracing::Level::INFO) {
             return;
         }
-        let _attached = self.cx.attach();
-        let _entered = self.span.enter();
         // Whole microseconds as milliseconds: `0.379`, not the binary noise of a product of
         // floats (`0.37898899999999996`), and the shortest form prints with no rounding code.
         let duration_ms = self.start.elapsed().as_micros() as f64 / 1000.0;
         let peer = self.peer.map(peer::PeerText::new);
-        let peer = peer.as_ref().map(peer::PeerText::as_str);
-        // The message as a `str` field (first, where the macros put a formatted one), not a
-        // format string: writers take it as it is, with no `fmt::Arguments` to run.
-        if code == Code::Ok {
-            tracing::info!(target: "bia::access", message = "call", method = self.method, status = code_name(code), duration_ms, peer);
-        } else {
-            tracing::warn!(target: "bia::access", message = "call", method = self.method, status = code_name(code), duration_ms, peer);
+        let line = AccessLine {
+            level: if code == Code::Ok {
+                tracing::Level::INFO
+            } else {
+                tracing::Level::WARN
+            },
+            method: self.method,
+            status: code_name(code),
+            duration_ms,
+            peer: peer.as_ref().map(peer::PeerText::as_str),
+        };
+        // With no span current at the call's start, the line's ids are the call's: Bia's own
+        // subscriber can take it without an event.
+        if self.span.is_none() && line.write_direct(&self.cx) {
+            return;
         }
+        let _attached = self.cx.attach();
+        let _entered = self.span.enter();
+        line.log_event();
     }
 }
