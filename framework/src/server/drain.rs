@@ -7,8 +7,12 @@
 //! which never end on their own, are cut as soon as draining begins (after they have seen
 //! `NOT_SERVING`).
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use pin_project_lite::pin_project;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use tower_layer::Layer;
 use tower_service::Service;
@@ -40,7 +44,8 @@ impl<S> Layer<S> for Cut {
     fn layer(&self, inner: S) -> Self::Service {
         Drain {
             inner,
-            cut: self.clone(),
+            all: Arc::new(self.all.clone()),
+            watches: Arc::new(self.watches.clone()),
         }
     }
 }
@@ -49,7 +54,10 @@ impl<S> Layer<S> for Cut {
 #[derive(Clone, Debug)]
 pub(crate) struct Drain<S> {
     inner: S,
-    cut: Cut,
+    // In an `Arc`: a call takes its handle with one atomic increment, where cloning the token
+    // itself locks the token's tree.
+    all: Arc<CancellationToken>,
+    watches: Arc<CancellationToken>,
 }
 
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for Drain<S>
@@ -58,8 +66,7 @@ where
 {
     type Response = http::Response<DrainBody<ResBody>>;
     type Error = S::Error;
-    type Future =
-        CutoffFuture<S::Future, WaitForCancellationFutureOwned, WaitForCancellationFutureOwned>;
+    type Future = CutoffFuture<S::Future, Cancelled, Cancelled>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -68,18 +75,54 @@ where
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
         let method = method_of(&request);
         let token = if method.name == HEALTH_WATCH {
-            &self.cut.watches
+            &self.watches
         } else {
-            &self.cut.all
+            &self.all
         };
         // A unary response is complete when its handler returns: only streams need the body cut.
-        let body_trigger = (method.kind != RpcKind::Unary).then(|| token.clone().cancelled_owned());
+        let body_trigger = (method.kind != RpcKind::Unary).then(|| Cancelled::new(token.clone()));
         CutoffFuture::new(
             self.inner.call(request),
-            Some(token.clone().cancelled_owned()),
+            Some(Cancelled::new(token.clone())),
             body_trigger,
             cut_status,
         )
+    }
+}
+
+pin_project! {
+    /// A token's cancellation as a trigger, which waits on the token only from its first poll:
+    /// a call that answers in its first poll never has the trigger polled, so it never pays for
+    /// a waiter on the token (two locks of the token's tree and a `Notified`).
+    pub(crate) struct Cancelled {
+        token: Arc<CancellationToken>,
+        #[pin]
+        waiting: Option<WaitForCancellationFutureOwned>,
+    }
+}
+
+impl Cancelled {
+    fn new(token: Arc<CancellationToken>) -> Self {
+        Self {
+            token,
+            waiting: None,
+        }
+    }
+}
+
+impl Future for Cancelled {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut this = self.project();
+        if this.waiting.is_none() {
+            let token = CancellationToken::clone(this.token);
+            this.waiting.set(Some(token.cancelled_owned()));
+        }
+        match this.waiting.as_pin_mut() {
+            Some(waiting) => waiting.poll(cx),
+            None => Poll::Pending,
+        }
     }
 }
 
@@ -88,4 +131,22 @@ fn cut_status() -> tonic::Status {
 }
 
 /// A response body that ends with `UNAVAILABLE` trailers when the server cuts it.
-pub(crate) type DrainBody<B> = CutoffBody<B, WaitForCancellationFutureOwned>;
+pub(crate) type DrainBody<B> = CutoffBody<B, Cancelled>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_trigger_fires_on_cancel_whether_armed_before_or_after() {
+        let token = Arc::new(CancellationToken::new());
+        let mut armed_before = Box::pin(Cancelled::new(token.clone()));
+        let waker = std::task::Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        assert!(armed_before.as_mut().poll(&mut cx).is_pending());
+        token.cancel();
+        assert!(armed_before.as_mut().poll(&mut cx).is_ready());
+        let mut armed_after = Box::pin(Cancelled::new(token));
+        assert!(armed_after.as_mut().poll(&mut cx).is_ready());
+    }
+}
