@@ -127,9 +127,13 @@ pub(crate) enum RequestMessages {
     One(Bytes),
     /// Any number of messages, for client and bidi streaming; an `Err` ends the request stream
     /// abruptly (the handler sees a broken stream and the call fails).
-    #[allow(dead_code)]
-    // REST sends one message; Connect and gRPC-Web stream (branch connect).
     Stream(BoxStream<'static, Result<Bytes, tonic::Status>>),
+    /// No message: the protocol could not make one of what the client sent (bad JSON, an
+    /// unknown field, a body over the limit). The call still goes through the whole stack,
+    /// with a request body that fails with this status before its first message, so it is
+    /// authenticated, traced, logged and counted under its method like any call; tonic's
+    /// handler code answers it with this status without calling the user's handler.
+    Refused(tonic::Status),
 }
 
 impl std::fmt::Debug for RequestMessages {
@@ -137,6 +141,7 @@ impl std::fmt::Debug for RequestMessages {
         match self {
             RequestMessages::One(message) => f.debug_tuple("One").field(&message.len()).finish(),
             RequestMessages::Stream(_) => f.write_str("Stream"),
+            RequestMessages::Refused(status) => f.debug_tuple("Refused").field(status).finish(),
         }
     }
 }
@@ -444,6 +449,7 @@ struct MessageBody {
 enum Source {
     One(Option<Bytes>),
     Stream(BoxStream<'static, Result<Bytes, tonic::Status>>),
+    Refused(Option<tonic::Status>),
 }
 
 impl MessageBody {
@@ -451,6 +457,7 @@ impl MessageBody {
         let source = match messages {
             RequestMessages::One(message) => Source::One(Some(message)),
             RequestMessages::Stream(stream) => Source::Stream(stream),
+            RequestMessages::Refused(status) => Source::Refused(Some(status)),
         };
         Self {
             source,
@@ -486,6 +493,7 @@ impl Body for MessageBody {
                 Some(Err(status)) => return Poll::Ready(Some(Err(status))),
                 None => None,
             },
+            Source::Refused(status) => return Poll::Ready(status.take().map(Err)),
         };
         Poll::Ready(message.map(|message| {
             let prefix = prefix(message.len())?;
@@ -506,7 +514,7 @@ impl Body for MessageBody {
                 let pending = message.as_ref().map_or(0, |m| 5 + m.len() as u64);
                 SizeHint::with_exact(pending + payload.as_ref().map_or(0, |p| p.len() as u64))
             }
-            (Source::Stream(_), _) => SizeHint::default(),
+            (Source::Stream(_) | Source::Refused(_), _) => SizeHint::default(),
         }
     }
 }
@@ -583,6 +591,19 @@ mod tests {
             collect(many).await,
             b"\0\0\0\0\x01x\0\0\0\0\0\0\0\0\0\x02yz"
         );
+    }
+
+    #[tokio::test]
+    async fn a_refused_request_fails_before_any_message_and_keeps_its_status() {
+        use http_body_util::BodyExt;
+        let status = tonic::Status::invalid_argument("no field `titel`");
+        let mut body = MessageBody::new(RequestMessages::Refused(status));
+        // tonic's Body::new answers an empty body for one that says it has ended.
+        assert!(!body.is_end_stream());
+        let failed = body.frame().await.expect("a frame").unwrap_err();
+        assert_eq!(failed.code(), tonic::Code::InvalidArgument);
+        assert_eq!(failed.message(), "no field `titel`");
+        assert!(body.frame().await.is_none());
     }
 
     fn response(chunks: Vec<&'static [u8]>, trailers: Option<HeaderMap>) -> ResponseMessages {

@@ -718,6 +718,13 @@ async fn auth_runs_for_rest_calls_too() {
         .await;
     assert_eq!(answer.status, 200, "{}", answer.text());
     assert_eq!(get(&running, "/v1/files/open").await.status, 200);
+    // A request the gateway cannot make a message of is a call too: auth answers it first,
+    // as it answers a gRPC call before its message is read.
+    let answer = rest("POST", "/v1/shelves/s/books")
+        .json(r#"{"titel":"x"}"#)
+        .send(&running)
+        .await;
+    assert_eq!(answer.status, 401, "{}", answer.text());
     running.stop().await.unwrap();
 }
 
@@ -754,6 +761,68 @@ async fn rest_calls_have_the_metrics_label_and_span_of_grpc_calls() {
         assert_eq!(span.attr("rpc.response.status_code"), Some("NOT_FOUND"));
         assert_eq!(span.attr("rpc.method"), Some("gateway.v1.Library/GetBook"));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_the_gateway_cannot_transcode_are_still_traced_and_counted_calls() {
+    let (collector, endpoint) = bia::testing::otlp::Collector::start().await;
+    let running = start(&format!(
+        "[server.grpc]\nmax_message_bytes = 64\n[telemetry.otlp]\nendpoint = \"{endpoint}\"\n"
+    ))
+    .await;
+    // REST: an unknown field, then a body over server.grpc.max_message_bytes.
+    let answer = rest("POST", "/v1/shelves/s/books")
+        .json(r#"{"titel":"x"}"#)
+        .send(&running)
+        .await;
+    assert_eq!(answer.status, 400, "{}", answer.text());
+    assert_eq!(
+        answer.json()["details"][0]["fieldViolations"][0]["field"],
+        "book.titel"
+    );
+    let long = r#"{"title":"a title far longer than the sixty-four bytes this server reads"}"#;
+    let answer = rest("POST", "/v1/shelves/s/books")
+        .json(long)
+        .send(&running)
+        .await;
+    assert_eq!(answer.status, 413, "{}", answer.text());
+    assert_eq!(answer.json()["code"], 8);
+    // Connect: JSON that is not the request message.
+    let answer = rest("POST", "/gateway.v1.Library/CreateBook")
+        .json(r#"{"shelf":7}"#)
+        .send(&running)
+        .await;
+    assert_eq!(answer.status, 400, "{}", answer.text());
+    assert_eq!(answer.json()["code"], "invalid_argument");
+    support::assert_metrics(
+        &running,
+        &[
+            concat!(
+                "rpc_server_call_duration_seconds_count{rpc_system_name=\"grpc\",",
+                "rpc_method=\"gateway.v1.Library/CreateBook\",",
+                "rpc_response_status_code=\"INVALID_ARGUMENT\"} 2"
+            ),
+            concat!(
+                "rpc_server_call_duration_seconds_count{rpc_system_name=\"grpc\",",
+                "rpc_method=\"gateway.v1.Library/CreateBook\",",
+                "rpc_response_status_code=\"RESOURCE_EXHAUSTED\"} 1"
+            ),
+        ],
+    )
+    .await;
+    running.stop().await.unwrap();
+    let mut codes: Vec<_> = collector
+        .spans()
+        .into_iter()
+        .filter(|s| s.name == "gateway.v1.Library/CreateBook")
+        .map(|s| s.attr("rpc.response.status_code").unwrap_or("").to_owned())
+        .collect();
+    codes.sort();
+    assert_eq!(
+        codes,
+        ["INVALID_ARGUMENT", "INVALID_ARGUMENT", "RESOURCE_EXHAUSTED"],
+        "one SERVER span per refused request"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

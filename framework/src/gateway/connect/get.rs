@@ -58,10 +58,9 @@ impl Call<'_> {
         let Some(compression) = Compression::from_name(query.compression.as_deref()) else {
             return unsupported_encoding(query.compression.as_deref().unwrap_or_default());
         };
-        let message = match compression.decompress(query.message, self.max_message_bytes) {
-            Ok(message) => message,
-            Err(e) => return error_response(&inflate_status(&e), None),
-        };
+        let message = compression
+            .decompress(query.message, self.max_message_bytes)
+            .map_err(|e| inflate_status(&e));
         let (parts, _) = request.into_parts();
         self.call_unary(query.codec, message, UnaryParts::new(parts))
             .await

@@ -66,37 +66,43 @@ impl Call<'_> {
             return unsupported_encoding(encoding.unwrap_or_default());
         };
         let parts = UnaryParts::new(parts);
-        let body = match read_body(body, self.max_message_bytes).await {
-            Ok(body) => body,
-            Err(status) => return error_response(&status, None),
-        };
-        let message = match compression.decompress(body, self.max_message_bytes) {
-            Ok(message) => message,
-            Err(e) => return error_response(&inflate_status(&e), None),
+        let message = match read_body(body, self.max_message_bytes).await {
+            Ok(body) => compression
+                .decompress(body, self.max_message_bytes)
+                .map_err(|e| inflate_status(&e)),
+            Err(status) => Err(status),
         };
         self.call_unary(codec, message, parts).await
     }
 
     /// Calls the method with one request `message` (in `codec`) and answers in the unary form.
+    /// A request that makes no message (`Err`, a bad protocol header, a message that does not
+    /// decode) is still called, as a refusal ([`RequestMessages::Refused`]), so the stack
+    /// traces, logs and counts it under its method and answers it.
     pub(super) async fn call_unary(
         &self,
         codec: Codec,
-        message: Bytes,
+        message: Result<Bytes, tonic::Status>,
         parts: UnaryParts,
     ) -> GatewayResponse {
-        if let Err(e) = headers::check_version(&parts.headers) {
-            return error_response(&tonic::Status::invalid_argument(e.to_string()), None);
-        }
-        let (metadata, timeout) = match headers::metadata(parts.headers) {
-            Ok(found) => found,
-            Err(e) => return error_response(&tonic::Status::invalid_argument(e.to_string()), None),
+        let version = headers::check_version(&parts.headers)
+            .map_err(|e| tonic::Status::invalid_argument(e.to_string()));
+        let (metadata, timeout, message) = match headers::metadata(parts.headers) {
+            Ok((metadata, timeout)) => (metadata, timeout, version.and(message)),
+            Err(e) => {
+                let status = tonic::Status::invalid_argument(e.to_string());
+                (HeaderMap::new(), None, Err(status))
+            }
         };
-        let message = match codec.decode(&self.method.input, message) {
-            Ok(message) => message,
-            Err(e) => return error_response(&tonic::Status::invalid_argument(e), None),
+        let messages = match message.and_then(|message| {
+            codec
+                .decode(&self.method.input, message)
+                .map_err(tonic::Status::invalid_argument)
+        }) {
+            Ok(message) => RequestMessages::One(message),
+            Err(status) => RequestMessages::Refused(status),
         };
-        let mut request =
-            BridgeRequest::new(self.method.path.clone(), RequestMessages::One(message));
+        let mut request = BridgeRequest::new(self.method.path.clone(), messages);
         request.metadata = metadata;
         request.timeout = timeout;
         request.extensions = parts.extensions;

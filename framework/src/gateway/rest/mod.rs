@@ -154,16 +154,29 @@ impl Rest {
             ));
             return error_response(&status, &self.pool);
         }
-        let call = match request::build(self, route, &path, parts, body).await {
-            Ok(call) => call,
-            Err(answer) => return *answer,
-        };
+        let call = request::build(self, route, &path, parts, body).await;
         let sse = call.accepts_event_stream;
+        let refused_with = call.refused_with;
         let answer = bridge.call(call.request).await;
         if route.method.kind == RpcKind::ServerStreaming {
-            response::stream(self, route, answer, sse).await
+            response::stream(self, route, answer, sse, refused_with).await
         } else {
-            response::unary(self, route, answer).await
+            response::unary(self, route, answer, refused_with).await
+        }
+    }
+
+    /// The answer for a failed call: the HTTP status of its code, or the refusal's own status
+    /// when the stack answered with the refusal's code (and not, say, `UNAUTHENTICATED`).
+    fn failed(
+        &self,
+        status: &tonic::Status,
+        refused_with: Option<(tonic::Code, http::StatusCode)>,
+    ) -> GatewayResponse {
+        match refused_with {
+            Some((code, http_status)) if code == status.code() => {
+                error_response_with(http_status, status, &self.pool)
+            }
+            _ => error_response(status, &self.pool),
         }
     }
 

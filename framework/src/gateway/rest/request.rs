@@ -13,10 +13,8 @@ use tonic_types::{ErrorDetails, StatusExt};
 use super::field::{resolve, set_from_text};
 use super::{Rest, Route};
 use crate::gateway::bridge::{BridgeRequest, RequestMessages};
-use crate::gateway::dispatch::GatewayResponse;
 use crate::gateway::json::from_json;
 use crate::gateway::rule::RuleBody;
-use crate::gateway::status::{error_response, error_response_with};
 use crate::gateway::template::RequestPath;
 use crate::middleware::deadline::parse_grpc_timeout;
 
@@ -25,22 +23,36 @@ pub(super) struct Call {
     pub(super) request: BridgeRequest,
     /// Whether the client asked for Server-Sent Events.
     pub(super) accepts_event_stream: bool,
+    /// The HTTP status for the refusal the request carries, when it is not the one its code
+    /// maps to (413 for a body over the limit).
+    pub(super) refused_with: Option<(tonic::Code, http::StatusCode)>,
 }
 
-/// The call `parts` and `body` stand for, or the answer that says what is wrong with them.
+/// The call `parts` and `body` stand for. A request the message cannot be made of is still a
+/// call, whose messages are the refusal saying what is wrong ([`RequestMessages::Refused`]):
+/// the stack traces, logs and counts it under its method, and answers it.
 pub(super) async fn build(
     rest: &Rest,
     route: &Route,
     path: &RequestPath<'_>,
     parts: http::request::Parts,
     body: Incoming,
-) -> Result<Call, Box<GatewayResponse>> {
+) -> Call {
+    let mut refused_with = None;
     let body = match route.rule.body() {
-        RuleBody::None => Bytes::new(),
-        RuleBody::Whole | RuleBody::Field(_) => read_body(rest, body).await?,
+        RuleBody::None => Ok(Bytes::new()),
+        RuleBody::Whole | RuleBody::Field(_) => read_body(rest, body).await,
     };
-    let message = message(route, path, parts.uri.query(), &body)
-        .map_err(|status| Box::new(error_response(&status, &rest.pool)))?;
+    let messages = match body {
+        Ok(body) => match message(route, path, parts.uri.query(), &body) {
+            Ok(message) => RequestMessages::One(Bytes::from(message.encode_to_vec())),
+            Err(status) => RequestMessages::Refused(status),
+        },
+        Err((status, http_status)) => {
+            refused_with = http_status.map(|http_status| (status.code(), http_status));
+            RequestMessages::Refused(status)
+        }
+    };
     let headers = parts.headers;
     let accepts_event_stream = headers
         .get_all(ACCEPT)
@@ -54,22 +66,24 @@ pub(super) async fn build(
             .get(HOST)
             .and_then(|h| Authority::try_from(h.as_bytes()).ok())
     });
-    let mut request = BridgeRequest::new(
-        route.grpc_path.clone(),
-        RequestMessages::One(Bytes::from(message.encode_to_vec())),
-    );
+    let mut request = BridgeRequest::new(route.grpc_path.clone(), messages);
     request.metadata = headers;
     request.extensions = parts.extensions;
     request.timeout = timeout;
     request.authority = authority;
-    Ok(Call {
+    Call {
         request,
         accepts_event_stream,
-    })
+        refused_with,
+    }
 }
 
-/// The whole body, at most `server.grpc.max_message_bytes` of it.
-async fn read_body(rest: &Rest, body: Incoming) -> Result<Bytes, Box<GatewayResponse>> {
+/// The whole body, at most `server.grpc.max_message_bytes` of it; or why not, with the HTTP
+/// status to answer when it is not the one the code maps to.
+async fn read_body(
+    rest: &Rest,
+    body: Incoming,
+) -> Result<Bytes, (tonic::Status, Option<http::StatusCode>)> {
     match Limited::new(body, rest.max_body).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
@@ -77,16 +91,12 @@ async fn read_body(rest: &Rest, body: Incoming) -> Result<Bytes, Box<GatewayResp
                 "the request body is larger than {} bytes (server.grpc.max_message_bytes)",
                 rest.max_body
             ));
-            Err(Box::new(error_response_with(
-                http::StatusCode::PAYLOAD_TOO_LARGE,
-                &status,
-                &rest.pool,
-            )))
+            Err((status, Some(http::StatusCode::PAYLOAD_TOO_LARGE)))
         }
         Err(e) => {
             let status =
                 tonic::Status::invalid_argument(format!("the request body could not be read: {e}"));
-            Err(Box::new(error_response(&status, &rest.pool)))
+            Err((status, None))
         }
     }
 }

@@ -18,11 +18,16 @@ use crate::gateway::status::{error_response, status_json};
 const NDJSON: HeaderValue = HeaderValue::from_static("application/x-ndjson");
 const EVENT_STREAM: HeaderValue = HeaderValue::from_static("text/event-stream");
 
-/// The answer of a unary call.
-pub(super) async fn unary(rest: &Rest, route: &Route, answer: BridgeResponse) -> GatewayResponse {
+/// The answer of a unary call; `refused_with` as in [`Rest::failed`].
+pub(super) async fn unary(
+    rest: &Rest,
+    route: &Route,
+    answer: BridgeResponse,
+    refused_with: Option<(tonic::Code, http::StatusCode)>,
+) -> GatewayResponse {
     let unary = match answer.into_unary().await {
         Ok(unary) => unary,
-        Err(status) => return error_response(&status, &rest.pool),
+        Err(status) => return rest.failed(&status, refused_with),
     };
     let mut out = Vec::with_capacity(unary.message.len() * 2 + 16);
     if let Err(status) = write_message(route, unary.message, &mut out) {
@@ -44,6 +49,7 @@ pub(super) async fn stream(
     route: &Route,
     answer: BridgeResponse,
     sse: bool,
+    refused_with: Option<(tonic::Code, http::StatusCode)>,
 ) -> GatewayResponse {
     let BridgeResponse {
         metadata,
@@ -51,7 +57,7 @@ pub(super) async fn stream(
     } = answer;
     let first = match messages.next().await {
         Some(ResponseEvent::End(status)) if status.code() != tonic::Code::Ok => {
-            return error_response(&status, &rest.pool);
+            return rest.failed(&status, refused_with);
         }
         Some(ResponseEvent::Message(message)) => Some(message),
         Some(ResponseEvent::End(_)) | None => None,
