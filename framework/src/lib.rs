@@ -44,6 +44,7 @@ pub mod config;
 pub mod error;
 pub mod gateway;
 pub mod guide;
+mod headers;
 pub mod middleware;
 pub mod registry;
 pub mod server;

@@ -11,8 +11,10 @@ use tokio::time::{Sleep, sleep};
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::headers::header_value;
 use crate::middleware::cutoff::{CutoffBody, CutoffFuture};
 use crate::middleware::deadline::{current_deadline, parse_grpc_timeout};
+use crate::middleware::status::GRPC_TIMEOUT;
 
 /// Gives every call a deadline: the configured timeout, or the caller's shorter `grpc-timeout`.
 /// The server learns it from `grpc-timeout`; the client gives up at it too, with `DEADLINE_EXCEEDED`.
@@ -97,9 +99,7 @@ where
     }
 
     fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
-        let requested = request
-            .headers()
-            .get(&crate::middleware::status::GRPC_TIMEOUT)
+        let requested = header_value(request.headers(), &GRPC_TIMEOUT)
             .and_then(|v| parse_grpc_timeout(v.as_bytes()));
         // The caller's own grpc-timeout, and what is left of the server call being handled.
         let left =
@@ -112,9 +112,7 @@ where
             Some(shorter) if shorter < self.timeout => (shorter, grpc_timeout(shorter)),
             _ => (self.timeout, self.header.clone()),
         };
-        request
-            .headers_mut()
-            .insert(crate::middleware::status::GRPC_TIMEOUT.clone(), header);
+        request.headers_mut().insert(GRPC_TIMEOUT.clone(), header);
         CutoffFuture::new(self.inner.call(request), Some(sleep(timeout)), None, passed)
             .trigger_first()
     }

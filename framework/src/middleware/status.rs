@@ -3,12 +3,12 @@
 use http::{HeaderMap, HeaderName};
 use tonic::Code;
 
+use crate::headers::header_value;
+
 /// The status carried by `grpc-status` in a header map (response headers of a trailers-only
 /// response, or trailers).
 pub(crate) fn code_in(headers: &HeaderMap) -> Option<Code> {
-    headers
-        .get(&GRPC_STATUS)
-        .map(|v| Code::from_bytes(v.as_bytes()))
+    header_value(headers, &GRPC_STATUS).map(|v| Code::from_bytes(v.as_bytes()))
 }
 
 /// `grpc-status`, `grpc-message`, `grpc-status-details-bin` and `grpc-timeout`, named once: a

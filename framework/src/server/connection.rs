@@ -406,14 +406,13 @@ where
 
 /// Whether the request says it is gRPC: `content-type: application/grpc` or `application/grpc+…`.
 fn is_grpc<B>(request: &http::Request<B>) -> bool {
-    request
-        .headers()
-        .get(http::header::CONTENT_TYPE)
-        .is_some_and(|value| {
+    crate::headers::header_value(request.headers(), &http::header::CONTENT_TYPE).is_some_and(
+        |value| {
             let value = value.as_bytes();
             value.starts_with(b"application/grpc")
                 && matches!(value.get(16), None | Some(b'+' | b';'))
-        })
+        },
+    )
 }
 
 /// Leaves the connection's in-flight count when the call's response ends.

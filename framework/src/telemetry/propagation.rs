@@ -10,6 +10,8 @@ use opentelemetry::propagation::{
 use opentelemetry::trace::{TraceContextExt as _, TraceFlags};
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 
+use crate::headers::holds_any;
+
 /// The propagators every Bia service speaks: W3C trace context and baggage.
 pub(crate) fn propagator() -> TextMapCompositePropagator {
     TextMapCompositePropagator::new(vec![
@@ -25,7 +27,7 @@ static BAGGAGE: HeaderName = HeaderName::from_static("baggage");
 /// Reads a remote parent (and baggage) from incoming headers.
 pub(crate) fn extract(propagator: &TextMapCompositePropagator, headers: &HeaderMap) -> Context {
     // Most calls carry neither: then both propagators would return the current context.
-    if !headers.contains_key(&TRACEPARENT) && !headers.contains_key(&BAGGAGE) {
+    if !holds_any(headers, &[&TRACEPARENT, &BAGGAGE]) {
         return Context::current();
     }
     propagator.extract(&HeaderExtractor(headers))

@@ -27,6 +27,8 @@ pub use timer::DeadlineTimer;
 
 use super::call_info::{CallDeadline, CallInfo, method_of};
 use super::method::RpcKind;
+use super::status::GRPC_TIMEOUT;
+use crate::headers::header_value;
 
 /// The deadline middleware; see the [module docs](self).
 #[derive(Clone, Debug)]
@@ -51,9 +53,7 @@ where
     }
 
     fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
-        let requested = request
-            .headers()
-            .get(&crate::middleware::status::GRPC_TIMEOUT)
+        let requested = header_value(request.headers(), &GRPC_TIMEOUT)
             .and_then(|v| parse_grpc_timeout(v.as_bytes()));
         let method = method_of(&request);
         let cap = self
