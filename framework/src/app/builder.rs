@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tonic::body::Body as GrpcBody;
 use tonic::server::NamedService;
-use tonic::service::RoutesBuilder;
+use tower::util::BoxCloneSyncService;
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -19,7 +19,9 @@ use crate::middleware::method::{BUILTIN_SERVICES, MethodTable};
 use crate::registry::{NoRegistry, Registrar};
 use crate::server::grpc::{GrpcParts, ServeFn, serve_fn};
 use crate::server::tls::Tls;
-use crate::server::{BoxGrpcService, DefaultLayers, GrpcHttpService, Handlers, UserLayers};
+use crate::server::{
+    BoxGrpcService, DefaultLayers, GrpcHttpService, Handlers, RouterBuilder, UserLayers,
+};
 use crate::telemetry::Telemetry;
 
 const INVALID_DESCRIPTORS: &str = "a file descriptor set given to AppBuilder::file_descriptor_set \
@@ -29,7 +31,7 @@ const INVALID_DESCRIPTORS: &str = "a file descriptor set given to AppBuilder::fi
 pub struct AppBuilder {
     pub(super) config: Config,
     pub(super) telemetry: Option<Telemetry>,
-    pub(super) routes: RoutesBuilder,
+    pub(super) routes: RouterBuilder,
     pub(super) services: Vec<&'static str>,
     pub(super) descriptor_sets: Vec<&'static [u8]>,
     pub(super) front: UserLayers,
@@ -51,7 +53,7 @@ impl AppBuilder {
         Self {
             config: config.clone(),
             telemetry: None,
-            routes: RoutesBuilder::default(),
+            routes: RouterBuilder::default(),
             services: Vec::new(),
             descriptor_sets: Vec::new(),
             front: UserLayers::default(),
@@ -78,7 +80,7 @@ impl AppBuilder {
         S::Future: Send + 'static,
     {
         self.services.push(S::NAME);
-        self.routes.add_service(service);
+        self.routes.add(S::NAME, BoxCloneSyncService::new(service));
         self
     }
 
@@ -265,9 +267,18 @@ impl AppBuilder {
             .map_err(|e| BuildError::caused_by(INVALID_DESCRIPTORS, e))?;
         let mut routes = self.routes;
         routes
-            .add_service(health_service)
-            .add_service(reflection_v1)
-            .add_service(reflection_v1alpha);
+            .add(
+                name_of(&health_service),
+                BoxCloneSyncService::new(health_service),
+            )
+            .add(
+                name_of(&reflection_v1),
+                BoxCloneSyncService::new(reflection_v1),
+            )
+            .add(
+                name_of(&reflection_v1alpha),
+                BoxCloneSyncService::new(reflection_v1alpha),
+            );
         let mut sets = self.descriptor_sets;
         sets.extend([
             tonic_health::pb::FILE_DESCRIPTOR_SET,
@@ -301,7 +312,7 @@ impl AppBuilder {
             inner.push_outermost(auth);
         }
         let parts = GrpcParts {
-            routes: routes.routes(),
+            routes: routes.build(),
             table: table.clone(),
             front: self.front,
             inner,
@@ -363,4 +374,9 @@ fn served(table: &MethodTable, builtin: bool) -> Vec<&'static str> {
         .filter(|m| (builtin || !m.builtin) && m.kind != crate::middleware::RpcKind::Unknown)
         .map(|m| m.name)
         .collect()
+}
+
+/// The name a tonic service is served under.
+fn name_of<S: NamedService>(_service: &S) -> &'static str {
+    S::NAME
 }

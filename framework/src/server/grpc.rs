@@ -4,11 +4,11 @@ use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 use tokio::net::TcpListener;
-use tonic::service::Routes;
 use tower_layer::Layer;
 
 pub(crate) use super::connection::Load;
 use super::drain::Cut;
+use super::router::Router;
 use super::stack::{DefaultLayers, GrpcHttpService, Handlers, Split, UserLayers};
 use super::tls::Tls;
 use crate::config::GrpcServerConfig;
@@ -20,7 +20,7 @@ use crate::telemetry::Telemetry;
 
 /// Everything the gRPC server serves, and the user's layers around it.
 pub(crate) struct GrpcParts {
-    pub(crate) routes: Routes,
+    pub(crate) routes: Router,
     pub(crate) table: Arc<MethodTable>,
     /// Outside the server stack (`AppBuilder::layer_front`).
     pub(crate) front: UserLayers,
@@ -115,15 +115,15 @@ struct SplitLayer<B, L> {
     builtin_through_user: bool,
 }
 
-impl<B, L, S> Layer<Routes> for SplitLayer<B, L>
+impl<B, L, S> Layer<Router> for SplitLayer<B, L>
 where
-    B: Layer<Routes>,
+    B: Layer<Router>,
     L: Layer<Handlers, Service = S>,
     S: GrpcHttpService,
 {
     type Service = Split<B::Service, super::stack::Layered<S>>;
 
-    fn layer(&self, routes: Routes) -> Self::Service {
+    fn layer(&self, routes: Router) -> Self::Service {
         let handlers = self.inner.layer(routes.clone());
         Split {
             builtin: self.builtin.layer(routes),

@@ -5,6 +5,7 @@ mod connection;
 pub(crate) mod drain;
 pub(crate) mod grpc;
 mod quiet;
+mod router;
 mod send_budget;
 mod slow_readers;
 mod stack;
@@ -14,6 +15,8 @@ mod trailers;
 mod watchdog;
 mod write_watch;
 
+pub(crate) use router::RouterBuilder;
+pub use router::{Router, RouterFuture};
 pub use stack::{
     BoxGrpcService, DefaultLayers, DefaultStack, GrpcHttpService, Handlers, Layered, LayeredFuture,
     ServerObservers,

@@ -21,7 +21,6 @@ use bytes::Bytes;
 use http_body_util::Either;
 use pin_project_lite::pin_project;
 use tonic::body::Body as GrpcBody;
-use tonic::service::Routes;
 use tower::ServiceBuilder;
 use tower::layer::util::{Identity, Stack};
 use tower::util::BoxCloneSyncService;
@@ -293,7 +292,7 @@ impl<S: std::fmt::Debug> std::fmt::Debug for Layered<S> {
 }
 
 /// The router inside the user's inner layers: what the server stack wraps.
-pub type Handlers = Layered<Routes>;
+pub type Handlers = Layered<super::router::Router>;
 
 impl<S, B, ResBody> Service<http::Request<B>> for Layered<S>
 where
