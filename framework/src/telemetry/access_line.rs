@@ -11,11 +11,11 @@
 use opentelemetry::Context;
 use opentelemetry::trace::TraceContextExt as _;
 use tracing::Level;
-use tracing_appender::non_blocking::NonBlocking;
 
 use super::log_format::{
     Ids, JsonFields, LogLayer, PrettyFields, json_head, pretty_head, pretty_tail,
 };
+use super::log_queue::LogQueue;
 use crate::config::LogFormat;
 
 /// The target of access-log lines.
@@ -36,7 +36,7 @@ impl AccessLine<'_> {
     /// own lines; false when the caller has to log it as an event.
     pub(crate) fn write_direct(&self, call: &Context) -> bool {
         tracing::dispatcher::get_default(|dispatch| {
-            match dispatch.downcast_ref::<LogLayer<NonBlocking>>() {
+            match dispatch.downcast_ref::<LogLayer<LogQueue>>() {
                 Some(layer) if layer.direct => {
                     let ids = Ids::of(call.span().span_context());
                     layer.write_line(|line| {
@@ -227,7 +227,7 @@ mod tests {
         );
         for direct in [false, true] {
             let out = Shared::default();
-            let (writer, guard) = tracing_appender::non_blocking(out.clone());
+            let (writer, guard) = LogQueue::new(out.clone(), 1 << 20, false, "test-log").unwrap();
             let layer = LogLayer::new(writer, LogFormat::Json, false).direct(direct);
             let subscriber = tracing_subscriber::registry().with(layer);
             tracing::subscriber::with_default(subscriber, || {

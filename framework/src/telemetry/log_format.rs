@@ -16,7 +16,6 @@ use opentelemetry::trace::{SpanContext, TraceContextExt as _};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id};
 use tracing::{Event, Level, Subscriber};
-use tracing_appender::non_blocking::NonBlocking;
 use tracing_log::NormalizeEvent as _;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, Layer};
@@ -245,7 +244,9 @@ fn current_ids() -> Option<Ids> {
 /// Whether the current subscriber is Bia's, whose lines take the call's ids from the attached
 /// OpenTelemetry context (so a call needs no `tracing` span for them).
 pub(crate) fn logs_read_context() -> bool {
-    tracing::dispatcher::get_default(|dispatch| dispatch.is::<LogLayer<NonBlocking>>())
+    tracing::dispatcher::get_default(|dispatch| {
+        dispatch.is::<LogLayer<super::log_queue::LogQueue>>()
+    })
 }
 
 /// Field names the line itself uses; an event field with one of them is written as `fields.<name>`.

@@ -7,19 +7,19 @@
 //! its own `span_id`).
 //!
 //! Lines go to standard output through a background thread: the thread that logs only formats
-//! the line and queues it (up to 16 384 lines). When the queue is full, logging waits for room
-//! (no line is lost, a stalled output stalls the service) unless `log.lossy = true`, which drops
-//! the line instead and reports how many were dropped when the [`LoggingGuard`] is dropped.
+//! the line and appends it to the pending bytes (up to 2 MiB), which the writer thread writes out
+//! in one piece ([`super::log_queue`]). When they are full, logging waits for room (no line is
+//! lost, a stalled output stalls the service) unless `log.lossy = true`, which drops the line
+//! instead and reports how many were dropped when the [`LoggingGuard`] is dropped.
 //! The guard writes out what is queued when dropped, so `main` keeps it until the end. ANSI
 //! colours only when standard output is a terminal (and `NO_COLOR` is unset).
 
-use std::io::{BufWriter, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 
 use tracing::level_filters::LevelFilter;
 use tracing::span::{Attributes, Id, Record};
 use tracing::subscriber::Interest;
 use tracing::{Level, Metadata, Subscriber};
-use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt as _};
 use tracing_subscriber::registry::LookupSpan;
@@ -27,28 +27,26 @@ use tracing_subscriber::util::SubscriberInitExt as _;
 
 use super::bridge::SpanBridge;
 use super::log_format::LogLayer;
+use super::log_queue::{LogQueue, QueueGuard};
 use crate::config::{Config, LogFormat};
 use crate::error::BoxError;
 
-/// How many lines may wait for the writer thread. The queue's slots are allocated and written
-/// at start, 32 bytes each: tracing-appender's default of 128 000 made 4 MB of every service's
-/// resident memory. 16 384 lines are 3 MB of pending output at 200 bytes a line, far more than a
-/// writer that keeps up ever holds; one that cannot keep up is waited for (or, lossy, dropped) a
-/// little sooner.
-const QUEUED_LINES: usize = 16_384;
+/// How many bytes of lines may wait for the writer thread: about 10 000 lines of 200 bytes, far
+/// more than a writer that keeps up ever holds. They take memory only as they wait.
+const PENDING_BYTES: usize = 2 * 1024 * 1024;
 
 /// Keeps log output going; dropping it writes out the queued lines (waiting up to about a second)
 /// and stops the writer thread.
 #[must_use = "log lines queued when the guard is dropped are written out, later ones are lost"]
 pub struct LoggingGuard {
-    worker: Option<WorkerGuard>,
-    dropped: ErrorCounter,
+    worker: Option<QueueGuard>,
+    queue: LogQueue,
 }
 
 impl std::fmt::Debug for LoggingGuard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LoggingGuard")
-            .field("dropped_lines", &self.dropped.dropped_lines())
+            .field("dropped_lines", &self.queue.dropped_lines())
             .finish_non_exhaustive()
     }
 }
@@ -56,7 +54,7 @@ impl std::fmt::Debug for LoggingGuard {
 impl Drop for LoggingGuard {
     fn drop(&mut self) {
         drop(self.worker.take());
-        let dropped = self.dropped.dropped_lines();
+        let dropped = self.queue.dropped_lines();
         if dropped > 0 {
             eprintln!("bia: {dropped} log lines were dropped because the output was too slow");
         }
@@ -163,20 +161,17 @@ impl Logging {
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         });
         let output = self.writer.unwrap_or_else(|| Box::new(std::io::stdout()));
-        // The writer thread writes what is queued in one go, then flushes.
-        let (writer, worker) = NonBlockingBuilder::default()
-            .buffered_lines_limit(QUEUED_LINES)
-            .lossy(self.lossy)
-            .thread_name("bia-log")
-            .finish(BufWriter::with_capacity(64 * 1024, output));
-        let dropped = writer.error_counter();
+        // As tracing-appender did, a machine that cannot start one more thread is not one a
+        // service can log on.
+        let (queue, worker) = LogQueue::new(output, PENDING_BYTES, self.lossy, "bia-log")
+            .unwrap_or_else(|e| panic!("bia: cannot start the log writer thread: {e}"));
         let subscriber = tracing_subscriber::registry()
             .with(SpanFloor(self.filter))
             .with(SpanBridge)
-            .with(LogLayer::new(writer, self.format, ansi).direct(direct));
+            .with(LogLayer::new(queue.clone(), self.format, ansi).direct(direct));
         let guard = LoggingGuard {
             worker: Some(worker),
-            dropped,
+            queue,
         };
         (subscriber, guard)
     }

@@ -7,6 +7,7 @@
 pub(crate) mod access_line;
 pub mod bridge;
 mod log_format;
+mod log_queue;
 mod logging;
 pub(crate) mod metrics;
 mod otlp;
