@@ -25,6 +25,24 @@ impl FrameScanner {
                 self.payload_left -= skip as u64;
                 continue;
             }
+            // A whole header in the chunk, the usual case (an encoder writes messages whole):
+            // read it in place.
+            if self.header_filled == 0
+                && let [_, a, b, c, d, ..] = *chunk
+            {
+                let len = u32::from_be_bytes([a, b, c, d]);
+                let rest = &chunk[5..];
+                match usize::try_from(len) {
+                    // The whole message too: step over it.
+                    Ok(whole) if whole <= rest.len() => chunk = &rest[whole..],
+                    _ => {
+                        self.payload_left = u64::from(len) - rest.len() as u64;
+                        chunk = &[];
+                    }
+                }
+                on_message(len)?;
+                continue;
+            }
             let want = 5 - self.header_filled;
             let take = want.min(chunk.len());
             self.header[self.header_filled..self.header_filled + take]

@@ -38,11 +38,15 @@ impl MetricsObserver {
 impl CallObserver for MetricsObserver {
     fn on_data(&mut self, chunk: &[u8]) {
         if let Some(scanner) = &mut self.scanner {
-            let sent = &self.call.sent;
+            // A chunk of a stream carries many messages: one increment for all of them.
+            let mut messages = 0;
             let _ = scanner.feed(chunk, |_| {
-                sent.increment(1);
+                messages += 1;
                 Ok::<_, ()>(())
             });
+            if messages > 0 {
+                self.call.sent.increment(messages);
+            }
         }
     }
 

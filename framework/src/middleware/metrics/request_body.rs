@@ -48,10 +48,14 @@ impl<B: Body> Body for CountedBody<B> {
         if let (Some(Ok(frame)), Some((scanner, counter))) = (&frame, this.counter)
             && let Some(data) = frame.data_ref()
         {
+            let mut messages = 0;
             let _ = scanner.feed(data.chunk(), |_| {
-                counter.increment(1);
+                messages += 1;
                 Ok::<_, ()>(())
             });
+            if messages > 0 {
+                counter.increment(messages);
+            }
         }
         Poll::Ready(frame)
     }

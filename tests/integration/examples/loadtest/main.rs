@@ -85,9 +85,14 @@ fn main() -> std::process::ExitCode {
             .map(|a| a.parse().expect("--addr HOST:PORT"));
         return server::serve(kind, addr);
     }
-    if args.first().is_some_and(|a| a == "--call") {
+    if args
+        .first()
+        .is_some_and(|a| a == "--call" || a == "--stream")
+    {
         // `--call ADDR N`: N sequential calls, for counting a server's instructions per call
-        // under `valgrind --tool=callgrind` (see docs/performance.md).
+        // under `valgrind --tool=callgrind` (see docs/performance.md); `--stream ADDR N`: one
+        // server stream of N messages, read to its end, for the instructions per message.
+        let streaming = args[0] == "--stream";
         let addr = args.get(1).expect("--call ADDR N").clone();
         let n: usize = args
             .get(2)
@@ -104,6 +109,28 @@ fn main() -> std::process::ExitCode {
                 .await
                 .expect("connects");
             let mut client = pb::echo_client::EchoClient::new(channel);
+            if streaming {
+                let mut stream = client
+                    .count(pb::CountRequest {
+                        message: "m".into(),
+                        count: u32::try_from(n).expect("at most u32::MAX messages"),
+                        delay_ms: 0,
+                    })
+                    .await
+                    .expect("the stream starts")
+                    .into_inner();
+                let mut received = 0;
+                while stream
+                    .message()
+                    .await
+                    .expect("the stream goes on")
+                    .is_some()
+                {
+                    received += 1;
+                }
+                assert_eq!(received, n, "every message arrives");
+                return;
+            }
             for _ in 0..n {
                 client
                     .say(pb::SayRequest {
