@@ -109,7 +109,13 @@ where
             (one, None) | (None, one) => one,
         };
         let (timeout, header) = match shorter {
-            Some(shorter) if shorter < self.timeout => (shorter, grpc_timeout(shorter)),
+            Some(shorter) if shorter < self.timeout => {
+                // What is left of a deadline differs on every call: not worth an HPACK table
+                // entry (the channel's own timeout, the same every time, is).
+                let mut header = grpc_timeout(shorter);
+                header.set_sensitive(true);
+                (shorter, header)
+            }
             _ => (self.timeout, self.header.clone()),
         };
         request.headers_mut().insert(GRPC_TIMEOUT.clone(), header);

@@ -57,7 +57,10 @@ pub(crate) fn inject(
     super::log_format::hex(&span_context.span_id().to_bytes(), &mut value[36..52]);
     let flags = span_context.trace_flags() & TraceFlags::SAMPLED;
     super::log_format::hex(&[flags.to_u8()], &mut value[53..55]);
-    if let Ok(value) = HeaderValue::from_bytes(&value) {
+    if let Ok(mut value) = HeaderValue::from_bytes(&value) {
+        // Never indexed by HPACK: a value that never repeats would only be searched for and
+        // added to both ends' header tables, pushing out the headers that do repeat.
+        value.set_sensitive(true);
         headers.insert(TRACEPARENT.clone(), value);
     }
     // An empty list is not sent (as OpenTelemetry's Go SDK does): W3C Trace Context reads a
@@ -127,6 +130,8 @@ mod tests {
             headers["traceparent"],
             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
         );
+        // Sent as an HPACK literal that is never indexed.
+        assert!(headers["traceparent"].is_sensitive());
         // As the W3C propagator writes them (which writes them all when there is baggage), but
         // for its empty `tracestate`.
         let mut expected = HeaderMap::new();

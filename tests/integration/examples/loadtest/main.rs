@@ -33,6 +33,7 @@
 
 mod child;
 mod load;
+mod probe;
 mod server;
 
 use std::collections::HashMap;
@@ -85,63 +86,8 @@ fn main() -> std::process::ExitCode {
             .map(|a| a.parse().expect("--addr HOST:PORT"));
         return server::serve(kind, addr);
     }
-    if args
-        .first()
-        .is_some_and(|a| a == "--call" || a == "--stream")
-    {
-        // `--call ADDR N`: N sequential calls, for counting a server's instructions per call
-        // under `valgrind --tool=callgrind` (see docs/performance.md); `--stream ADDR N`: one
-        // server stream of N messages, read to its end, for the instructions per message.
-        let streaming = args[0] == "--stream";
-        let addr = args.get(1).expect("--call ADDR N").clone();
-        let n: usize = args
-            .get(2)
-            .and_then(|n| n.parse().ok())
-            .expect("--call ADDR N");
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("builds a runtime");
-        runtime.block_on(async move {
-            let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-                .expect("a valid URI")
-                .connect()
-                .await
-                .expect("connects");
-            let mut client = pb::echo_client::EchoClient::new(channel);
-            if streaming {
-                let mut stream = client
-                    .count(pb::CountRequest {
-                        message: "m".into(),
-                        count: u32::try_from(n).expect("at most u32::MAX messages"),
-                        delay_ms: 0,
-                    })
-                    .await
-                    .expect("the stream starts")
-                    .into_inner();
-                let mut received = 0;
-                while stream
-                    .message()
-                    .await
-                    .expect("the stream goes on")
-                    .is_some()
-                {
-                    received += 1;
-                }
-                assert_eq!(received, n, "every message arrives");
-                return;
-            }
-            for _ in 0..n {
-                client
-                    .say(pb::SayRequest {
-                        message: "ping".into(),
-                        padding: Vec::new(),
-                    })
-                    .await
-                    .expect("the call succeeds");
-            }
-        });
-        return std::process::ExitCode::SUCCESS;
+    if let Some(code) = probe::run(&args) {
+        return code;
     }
     if args.first().is_some_and(|a| a == "--collect") {
         // `--collect`: an OTLP sink that prints its endpoint, for running the OTLP variant's
