@@ -13,7 +13,7 @@ use opentelemetry::trace::TraceContextExt as _;
 use tracing::Level;
 
 use super::log_format::{
-    Ids, JsonFields, LogLayer, PrettyFields, json_head, pretty_head, pretty_tail,
+    Ids, JsonFields, Line, LogLayer, PrettyFields, json_head, pretty_head, pretty_tail,
 };
 use super::log_queue::LogQueue;
 use crate::config::LogFormat;
@@ -68,7 +68,7 @@ impl AccessLine<'_> {
     }
 
     /// The line as the log layer writes [`log_event`](Self::log_event)'s event.
-    fn render(&self, line: &mut String, format: LogFormat, ansi: bool, ids: Option<&Ids>) {
+    fn render(&self, line: &mut Line, format: LogFormat, ansi: bool, ids: Option<&Ids>) {
         match format {
             LogFormat::Pretty => {
                 pretty_head(line, self.level, TARGET, ansi);
@@ -196,9 +196,10 @@ mod tests {
                     access.log_event();
                 });
                 let event = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
-                let mut direct = String::new();
+                let mut direct = Line::default();
                 let ids = Ids::of(call_context().span().span_context());
                 access.render(&mut direct, format, ansi, ids.as_ref());
+                let direct = direct.text().to_owned();
                 assert_eq!(
                     without_timestamp(&direct),
                     without_timestamp(&event),

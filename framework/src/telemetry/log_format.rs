@@ -46,12 +46,63 @@ impl Ids {
         Some(ids)
     }
 
-    fn trace_id(&self) -> &str {
-        std::str::from_utf8(&self.trace).unwrap_or_default()
+    fn trace_id(&self) -> &[u8] {
+        &self.trace
     }
 
-    fn span_id(&self) -> &str {
-        std::str::from_utf8(&self.span).unwrap_or_default()
+    fn span_id(&self) -> &[u8] {
+        &self.span
+    }
+}
+
+/// A log line being written. Bytes rather than a `String`, so that what the line makes of
+/// ASCII itself (hex ids, a timestamp) goes in without a UTF-8 check; everything else goes in
+/// as `&str`, so the line is always UTF-8.
+#[derive(Debug, Default)]
+pub(crate) struct Line(Vec<u8>);
+
+impl Line {
+    pub(crate) fn push_str(&mut self, text: &str) {
+        self.0.extend_from_slice(text.as_bytes());
+    }
+
+    pub(crate) fn push(&mut self, c: char) {
+        if c.is_ascii() {
+            self.0.push(c as u8);
+        } else {
+            self.push_str(c.encode_utf8(&mut [0; 4]));
+        }
+    }
+
+    /// ASCII the line's own code made (digits, hex).
+    fn push_ascii(&mut self, ascii: &[u8]) {
+        debug_assert!(ascii.is_ascii());
+        self.0.extend_from_slice(ascii);
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.0.clear();
+    }
+
+    fn capacity(&self) -> usize {
+        self.0.capacity()
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The line as text, for tests.
+    #[cfg(test)]
+    pub(crate) fn text(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("a line is UTF-8")
+    }
+}
+
+impl fmt::Write for Line {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        self.push_str(text);
+        Ok(())
     }
 }
 
@@ -169,8 +220,8 @@ impl<W> LogLayer<W> {
 
 impl<W: for<'w> MakeWriter<'w>> LogLayer<W> {
     /// Renders a line into a reused per-thread buffer and hands it to the writer in one piece.
-    pub(super) fn write_line(&self, render: impl Fn(&mut String)) {
-        let write = |line: &mut String| {
+    pub(super) fn write_line(&self, render: impl Fn(&mut Line)) {
+        let write = |line: &mut Line| {
             line.clear();
             render(line);
             let _ = self.writer.make_writer().write_all(line.as_bytes());
@@ -180,16 +231,16 @@ impl<W: for<'w> MakeWriter<'w>> LogLayer<W> {
             Ok(mut line) => {
                 write(&mut line);
                 if line.capacity() > 64 * 1024 {
-                    *line = String::new();
+                    *line = Line::default();
                 }
             }
-            Err(_) => write(&mut String::new()),
+            Err(_) => write(&mut Line::default()),
         });
     }
 }
 
 thread_local! {
-    static LINE: RefCell<String> = const { RefCell::new(String::new()) };
+    static LINE: RefCell<Line> = const { RefCell::new(Line(Vec::new())) };
 }
 
 impl<S, W> Layer<S> for LogLayer<W>
@@ -252,7 +303,7 @@ pub(crate) fn logs_read_context() -> bool {
 /// Field names the line itself uses; an event field with one of them is written as `fields.<name>`.
 const RESERVED: [&str; 5] = ["timestamp", "level", "target", "trace_id", "span_id"];
 
-fn json_line(line: &mut String, event: &Event<'_>, ids: Option<&Ids>) {
+fn json_line(line: &mut Line, event: &Event<'_>, ids: Option<&Ids>) {
     let normalized = event.normalized_metadata();
     let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
     json_head(line, *meta.level(), meta.target(), ids);
@@ -261,7 +312,7 @@ fn json_line(line: &mut String, event: &Event<'_>, ids: Option<&Ids>) {
 }
 
 /// A JSON line up to its event's fields: timestamp, level, target and the ids.
-pub(super) fn json_head(line: &mut String, level: Level, target: &str, ids: Option<&Ids>) {
+pub(super) fn json_head(line: &mut Line, level: Level, target: &str, ids: Option<&Ids>) {
     line.push_str("{\"timestamp\":\"");
     timestamp(line, SystemTime::now());
     line.push_str("\",\"level\":\"");
@@ -270,16 +321,16 @@ pub(super) fn json_head(line: &mut String, level: Level, target: &str, ids: Opti
     json_str(line, target);
     if let Some(ids) = ids {
         line.push_str(",\"trace_id\":\"");
-        line.push_str(ids.trace_id());
+        line.push_ascii(ids.trace_id());
         line.push_str("\",\"span_id\":\"");
-        line.push_str(ids.span_id());
+        line.push_ascii(ids.span_id());
         line.push('"');
     }
 }
 
 /// Writes an event's fields into a JSON line, after [`json_head`]; `}` and the newline follow.
 pub(super) struct JsonFields<'a> {
-    pub(super) line: &'a mut String,
+    pub(super) line: &'a mut Line,
 }
 
 impl JsonFields<'_> {
@@ -364,14 +415,14 @@ impl Visit for JsonFields<'_> {
     }
 }
 
-fn json_str(line: &mut String, value: &str) {
+fn json_str(line: &mut Line, value: &str) {
     line.push('"');
     escape_json(line, value);
     line.push('"');
 }
 
 /// Escapes for the inside of a JSON string: quote, backslash and every control character.
-fn escape_json(line: &mut String, value: &str) {
+fn escape_json(line: &mut Line, value: &str) {
     let mut start = 0;
     for (i, &b) in value.as_bytes().iter().enumerate() {
         if !JSON_ESCAPED[usize::from(b)] {
@@ -409,7 +460,7 @@ static JSON_ESCAPED: [bool; 256] = {
 
 /// RFC 3339 in UTC with microseconds, `2026-12-02T01:50:34.123456Z`, without going through
 /// `fmt` (this runs for every line).
-fn timestamp(line: &mut String, now: SystemTime) {
+fn timestamp(line: &mut Line, now: SystemTime) {
     let since = now.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = since.as_secs();
     let (year, month, day) = civil_from_days(secs / 86_400);
@@ -422,7 +473,7 @@ fn timestamp(line: &mut String, now: SystemTime) {
     digits(&mut out[14..16], of_day / 60 % 60);
     digits(&mut out[17..19], of_day % 60);
     digits(&mut out[20..26], u64::from(since.subsec_micros()));
-    line.push_str(std::str::from_utf8(&out).unwrap_or_default());
+    line.push_ascii(&out);
 }
 
 /// Writes the last `out.len()` decimal digits of `n`.
@@ -448,7 +499,7 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
 }
 
 /// Formats into the line through an escaping function, with no string in between.
-struct Escaping<'a>(&'a mut String, fn(&mut String, &str));
+struct Escaping<'a>(&'a mut Line, fn(&mut Line, &str));
 
 impl fmt::Write for Escaping<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
@@ -483,7 +534,7 @@ fn padded_level(level: Level) -> &'static str {
 }
 
 /// `2026-12-02T01:50:34.123456Z  INFO target: message key=value trace_id=... span_id=...`
-fn pretty_line(line: &mut String, event: &Event<'_>, ids: Option<&Ids>, ansi: bool) {
+fn pretty_line(line: &mut Line, event: &Event<'_>, ids: Option<&Ids>, ansi: bool) {
     let normalized = event.normalized_metadata();
     let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
     pretty_head(line, *meta.level(), meta.target(), ansi);
@@ -491,14 +542,14 @@ fn pretty_line(line: &mut String, event: &Event<'_>, ids: Option<&Ids>, ansi: bo
     pretty_tail(line, ids, ansi);
 }
 
-fn style(line: &mut String, ansi: bool, code: &str) {
+fn style(line: &mut Line, ansi: bool, code: &str) {
     if ansi {
         line.push_str(code);
     }
 }
 
 /// A pretty line up to its event's fields: timestamp, level and target.
-pub(super) fn pretty_head(line: &mut String, level: Level, target: &str, ansi: bool) {
+pub(super) fn pretty_head(line: &mut Line, level: Level, target: &str, ansi: bool) {
     style(line, ansi, DIM);
     timestamp(line, SystemTime::now());
     style(line, ansi, RESET);
@@ -514,7 +565,7 @@ pub(super) fn pretty_head(line: &mut String, level: Level, target: &str, ansi: b
 }
 
 /// The end of a pretty line, after its fields: the ids and the newline.
-pub(super) fn pretty_tail(line: &mut String, ids: Option<&Ids>, ansi: bool) {
+pub(super) fn pretty_tail(line: &mut Line, ids: Option<&Ids>, ansi: bool) {
     if let Some(ids) = ids {
         for (key, value) in [("trace_id", ids.trace_id()), ("span_id", ids.span_id())] {
             line.push(' ');
@@ -522,7 +573,7 @@ pub(super) fn pretty_tail(line: &mut String, ids: Option<&Ids>, ansi: bool) {
             line.push_str(key);
             style(line, ansi, RESET);
             line.push('=');
-            line.push_str(value);
+            line.push_ascii(value);
         }
     }
     line.push('\n');
@@ -530,7 +581,7 @@ pub(super) fn pretty_tail(line: &mut String, ids: Option<&Ids>, ansi: bool) {
 
 /// Writes an event's fields into a pretty line, between [`pretty_head`] and [`pretty_tail`].
 pub(super) struct PrettyFields<'a> {
-    pub(super) line: &'a mut String,
+    pub(super) line: &'a mut Line,
     pub(super) ansi: bool,
 }
 
@@ -644,7 +695,7 @@ static PRETTY_CLASS: [u8; 256] = {
 /// the shortest digits that read back as `value`, in plain decimal, with a `.0` on whole numbers,
 /// which is what `zmij` writes too. Outside that range `{:?}` uses exponents (valid JSON as
 /// well), so `fmt` writes them.
-fn push_f64(line: &mut String, value: f64) {
+fn push_f64(line: &mut Line, value: f64) {
     if !(1e-4..1e15).contains(&value.abs()) {
         let _ = write!(line, "{value:?}");
         return;
@@ -659,7 +710,7 @@ fn push_f64(line: &mut String, value: f64) {
 
 /// Control characters (newlines, escape sequences) written as `\n`, `\u{1b}`: one event is one
 /// line, and a value cannot paint the terminal.
-fn escape_pretty(line: &mut String, value: &str) {
+fn escape_pretty(line: &mut Line, value: &str) {
     // Printable ASCII, the usual case, goes in as it is.
     if value.bytes().all(|b| (0x20..0x7f).contains(&b)) {
         line.push_str(value);
@@ -682,8 +733,9 @@ mod tests {
 
     #[test]
     fn json_escaping_covers_quotes_backslashes_and_control_characters() {
-        let mut out = String::new();
+        let mut out = Line::default();
         escape_json(&mut out, "a\"b\\c\nd\u{1b}[31me\u{7f}é");
+        let out = out.text();
         assert_eq!(out, "a\\\"b\\\\c\\nd\\u001b[31me\\u007fé");
         let parsed: String = serde_json::from_str(&format!("\"{out}\"")).unwrap();
         assert_eq!(parsed, "a\"b\\c\nd\u{1b}[31me\u{7f}é");
@@ -699,21 +751,21 @@ mod tests {
             (1_798_860_345, "2027-01-02T03:25:45"),
             (4_102_444_800, "2100-01-01T00:00:00"),
         ] {
-            let mut out = String::new();
+            let mut out = Line::default();
             let at = UNIX_EPOCH + std::time::Duration::new(secs, 1_234_567);
             timestamp(&mut out, at);
-            assert_eq!(out, format!("{expected}.001234Z"));
+            assert_eq!(out.text(), format!("{expected}.001234Z"));
         }
     }
 
     #[test]
     fn pretty_escaping_keeps_one_line_and_no_escape_bytes() {
-        let mut out = String::new();
+        let mut out = Line::default();
         escape_pretty(&mut out, "one\ntwo\u{1b}[0m");
-        assert_eq!(out, "one\\ntwo\\u{1b}[0m");
+        assert_eq!(out.text(), "one\\ntwo\\u{1b}[0m");
         out.clear();
         escape_pretty(&mut out, "plain ascii, é and \u{85}");
-        assert_eq!(out, "plain ascii, é and \\u{85}");
+        assert_eq!(out.text(), "plain ascii, é and \\u{85}");
     }
 
     #[test]
@@ -753,16 +805,16 @@ mod tests {
             x *= 1.7;
         }
         for value in values {
-            let mut written = String::new();
+            let mut written = Line::default();
             push_f64(&mut written, value);
-            assert_eq!(written, format!("{value:?}"));
+            assert_eq!(written.text(), format!("{value:?}"));
         }
     }
 
     #[test]
     fn pretty_values_are_quoted_only_when_they_must_be() {
         let line = |value: &str| {
-            let mut line = String::new();
+            let mut line = Line::default();
             let mut fields = PrettyFields {
                 line: &mut line,
                 ansi: false,
@@ -772,7 +824,7 @@ mod tests {
                 .field("key")
                 .unwrap();
             fields.record_str(&field, value);
-            line
+            line.text().to_owned()
         };
         assert_eq!(line("plain/value.1"), " key=plain/value.1");
         assert_eq!(line(""), " key=\"\"");
