@@ -305,16 +305,16 @@ impl Service<http::Request<GrpcBody>> for Balancer {
         let balancer = self.clone();
         Box::pin(async move {
             let set = balancer.endpoints().await?;
+            if let [only] = &set[..] {
+                return balancer.call_only(only, request).await;
+            }
             let mut replay = Replay::new(request);
             // Only the first attempt carries the request's extensions: keep the CLIENT span.
             let mut span: Option<opentelemetry::Context> = None;
             let mut failed: Vec<usize> = Vec::new();
             loop {
                 let Some(endpoint) = balancer.pick(&set, &failed) else {
-                    return Err(Box::new(tonic::Status::unavailable(format!(
-                        "every endpoint of {} failed to connect",
-                        replay.path()
-                    ))) as BoxError);
+                    return Err(every_endpoint_failed(replay.path()));
                 };
                 let Some(request) = replay.request() else {
                     return Err("a streaming request cannot be sent twice".into());
@@ -322,30 +322,71 @@ impl Service<http::Request<GrpcBody>> for Balancer {
                 if let Some(ClientSpan(cx)) = request.extensions().get::<ClientSpan>() {
                     span = Some(cx.clone());
                 }
-                if let Some(cx) = &span {
-                    endpoint.describe(cx);
-                }
-                endpoint.in_flight.fetch_add(1, Ordering::Relaxed);
-                let guard = InFlight(Arc::clone(&endpoint));
-                match endpoint.channel.clone().oneshot(request).await {
-                    Ok(response) => {
-                        endpoint.failures.store(0, Ordering::Relaxed);
-                        endpoint.note_status(response.headers());
-                        return Ok(response.map(|body| GuardedBody { body, guard }));
-                    }
-                    Err(e) if never_left(&e) => {
-                        drop(guard);
+                match endpoint.send(request, span.as_ref()).await {
+                    Err(e) if never_left(&*e) => {
                         balancer.eject(&endpoint);
                         if !replay.replayable() {
-                            return Err(e.into());
+                            return Err(e);
                         }
                         failed.push(Arc::as_ptr(&endpoint) as usize);
                     }
-                    Err(e) => return Err(e.into()),
+                    result => return result,
                 }
             }
         })
     }
+}
+
+impl Balancer {
+    /// A call to the only endpoint there is. A call that cannot connect has nowhere else to go,
+    /// so its request is sent as it is: no buffering for a replay, no copy of its headers.
+    async fn call_only(
+        &self,
+        endpoint: &Arc<Endpoint>,
+        request: http::Request<GrpcBody>,
+    ) -> Result<http::Response<GuardedBody>, BoxError> {
+        let path = request.uri().path_and_query().cloned();
+        let span = request
+            .extensions()
+            .get::<ClientSpan>()
+            .map(|ClientSpan(cx)| cx.clone());
+        match endpoint.send(request, span.as_ref()).await {
+            Err(e) if never_left(&*e) => {
+                self.eject(endpoint);
+                Err(every_endpoint_failed(
+                    path.as_ref().map_or("", |p| p.path()),
+                ))
+            }
+            result => result,
+        }
+    }
+}
+
+impl Endpoint {
+    /// One attempt on this endpoint, counted in flight until its response ends; `span` is the
+    /// call's CLIENT span, told which endpoint it went to.
+    async fn send(
+        self: &Arc<Self>,
+        request: http::Request<GrpcBody>,
+        span: Option<&opentelemetry::Context>,
+    ) -> Result<http::Response<GuardedBody>, BoxError> {
+        if let Some(cx) = span {
+            self.describe(cx);
+        }
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        let guard = InFlight(Arc::clone(self));
+        let response = self.channel.clone().oneshot(request).await?;
+        self.failures.store(0, Ordering::Relaxed);
+        self.note_status(response.headers());
+        Ok(response.map(|body| GuardedBody { body, guard }))
+    }
+}
+
+/// The answer to a call that no endpoint would take.
+fn every_endpoint_failed(path: &str) -> BoxError {
+    Box::new(tonic::Status::unavailable(format!(
+        "every endpoint of {path} failed to connect"
+    )))
 }
 
 /// Whether a call failed before any of it reached a server: the connection could not be made.

@@ -89,6 +89,12 @@ impl ClientMetricsLayer {
             start: ClientCallMetrics::new(registry),
         }
     }
+
+    /// What starts each call's metrics, to observe it with others in one
+    /// [`ObserveLayer`](crate::middleware::ObserveLayer).
+    pub fn starter(&self) -> ClientCallMetrics {
+        self.start.clone()
+    }
 }
 
 impl<S> Layer<S> for ClientMetricsLayer {

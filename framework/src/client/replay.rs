@@ -113,7 +113,7 @@ impl Replay {
     /// attempt carries the original request's extensions.
     pub(crate) fn request(&mut self) -> Option<http::Request<GrpcBody>> {
         let body = match &mut self.body {
-            ReplayBody::Buffered(bytes) => GrpcBody::new(http_body_util::Full::new(bytes.clone())),
+            ReplayBody::Buffered(bytes) => GrpcBody::new(Resent(Some(bytes.clone()))),
             ReplayBody::Streaming(body) => body.take()?,
         };
         let mut request = http::Request::new(body);
@@ -130,6 +130,27 @@ impl Replay {
     /// The request's method path, e.g. `/user.v1.UserService/GetUser`.
     pub(crate) fn path(&self) -> &str {
         self.parts.uri.path()
+    }
+}
+
+/// A buffered body, sent again. Unlike `Full` it announces no size: hyper would add a
+/// `content-length` header for a body of known length, which gRPC does not use (nor does
+/// tonic's encoder, whose body this stands for, announce one).
+struct Resent(Option<Bytes>);
+
+impl http_body::Body for Resent {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        std::task::Poll::Ready(self.0.take().map(|data| Ok(http_body::Frame::data(data))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_none()
     }
 }
 
@@ -151,5 +172,37 @@ impl http_body::Body for Chain {
             return std::task::Poll::Ready(Some(Ok(http_body::Frame::data(head))));
         }
         std::pin::Pin::new(&mut self.tail).poll_frame(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http_body::Body as _;
+    use http_body_util::BodyExt as _;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_buffered_request_is_sent_again_whole_and_of_no_announced_size() {
+        let body = GrpcBody::new(http_body_util::Full::new(Bytes::from_static(
+            b"\0\0\0\0\x02hi",
+        )));
+        let mut request = http::Request::new(body);
+        request
+            .headers_mut()
+            .insert("te", http::HeaderValue::from_static("trailers"));
+        let mut replay = Replay::new(request);
+        assert!(replay.replayable());
+        for attempt in 0..2 {
+            let request = replay.request().expect("a buffered request is sent again");
+            assert_eq!(request.headers()["te"], "trailers");
+            assert_eq!(
+                request.body().size_hint().exact(),
+                None,
+                "attempt {attempt}"
+            );
+            let sent = request.into_body().collect().await.unwrap().to_bytes();
+            assert_eq!(&sent[..], b"\0\0\0\0\x02hi");
+        }
     }
 }

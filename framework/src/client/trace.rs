@@ -26,22 +26,42 @@ pub struct ClientTracer {
 
 impl<B> ObserveCall<B> for ClientTracer {
     type Body = B;
-    type Observer = SpanObserver;
+    type Observer = Option<SpanObserver>;
 
-    fn start(&self, mut request: http::Request<B>) -> (http::Request<B>, SpanObserver) {
+    fn start(&self, mut request: http::Request<B>) -> (http::Request<B>, Self::Observer) {
         let parent = Context::current();
-        let semconv_dup = self.telemetry.semconv_dup();
-        let cx = match self.telemetry.local_spans() {
-            // Nothing is exported: the call only needs its ids, for `traceparent`.
-            Some(local) => {
-                let name = request.uri().path().trim_start_matches('/');
-                local.start(&parent, name, SpanKind::Client)
-            }
-            None => {
-                let span = self.start_span(&request, &parent, semconv_dup);
-                parent.with_span(span)
-            }
+        let Some(local) = self.telemetry.local_spans() else {
+            return self.start_exported(request, &parent);
         };
+        // Nothing is exported: the call only needs its ids, for `traceparent`, and there is
+        // no span to end.
+        let name = request.uri().path().trim_start_matches('/');
+        let span = local.span_context(&parent, name, SpanKind::Client);
+        propagation::inject_span(
+            self.telemetry.propagator(),
+            &parent,
+            &span,
+            request.headers_mut(),
+        );
+        (request, None)
+    }
+}
+
+impl ClientTracer {
+    /// The tracer of `telemetry`'s tracer provider.
+    pub fn new(telemetry: Telemetry) -> Self {
+        Self { telemetry }
+    }
+
+    /// Starts a call whose span is exported.
+    fn start_exported<B>(
+        &self,
+        mut request: http::Request<B>,
+        parent: &Context,
+    ) -> (http::Request<B>, Option<SpanObserver>) {
+        let semconv_dup = self.telemetry.semconv_dup();
+        let span = self.start_span(&request, parent, semconv_dup);
+        let cx = parent.with_span(span);
         propagation::inject(self.telemetry.propagator(), &cx, request.headers_mut());
         // tonic adds the target's address below these layers; the balancer records the endpoint
         // it picks on this span. A span that records nothing has nothing to record it on, and
@@ -49,14 +69,10 @@ impl<B> ObserveCall<B> for ClientTracer {
         if cx.span().is_recording() {
             request.extensions_mut().insert(ClientSpan(cx.clone()));
         }
-        (
-            request,
-            SpanObserver::new(cx, None, semconv_dup, SpanSide::Client),
-        )
+        let observer = SpanObserver::new(cx, None, semconv_dup, SpanSide::Client);
+        (request, Some(observer))
     }
-}
 
-impl ClientTracer {
     /// The SDK's span, with its attributes.
     fn start_span<B>(
         &self,
@@ -98,8 +114,14 @@ impl ClientTraceLayer {
     /// Spans go to `telemetry`'s tracer provider.
     pub fn new(telemetry: Telemetry) -> Self {
         Self {
-            tracer: ClientTracer { telemetry },
+            tracer: ClientTracer::new(telemetry),
         }
+    }
+
+    /// What starts each call's span, to observe it with others in one
+    /// [`ObserveLayer`](crate::middleware::ObserveLayer).
+    pub fn starter(&self) -> ClientTracer {
+        self.tracer.clone()
     }
 }
 

@@ -7,7 +7,7 @@ use opentelemetry::baggage::BaggageExt as _;
 use opentelemetry::propagation::{
     Extractor, Injector, TextMapCompositePropagator, TextMapPropagator,
 };
-use opentelemetry::trace::{TraceContextExt as _, TraceFlags};
+use opentelemetry::trace::{SpanContext, TraceContextExt as _, TraceFlags};
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 
 use crate::headers::holds_any;
@@ -46,8 +46,27 @@ pub(crate) fn inject(
         propagator.inject_context(cx, &mut HeaderInjector(headers));
         return;
     }
-    let span = cx.span();
-    let span_context = span.span_context();
+    write_span(cx.span().span_context(), headers);
+}
+
+/// Writes `span` and `parent`'s baggage into outgoing headers, as [`inject`] writes a context
+/// whose span is `span`, for a call that builds no context around its span.
+pub(crate) fn inject_span(
+    propagator: &TextMapCompositePropagator,
+    parent: &Context,
+    span: &SpanContext,
+    headers: &mut HeaderMap,
+) {
+    if parent.baggage().is_empty() {
+        write_span(span, headers);
+    } else {
+        let cx = parent.with_remote_span_context(span.clone());
+        propagator.inject_context(&cx, &mut HeaderInjector(headers));
+    }
+}
+
+/// `traceparent` and `tracestate` for `span_context`.
+fn write_span(span_context: &SpanContext, headers: &mut HeaderMap) {
     if !span_context.is_valid() {
         return;
     }
@@ -113,16 +132,20 @@ mod tests {
 
     use super::*;
 
-    #[test]
-    fn a_context_survives_inject_then_extract() {
-        let propagator = propagator();
-        let span = SpanContext::new(
+    fn sampled_span(remote: bool) -> SpanContext {
+        SpanContext::new(
             TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap(),
             SpanId::from_hex("00f067aa0ba902b7").unwrap(),
             TraceFlags::SAMPLED,
-            true,
+            remote,
             TraceState::default(),
-        );
+        )
+    }
+
+    #[test]
+    fn a_context_survives_inject_then_extract() {
+        let propagator = propagator();
+        let span = sampled_span(true);
         let cx = Context::new().with_remote_span_context(span.clone());
         let mut headers = HeaderMap::new();
         inject(&propagator, &cx, &mut headers);
@@ -162,5 +185,21 @@ mod tests {
             back.span().span_context().trace_id(),
             cx.span().span_context().trace_id()
         );
+    }
+
+    #[test]
+    fn a_span_without_a_context_is_written_as_its_context_would_be() {
+        let propagator = propagator();
+        let span = sampled_span(false);
+        let baggage = Context::new().with_baggage([opentelemetry::KeyValue::new("k", "v")]);
+        for parent in [Context::new(), baggage] {
+            let mut direct = HeaderMap::new();
+            inject_span(&propagator, &parent, &span, &mut direct);
+            let mut through_context = HeaderMap::new();
+            let cx = parent.with_remote_span_context(span.clone());
+            inject(&propagator, &cx, &mut through_context);
+            assert_eq!(direct, through_context);
+            assert!(direct.contains_key("traceparent"));
+        }
     }
 }

@@ -71,6 +71,12 @@ impl LocalSpans {
 
     /// `parent` with a new span (child of its span, if it has a valid one) as its active span.
     pub(crate) fn start(&self, parent: &Context, name: &str, kind: SpanKind) -> Context {
+        parent.with_remote_span_context(self.span_context(parent, name, kind))
+    }
+
+    /// A new span's context, child of `parent`'s span if it has a valid one: all a call that
+    /// only passes its ids on needs (no context is built around it).
+    pub(crate) fn span_context(&self, parent: &Context, name: &str, kind: SpanKind) -> SpanContext {
         let parent_span = parent.span();
         let parent_context = parent_span.span_context();
         let trace_id = if parent_context.is_valid() {
@@ -85,14 +91,13 @@ impl LocalSpans {
             SamplingDecision::RecordAndSample => TraceFlags::SAMPLED,
             SamplingDecision::RecordOnly | SamplingDecision::Drop => TraceFlags::default(),
         };
-        let span = SpanContext::new(
+        SpanContext::new(
             trace_id,
             self.ids.new_span_id(),
             parent_context.trace_flags().with_sampled(false) | flags,
             false,
             result.trace_state,
-        );
-        parent.with_remote_span_context(span)
+        )
     }
 }
 

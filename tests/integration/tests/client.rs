@@ -167,3 +167,35 @@ async fn a_list_of_targets_is_balanced_and_a_dead_one_is_skipped() {
     a.stop().await.unwrap();
     b.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_single_target_that_cannot_be_reached_answers_unavailable_and_recovers() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    // Nothing listens there until the server below starts on the same port.
+    drop(listener);
+    let mut client = client_for(&format!("\"http://{addr}\""), "").await;
+    for _ in 0..2 {
+        let refused = client.say(say("hi")).await.unwrap_err();
+        assert_eq!(refused.code(), Code::Unavailable, "{refused:?}");
+        assert!(
+            refused.message().contains("failed to connect"),
+            "{refused:?}"
+        );
+    }
+    // The only endpoint is ejected but still tried: once a server listens, calls go through.
+    let server = echo::start(
+        "single-late",
+        &format!("[server.grpc]\naddr = \"{addr}\"\n"),
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match client.say(say("hi")).await {
+            Ok(_) => break,
+            Err(status) => assert!(Instant::now() < deadline, "still failing: {status:?}"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    server.stop().await.unwrap();
+}
