@@ -7,7 +7,7 @@
 //! [bridge](super::bridge) carries its own span id. Each line is formatted into a
 //! reused per-thread buffer and handed to the writer in one piece.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt::{self, Write as _};
 use std::io::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -108,12 +108,23 @@ impl fmt::Write for Line {
 
 /// Lowercase hex of `bytes` into `out`, which is twice as long.
 pub(crate) fn hex(bytes: &[u8], out: &mut [u8]) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for (i, b) in bytes.iter().enumerate() {
-        out[2 * i] = DIGITS[usize::from(b >> 4)];
-        out[2 * i + 1] = DIGITS[usize::from(b & 0xf)];
+    debug_assert_eq!(out.len(), 2 * bytes.len());
+    for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair.copy_from_slice(&HEX_PAIRS[usize::from(b)]);
     }
 }
+
+/// The two lowercase hex digits of every byte: one lookup a byte instead of two.
+static HEX_PAIRS: [[u8; 2]; 256] = {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut table = [[0; 2]; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = [DIGITS[b >> 4], DIGITS[b & 0xf]];
+        b += 1;
+    }
+    table
+};
 
 /// Reads `trace_id` and `span_id` fields (32 and 16 lowercase hex digits) at span creation.
 #[derive(Default)]
@@ -459,21 +470,42 @@ static JSON_ESCAPED: [bool; 256] = {
 };
 
 /// RFC 3339 in UTC with microseconds, `2026-12-02T01:50:34.123456Z`, without going through
-/// `fmt` (this runs for every line).
+/// `fmt` (this runs for every line). The part up to the seconds changes once a second: each
+/// thread keeps the last one it wrote.
 fn timestamp(line: &mut Line, now: SystemTime) {
     let since = now.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = since.as_secs();
+    let mut out = *b"0000-00-00T00:00:00.000000Z";
+    let (seconds, fraction) = out.split_at_mut(19);
+    LAST_SECOND.with(|last| match last.get() {
+        (at, text) if at == secs => seconds.copy_from_slice(&text),
+        _ => {
+            date_time(seconds, secs);
+            let mut text = [0; 19];
+            text.copy_from_slice(seconds);
+            last.set((secs, text));
+        }
+    });
+    digits(&mut fraction[1..7], u64::from(since.subsec_micros()));
+    line.push_ascii(&out);
+}
+
+thread_local! {
+    /// The second [`timestamp`] last wrote on this thread, and its text.
+    static LAST_SECOND: Cell<(u64, [u8; 19])> = const { Cell::new((u64::MAX, [0; 19])) };
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` of `secs` since the Unix epoch, into `out` (19 bytes, with the
+/// separators already in place).
+fn date_time(out: &mut [u8], secs: u64) {
     let (year, month, day) = civil_from_days(secs / 86_400);
     let of_day = secs % 86_400;
-    let mut out = *b"0000-00-00T00:00:00.000000Z";
     digits(&mut out[0..4], year);
     digits(&mut out[5..7], month);
     digits(&mut out[8..10], day);
     digits(&mut out[11..13], of_day / 3600);
     digits(&mut out[14..16], of_day / 60 % 60);
     digits(&mut out[17..19], of_day % 60);
-    digits(&mut out[20..26], u64::from(since.subsec_micros()));
-    line.push_ascii(&out);
 }
 
 /// Writes the last `out.len()` decimal digits of `n`.
@@ -751,11 +783,25 @@ mod tests {
             (1_798_860_345, "2027-01-02T03:25:45"),
             (4_102_444_800, "2100-01-01T00:00:00"),
         ] {
-            let mut out = Line::default();
-            let at = UNIX_EPOCH + std::time::Duration::new(secs, 1_234_567);
-            timestamp(&mut out, at);
-            assert_eq!(out.text(), format!("{expected}.001234Z"));
+            // Twice in the same second (the second time from this thread's last second), then
+            // a microsecond later.
+            for nanos in [1_234_567, 1_234_567, 1_235_567] {
+                let mut out = Line::default();
+                let at = UNIX_EPOCH + std::time::Duration::new(secs, nanos);
+                timestamp(&mut out, at);
+                let micros = nanos / 1000;
+                assert_eq!(out.text(), format!("{expected}.{micros:06}Z"));
+            }
         }
+    }
+
+    #[test]
+    fn hex_is_lowercase_and_two_digits_a_byte() {
+        let bytes: Vec<u8> = (0..=255).collect();
+        let mut out = vec![0; 512];
+        hex(&bytes, &mut out);
+        let expected: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(std::str::from_utf8(&out).unwrap(), expected);
     }
 
     #[test]

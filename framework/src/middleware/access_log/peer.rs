@@ -49,9 +49,22 @@ impl PeerText {
         }
     }
 
-    fn decimal(&mut self, n: u32) {
-        for &digit in itoa::Buffer::new().format(n).as_bytes() {
-            self.push(digit);
+    /// `n` (an octet or a port, so at most five digits) in decimal.
+    fn decimal(&mut self, mut n: u32) {
+        let mut digits = [0; 5];
+        let mut start = digits.len();
+        loop {
+            start -= 1;
+            digits[start] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 || start == 0 {
+                break;
+            }
+        }
+        let digits = &digits[start..];
+        if let Some(out) = self.bytes.get_mut(self.len..self.len + digits.len()) {
+            out.copy_from_slice(digits);
+            self.len += digits.len();
         }
     }
 }
