@@ -8,7 +8,7 @@
 //!
 //! Every server is a child process of the harness (this same binary, `--serve bare|bia`), pinned
 //! to core 0 with `taskset -c 0`; the harness, which generates the load and hosts the OTLP
-//! collector, pins itself to core 1. The Bia server is the `main` that `bia new` writes: it loads
+//! sink, pins itself to core 1. The Bia server is the `main` that `bia new` writes: it loads
 //! `bia::Config` with defaults, installs the global log subscriber with `init_logging` (info,
 //! pretty, access log on) and writes to standard output, which the harness redirects to a file.
 //! The variants, all running at once and measured in turn:
@@ -16,8 +16,9 @@
 //! - bare tonic: tonic's own `Server`, no layers;
 //! - Bia as scaffolded;
 //! - Bia with `BIA_LOG__LEVEL=warn`;
-//! - Bia at warn with `OTEL_EXPORTER_OTLP_ENDPOINT` pointing at an in-process collector
-//!   (`bia::testing::otlp::Collector`), every call sampled.
+//! - Bia at warn with `OTEL_EXPORTER_OTLP_ENDPOINT` pointing at an in-process OTLP sink
+//!   ([`sink`]: it answers every export and counts its spans without decoding them, so that it
+//!   takes little of the load generator's core), every call sampled.
 //!
 //! Workloads: unary with `--concurrency` calls in flight on 1 and on 4 connections, and 4
 //! server-streaming calls of 10,000 messages at a time. Each round runs every workload on every
@@ -35,6 +36,7 @@ mod child;
 mod load;
 mod probe;
 mod server;
+mod sink;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -97,11 +99,11 @@ fn main() -> std::process::ExitCode {
             .build()
             .expect("builds a runtime");
         runtime.block_on(async {
-            let (collector, endpoint) = bia::testing::otlp::Collector::start().await;
+            let (sink, endpoint) = sink::Sink::start().await;
             println!("{endpoint}");
             loop {
                 tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                eprintln!("{} spans", collector.spans().len());
+                eprintln!("{} spans", sink.span_count());
             }
         });
     }
@@ -124,14 +126,14 @@ fn main() -> std::process::ExitCode {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .expect("builds the collector's runtime");
+            .expect("builds the OTLP sink's runtime");
         runtime.block_on(async {
-            let started = bia::testing::otlp::Collector::start().await;
+            let started = sink::Sink::start().await;
             endpoint_tx.send(started).expect("the harness waits");
             std::future::pending::<()>().await;
         });
     });
-    let (collector, endpoint) = endpoint_rx.recv().expect("the collector starts");
+    let (collector, endpoint) = endpoint_rx.recv().expect("the OTLP sink starts");
 
     let servers: Vec<Server> = Variant::ALL
         .iter()
@@ -231,7 +233,12 @@ fn main() -> std::process::ExitCode {
     for server in servers {
         server.stop();
     }
-    let spans = collector.spans().len();
+    let spans = collector.span_count();
+    assert_eq!(
+        collector.malformed(),
+        0,
+        "the OTLP sink received export requests it could not read"
+    );
     let report = Report {
         options: &options,
         machine,
@@ -424,7 +431,7 @@ impl Report<'_> {
                 _ => "tonic's client",
             },
             if self.pinned {
-                "servers on core 0 (taskset -c 0), load generator and OTLP collector on core 1"
+                "servers on core 0 (taskset -c 0), load generator and OTLP sink on core 1"
             } else {
                 "not pinned (no taskset or one core)"
             },
@@ -459,7 +466,7 @@ impl Report<'_> {
             .find(|f| f.variant == Variant::BiaOtlp)
             .map_or(0, |f| f.calls);
         format!(
-            "OTLP collector received {} spans for the {} calls and streams made to the OTLP variant",
+            "OTLP sink received {} spans for the {} calls and streams made to the OTLP variant",
             self.spans, otlp
         )
     }
