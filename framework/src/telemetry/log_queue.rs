@@ -3,9 +3,11 @@
 //! tracing-appender's non-blocking writer sends each line through a channel as a `Vec` of its
 //! own and wakes its thread for each. Here a line is copied onto the end of the pending bytes
 //! under a short lock, and the thread is woken only when it is waiting for work; woken, it lets
-//! the lines behind the first gather for [`GATHER`] before it writes. While it writes one batch
-//! the next one gathers, so under load one `write` carries many lines and no line allocates. The pending bytes are bounded: past [`LogQueue::new`]'s `limit` a line waits
-//! for room (the output's own speed then sets the service's) or, lossy, is dropped and counted.
+//! the lines behind the first gather for [`GATHER`] before it writes, and while lines keep
+//! coming it looks again every [`GATHER`] on its own timer. So under load one `write` carries
+//! many lines, no line allocates, and no line signals the thread. The pending bytes are
+//! bounded: past [`LogQueue::new`]'s `limit` a line waits for room (the output's own speed then
+//! sets the service's) or, lossy, is dropped and counted.
 //! Dropping the [`QueueGuard`] writes out what is pending, waiting up to a second.
 
 use std::io::Write;
@@ -55,6 +57,8 @@ struct State {
     closed: bool,
     /// Set by the writer thread when it has written everything and stopped.
     finished: bool,
+    /// Whether a line is waiting on `room` for the pending bytes to be taken.
+    waiting: bool,
 }
 
 impl LogQueue {
@@ -100,6 +104,7 @@ impl LogQueue {
                 shared.dropped.fetch_add(1, Ordering::Relaxed);
                 return;
             }
+            state.waiting = true;
             state = shared.room.wait(state).unwrap_or_else(|e| e.into_inner());
         }
         if state.closed {
@@ -129,8 +134,18 @@ impl Shared {
     /// The writer thread: takes all pending bytes, writes and flushes them, until closed.
     fn write_out(&self, mut output: impl Write) {
         let mut batch = Vec::new();
+        // Whether the last look found lines: then more are likely on the way, and the thread
+        // looks again after GATHER instead of asking each new line for a wake-up. Under
+        // steady load it wakes once per GATHER, on its own timer, and lines never signal it.
+        let mut busy = false;
         loop {
             let mut state = self.lock();
+            if state.pending.is_empty() && !state.closed && busy {
+                drop(state);
+                busy = false;
+                std::thread::sleep(GATHER);
+                continue;
+            }
             if state.pending.is_empty() && !state.closed {
                 while state.pending.is_empty() && !state.closed {
                     state.idle = true;
@@ -147,8 +162,13 @@ impl Shared {
                 return;
             }
             std::mem::swap(&mut state.pending, &mut batch);
+            let waiting = std::mem::take(&mut state.waiting);
             drop(state);
-            self.room.notify_all();
+            busy = true;
+            // Signalling is a system call even when nobody waits: only when a line does.
+            if waiting {
+                self.room.notify_all();
+            }
             // An output that fails (a closed pipe) cannot be told; the lines are lost, the
             // service goes on.
             let _ = output.write_all(&batch).and_then(|()| output.flush());
