@@ -139,11 +139,35 @@ fn now_ms(epoch: Instant) -> u64 {
 }
 
 /// Balances calls over a changing set of endpoints.
-#[derive(Clone)]
 pub struct Balancer {
     endpoints: watch::Receiver<EndpointSet>,
     epoch: Instant,
     _follow: Option<Arc<AbortOnDrop>>,
+    /// While there is one endpoint: this handle's own clone of its channel, in which
+    /// `poll_ready` reserves a place for the next call. The call then goes out on it, as tower
+    /// means a service to be called, instead of on a clone made for the call (a clone of
+    /// tonic's channel allocates, and has to reserve its place anew).
+    only: Option<OnlyEndpoint>,
+}
+
+/// The channel of the only endpoint, as one [`Balancer`] handle holds it.
+struct OnlyEndpoint {
+    endpoint: Arc<Endpoint>,
+    channel: tonic::transport::Channel,
+    /// Whether `channel` has a place reserved for the next call.
+    ready: bool,
+}
+
+impl Clone for Balancer {
+    fn clone(&self) -> Self {
+        Self {
+            endpoints: self.endpoints.clone(),
+            epoch: self.epoch,
+            _follow: self._follow.clone(),
+            // A reservation belongs to the handle that made it; a clone makes its own.
+            only: None,
+        }
+    }
 }
 
 impl std::fmt::Debug for Balancer {
@@ -181,6 +205,7 @@ impl Balancer {
             endpoints,
             epoch,
             _follow: None,
+            only: None,
         })
     }
 
@@ -227,6 +252,7 @@ impl Balancer {
             endpoints,
             epoch,
             _follow: Some(Arc::new(AbortOnDrop(task))),
+            only: None,
         }
     }
 
@@ -262,14 +288,6 @@ impl Balancer {
         }
     }
 
-    fn eject(&self, endpoint: &Endpoint) {
-        let failures = endpoint.failures.fetch_add(1, Ordering::Relaxed).min(10);
-        let backoff = (EJECT_MIN * 2u32.pow(failures)).min(EJECT_MAX);
-        let until = self.now_ms() + u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX);
-        endpoint.ejected_until.store(until, Ordering::Relaxed);
-        tracing::warn!(endpoint = %endpoint.uri, ?backoff, "connection failed; endpoint ejected");
-    }
-
     async fn endpoints(&self) -> Result<EndpointSet, BoxError> {
         // The common case: endpoints are known. Waiting (with a timer) is only for a client whose
         // discovery has not answered yet.
@@ -297,16 +315,45 @@ impl Service<http::Request<GrpcBody>> for Balancer {
     type Error = BoxError;
     type Future = BoxFuture<'static, Result<Self::Response, BoxError>>;
 
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        let only = match &self.endpoints.borrow()[..] {
+            [only] => Arc::clone(only),
+            // None yet (the call waits for discovery), or several: a call picks its endpoint
+            // and readies a clone of that one's channel.
+            _ => {
+                self.only = None;
+                return Poll::Ready(Ok(()));
+            }
+        };
+        let held = self.only.get_or_insert_with(|| OnlyEndpoint::new(&only));
+        if !Arc::ptr_eq(&held.endpoint, &only) {
+            *held = OnlyEndpoint::new(&only);
+        }
+        // tonic's channel fails to get ready only once its worker is gone: the call then takes
+        // the path that reports that as its failure.
+        if !held.ready && std::task::ready!(held.channel.poll_ready(cx)).is_ok() {
+            held.ready = true;
+        }
         Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, request: http::Request<GrpcBody>) -> Self::Future {
+        if let Some(held) = self.only.as_mut().filter(|held| held.ready) {
+            held.ready = false;
+            let endpoint = Arc::clone(&held.endpoint);
+            let (span, path) = span_and_path(&request);
+            let guard = endpoint.start(span.as_ref());
+            let response = held.channel.call(request);
+            return Box::pin(async move {
+                let result = endpoint.finish(guard, response.await.map_err(Into::into));
+                endpoint.answer_alone(result, path)
+            });
+        }
         let balancer = self.clone();
         Box::pin(async move {
             let set = balancer.endpoints().await?;
             if let [only] = &set[..] {
-                return balancer.call_only(only, request).await;
+                return only.send_alone(request).await;
             }
             let mut replay = Replay::new(request);
             // Only the first attempt carries the request's extensions: keep the CLIENT span.
@@ -324,7 +371,7 @@ impl Service<http::Request<GrpcBody>> for Balancer {
                 }
                 match endpoint.send(request, span.as_ref()).await {
                     Err(e) if never_left(&*e) => {
-                        balancer.eject(&endpoint);
+                        endpoint.eject();
                         if !replay.replayable() {
                             return Err(e);
                         }
@@ -337,27 +384,26 @@ impl Service<http::Request<GrpcBody>> for Balancer {
     }
 }
 
-impl Balancer {
-    /// A call to the only endpoint there is. A call that cannot connect has nowhere else to go,
-    /// so its request is sent as it is: no buffering for a replay, no copy of its headers.
-    async fn call_only(
-        &self,
-        endpoint: &Arc<Endpoint>,
-        request: http::Request<GrpcBody>,
-    ) -> Result<http::Response<GuardedBody>, BoxError> {
-        let path = request.uri().path_and_query().cloned();
-        let span = request
-            .extensions()
-            .get::<ClientSpan>()
-            .map(|ClientSpan(cx)| cx.clone());
-        match endpoint.send(request, span.as_ref()).await {
-            Err(e) if never_left(&*e) => {
-                self.eject(endpoint);
-                Err(every_endpoint_failed(
-                    path.as_ref().map_or("", |p| p.path()),
-                ))
-            }
-            result => result,
+/// The CLIENT span a call carries, and its method's path (for an error that names it).
+fn span_and_path(
+    request: &http::Request<GrpcBody>,
+) -> (
+    Option<opentelemetry::Context>,
+    Option<http::uri::PathAndQuery>,
+) {
+    let span = request
+        .extensions()
+        .get::<ClientSpan>()
+        .map(|ClientSpan(cx)| cx.clone());
+    (span, request.uri().path_and_query().cloned())
+}
+
+impl OnlyEndpoint {
+    fn new(endpoint: &Arc<Endpoint>) -> Self {
+        Self {
+            endpoint: Arc::clone(endpoint),
+            channel: endpoint.channel.clone(),
+            ready: false,
         }
     }
 }
@@ -370,12 +416,68 @@ impl Endpoint {
         request: http::Request<GrpcBody>,
         span: Option<&opentelemetry::Context>,
     ) -> Result<http::Response<GuardedBody>, BoxError> {
+        let guard = self.start(span);
+        let response = self.channel.clone().oneshot(request).await;
+        self.finish(guard, response.map_err(Into::into))
+    }
+
+    /// A call to this endpoint, the only one there is. A call that cannot connect has nowhere
+    /// else to go, so its request is sent as it is: no buffering for a replay, no copy of its
+    /// headers.
+    async fn send_alone(
+        self: &Arc<Self>,
+        request: http::Request<GrpcBody>,
+    ) -> Result<http::Response<GuardedBody>, BoxError> {
+        let (span, path) = span_and_path(&request);
+        let result = self.send(request, span.as_ref()).await;
+        self.answer_alone(result, path)
+    }
+
+    /// Keeps calls away from this endpoint for a backoff that doubles with each failure.
+    fn eject(&self) {
+        let failures = self.failures.fetch_add(1, Ordering::Relaxed).min(10);
+        let backoff = (EJECT_MIN * 2u32.pow(failures)).min(EJECT_MAX);
+        let until = now_ms(self.epoch) + u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX);
+        self.ejected_until.store(until, Ordering::Relaxed);
+        tracing::warn!(endpoint = %self.uri, ?backoff, "connection failed; endpoint ejected");
+    }
+
+    /// What a call to this endpoint, the only one, answers: one that could not connect is
+    /// `UNAVAILABLE`, and the endpoint is ejected (and still tried: there is no other).
+    fn answer_alone(
+        &self,
+        result: Result<http::Response<GuardedBody>, BoxError>,
+        path: Option<http::uri::PathAndQuery>,
+    ) -> Result<http::Response<GuardedBody>, BoxError> {
+        match result {
+            Err(e) if never_left(&*e) => {
+                self.eject();
+                Err(every_endpoint_failed(
+                    path.as_ref().map_or("", |p| p.path()),
+                ))
+            }
+            result => result,
+        }
+    }
+
+    /// Counts a call in flight here (until its response ends), and tells its CLIENT span
+    /// where it went.
+    fn start(self: &Arc<Self>, span: Option<&opentelemetry::Context>) -> InFlight {
         if let Some(cx) = span {
             self.describe(cx);
         }
         self.in_flight.fetch_add(1, Ordering::Relaxed);
-        let guard = InFlight(Arc::clone(self));
-        let response = self.channel.clone().oneshot(request).await?;
+        InFlight(Arc::clone(self))
+    }
+
+    /// The response of a call begun with [`start`](Self::start), its body counted in flight
+    /// until it ends.
+    fn finish(
+        &self,
+        guard: InFlight,
+        response: Result<http::Response<GrpcBody>, BoxError>,
+    ) -> Result<http::Response<GuardedBody>, BoxError> {
+        let response = response?;
         self.failures.store(0, Ordering::Relaxed);
         self.note_status(response.headers());
         Ok(response.map(|body| GuardedBody { body, guard }))
@@ -461,6 +563,36 @@ impl http_body::Body for GuardedBody {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_single_endpoint_is_readied_by_the_handle_that_calls_it() {
+        let mut balancer =
+            Balancer::fixed(&["http://127.0.0.1:1".to_owned()], &ClientTls::default()).unwrap();
+        std::future::poll_fn(|cx| balancer.poll_ready(cx))
+            .await
+            .unwrap();
+        assert!(balancer.only.as_ref().is_some_and(|held| held.ready));
+        // A clone has no reservation of its own until it asks for one.
+        assert!(balancer.clone().only.is_none());
+        // The call takes the reservation; nothing listens there, so it fails as unreachable.
+        let refused = balancer
+            .call(http::Request::new(GrpcBody::empty()))
+            .await
+            .unwrap_err();
+        assert!(!balancer.only.as_ref().unwrap().ready);
+        let status = refused.downcast_ref::<tonic::Status>().unwrap();
+        assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
+        assert!(
+            balancer
+                .only
+                .as_ref()
+                .unwrap()
+                .endpoint
+                .ejected_until
+                .load(Ordering::Relaxed)
+                > 0
+        );
+    }
 
     #[tokio::test]
     async fn a_penalised_endpoint_loses_every_comparison_until_its_penalty_ends() {
