@@ -13,7 +13,7 @@ use opentelemetry::trace::{SpanContext, SpanKind, Status};
 use opentelemetry::{Array, InstrumentationScope, KeyValue, Value};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SpanData;
-use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
+use prost::encoding::{WireType, encode_varint, encoded_len_varint};
 
 /// `SpanFlags`: the low 8 bits carry the W3C trace flags; these say whether the parent (or a
 /// link's span) is remote.
@@ -51,19 +51,23 @@ pub(crate) fn request(buf: &mut BytesMut, resource: &EncodedResource, spans: &[S
             scopes.push(&span.instrumentation_scope);
         }
     }
-    // ExportTraceServiceRequest.resource_spans = 1
-    message(buf, 1, 4, |buf| {
+    let one_scope = scopes.len() == 1;
+    // ExportTraceServiceRequest.resource_spans = 1; a batch's length takes three bytes (up to
+    // 2 MiB), so the guess is right and the body is never moved.
+    message(buf, 1, 3, |buf| {
         // ResourceSpans.resource = 1 (Resource.attributes = 1 already encoded)
         message(buf, 1, 2, |buf| buf.put_slice(&resource.attributes));
         for scope in scopes {
             // ResourceSpans.scope_spans = 2
-            message(buf, 2, 4, |buf| scope_spans(buf, scope, spans));
+            message(buf, 2, 3, |buf| scope_spans(buf, scope, spans, one_scope));
         }
         string(buf, 3, &resource.schema_url);
     });
 }
 
-fn scope_spans(buf: &mut BytesMut, scope: &InstrumentationScope, spans: &[SpanData]) {
+/// `scope`'s `ScopeSpans`; `only` says it is the batch's one scope (no span need be compared
+/// with it).
+fn scope_spans(buf: &mut BytesMut, scope: &InstrumentationScope, spans: &[SpanData], only: bool) {
     // ScopeSpans.scope = 1
     message(buf, 1, 1, |buf| {
         string(buf, 1, scope.name());
@@ -72,7 +76,10 @@ fn scope_spans(buf: &mut BytesMut, scope: &InstrumentationScope, spans: &[SpanDa
             key_value(buf, 3, attribute.key.as_str(), &attribute.value);
         }
     });
-    for span in spans.iter().filter(|s| s.instrumentation_scope == *scope) {
+    for span in spans
+        .iter()
+        .filter(|s| only || s.instrumentation_scope == *scope)
+    {
         // ScopeSpans.spans = 2
         message(buf, 2, 2, |buf| self::span(buf, span));
     }
@@ -166,13 +173,66 @@ fn attributes(buf: &mut BytesMut, tag: u32, attributes: &[KeyValue]) {
     }
 }
 
-/// A `KeyValue` message as field `tag`.
+/// A `KeyValue` message as field `tag`. Lengths of a scalar value are known before it is
+/// written, so they are written exactly; an array goes through [`message`]'s guesses.
 fn key_value(buf: &mut BytesMut, tag: u32, key: &str, value: &Value) {
-    message(buf, tag, 1, |buf| {
-        string(buf, 1, key);
-        // KeyValue.value = 2
-        message(buf, 2, 1, |buf| any_value(buf, value));
-    });
+    let Some(any) = scalar_len(value) else {
+        message(buf, tag, 1, |buf| {
+            string(buf, 1, key);
+            // KeyValue.value = 2
+            message(buf, 2, 1, |buf| any_value(buf, value));
+        });
+        return;
+    };
+    let key_part = if key.is_empty() {
+        0
+    } else {
+        field_len(key.len())
+    };
+    field_key(buf, tag, WireType::LengthDelimited);
+    varint(buf, (key_part + field_len(any)) as u64);
+    string(buf, 1, key);
+    field_key(buf, 2, WireType::LengthDelimited);
+    varint(buf, any as u64);
+    any_value(buf, value);
+}
+
+/// The encoded length of a scalar value's `AnyValue`; `None` for an array.
+fn scalar_len(value: &Value) -> Option<usize> {
+    Some(match value {
+        Value::String(s) => field_len(s.as_str().len()),
+        Value::Bool(_) => 2,
+        Value::I64(i) => 1 + encoded_len_varint(*i as u64),
+        Value::F64(_) => 9,
+        _ => return None,
+    })
+}
+
+/// The encoded length of a length-delimited field (of a tag below 16) with `len` bytes.
+fn field_len(len: usize) -> usize {
+    1 + encoded_len_varint(len as u64) + len
+}
+
+/// A field's key.
+fn field_key(buf: &mut BytesMut, tag: u32, wire: WireType) {
+    varint(buf, u64::from(tag << 3 | wire as u32));
+}
+
+/// A varint, written in one piece: most are one byte.
+fn varint(buf: &mut BytesMut, mut value: u64) {
+    if value < 0x80 {
+        buf.put_u8(value as u8);
+        return;
+    }
+    let mut bytes = [0; 10];
+    let mut n = 0;
+    while value >= 0x80 {
+        bytes[n] = value as u8 | 0x80;
+        value >>= 7;
+        n += 1;
+    }
+    bytes[n] = value as u8;
+    buf.put_slice(&bytes[..=n]);
 }
 
 /// The fields of an `AnyValue`: exactly one of its `oneof`, written even when it is the
@@ -217,7 +277,7 @@ fn any_value(buf: &mut BytesMut, value: &Value) {
 /// reserved for the length (1 up to 127 bytes, 2 up to 16 KiB, ...); a wrong guess costs one
 /// move of the body.
 fn message(buf: &mut BytesMut, tag: u32, guess: usize, write: impl FnOnce(&mut BytesMut)) {
-    encode_key(tag, WireType::LengthDelimited, buf);
+    field_key(buf, tag, WireType::LengthDelimited);
     let at = buf.len();
     buf.put_bytes(0, guess);
     write(buf);
@@ -246,39 +306,39 @@ fn string_always(buf: &mut BytesMut, tag: u32, value: &str) {
 }
 
 fn bytes(buf: &mut BytesMut, tag: u32, value: &[u8]) {
-    encode_key(tag, WireType::LengthDelimited, buf);
-    encode_varint(value.len() as u64, buf);
+    field_key(buf, tag, WireType::LengthDelimited);
+    varint(buf, value.len() as u64);
     buf.put_slice(value);
 }
 
 /// A varint field (uint32, enum): omitted when 0.
 fn uint(buf: &mut BytesMut, tag: u32, value: u64) {
     if value != 0 {
-        encode_key(tag, WireType::Varint, buf);
-        encode_varint(value, buf);
+        field_key(buf, tag, WireType::Varint);
+        varint(buf, value);
     }
 }
 
 fn bool_always(buf: &mut BytesMut, tag: u32, value: bool) {
-    encode_key(tag, WireType::Varint, buf);
-    encode_varint(u64::from(value), buf);
+    field_key(buf, tag, WireType::Varint);
+    varint(buf, u64::from(value));
 }
 
 fn int_always(buf: &mut BytesMut, tag: u32, value: i64) {
-    encode_key(tag, WireType::Varint, buf);
+    field_key(buf, tag, WireType::Varint);
     // int64 is the two's complement as a varint (ten bytes for a negative number).
-    encode_varint(value as u64, buf);
+    varint(buf, value as u64);
 }
 
 fn double_always(buf: &mut BytesMut, tag: u32, value: f64) {
-    encode_key(tag, WireType::SixtyFourBit, buf);
+    field_key(buf, tag, WireType::SixtyFourBit);
     buf.put_f64_le(value);
 }
 
 /// A fixed64 field (timestamps): omitted when 0.
 fn fixed64(buf: &mut BytesMut, tag: u32, value: u64) {
     if value != 0 {
-        encode_key(tag, WireType::SixtyFourBit, buf);
+        field_key(buf, tag, WireType::SixtyFourBit);
         buf.put_u64_le(value);
     }
 }
@@ -286,7 +346,7 @@ fn fixed64(buf: &mut BytesMut, tag: u32, value: u64) {
 /// A fixed32 field (flags): omitted when 0.
 fn fixed32(buf: &mut BytesMut, tag: u32, value: u32) {
     if value != 0 {
-        encode_key(tag, WireType::ThirtyTwoBit, buf);
+        field_key(buf, tag, WireType::ThirtyTwoBit);
         buf.put_u32_le(value);
     }
 }
