@@ -7,7 +7,6 @@ pub(crate) mod grpc;
 mod quiet;
 mod router;
 mod send_budget;
-mod shared_stack;
 mod slow_readers;
 mod stack;
 mod stall;
