@@ -207,3 +207,36 @@ async fn client_layers_wrap_the_channel_outermost_last() {
     assert!(seen.iter().all(|s| !s.traceparent), "{seen:?}");
     running.stop().await.unwrap();
 }
+
+/// A user layer whose readiness holds state (tower's concurrency limit acquires a permit in
+/// `poll_ready`) gets each call its own readied clone: calls queue for the permit and every one
+/// is answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_layer_that_waits_for_readiness_serves_every_call() {
+    let config = bia::testing::config("limited");
+    let app = echo::builder(&config)
+        .layer(tower::limit::ConcurrencyLimitLayer::new(1))
+        .build()
+        .unwrap();
+    let running = bia::testing::start(app).await.unwrap();
+    let client = echo::client(&running).await;
+    let calls: Vec<_> = (0..6)
+        .map(|_| {
+            let mut client = client.clone();
+            tokio::spawn(async move { client.say(say("slow:50")).await })
+        })
+        .collect();
+    let answered = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        let mut answered = Vec::new();
+        for call in calls {
+            answered.push(call.await.unwrap());
+        }
+        answered
+    })
+    .await
+    .expect("every call is answered, one at a time");
+    for answer in answered {
+        answer.expect("the call succeeds");
+    }
+    running.stop().await.unwrap();
+}
