@@ -341,12 +341,11 @@ impl Service<http::Request<GrpcBody>> for Balancer {
         if let Some(held) = self.only.as_mut().filter(|held| held.ready) {
             held.ready = false;
             let endpoint = Arc::clone(&held.endpoint);
-            let (span, path) = span_and_path(&request);
-            let guard = endpoint.start(span.as_ref());
+            let guard = endpoint.start(call_span(&request).as_ref());
             let response = held.channel.call(request);
             return Box::pin(async move {
                 let result = endpoint.finish(guard, response.await.map_err(Into::into));
-                endpoint.answer_alone(result, path)
+                endpoint.answer_alone(result)
             });
         }
         let balancer = self.clone();
@@ -384,18 +383,12 @@ impl Service<http::Request<GrpcBody>> for Balancer {
     }
 }
 
-/// The CLIENT span a call carries, and its method's path (for an error that names it).
-fn span_and_path(
-    request: &http::Request<GrpcBody>,
-) -> (
-    Option<opentelemetry::Context>,
-    Option<http::uri::PathAndQuery>,
-) {
-    let span = request
+/// The CLIENT span a call carries, when it is recorded.
+fn call_span(request: &http::Request<GrpcBody>) -> Option<opentelemetry::Context> {
+    request
         .extensions()
         .get::<ClientSpan>()
-        .map(|ClientSpan(cx)| cx.clone());
-    (span, request.uri().path_and_query().cloned())
+        .map(|ClientSpan(cx)| cx.clone())
 }
 
 impl OnlyEndpoint {
@@ -428,9 +421,9 @@ impl Endpoint {
         self: &Arc<Self>,
         request: http::Request<GrpcBody>,
     ) -> Result<http::Response<GuardedBody>, BoxError> {
-        let (span, path) = span_and_path(&request);
+        let span = call_span(&request);
         let result = self.send(request, span.as_ref()).await;
-        self.answer_alone(result, path)
+        self.answer_alone(result)
     }
 
     /// Keeps calls away from this endpoint for a backoff that doubles with each failure.
@@ -443,18 +436,20 @@ impl Endpoint {
     }
 
     /// What a call to this endpoint, the only one, answers: one that could not connect is
-    /// `UNAVAILABLE`, and the endpoint is ejected (and still tried: there is no other).
+    /// `UNAVAILABLE`, naming the endpoint, and the endpoint is ejected (and still tried: there
+    /// is no other).
     fn answer_alone(
         &self,
         result: Result<http::Response<GuardedBody>, BoxError>,
-        path: Option<http::uri::PathAndQuery>,
     ) -> Result<http::Response<GuardedBody>, BoxError> {
         match result {
             Err(e) if never_left(&*e) => {
                 self.eject();
-                Err(every_endpoint_failed(
-                    path.as_ref().map_or("", |p| p.path()),
-                ))
+                Err(Box::new(tonic::Status::unavailable(format!(
+                    "the only endpoint, {}, failed to connect: is its server up and listening \
+                     there?",
+                    self.uri
+                ))))
             }
             result => result,
         }

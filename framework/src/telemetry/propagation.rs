@@ -200,6 +200,7 @@ mod tests {
             inject(&propagator, &cx, &mut through_context);
             assert_eq!(direct, through_context);
             assert!(direct.contains_key("traceparent"));
+            assert_eq!(direct.contains_key("baggage"), !parent.baggage().is_empty());
         }
     }
 }

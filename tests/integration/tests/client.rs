@@ -182,6 +182,8 @@ async fn a_single_target_that_cannot_be_reached_answers_unavailable_and_recovers
             refused.message().contains("failed to connect"),
             "{refused:?}"
         );
+        // It names the address to check.
+        assert!(refused.message().contains(&addr.to_string()), "{refused:?}");
     }
     // The only endpoint is ejected but still tried: once a server listens, calls go through.
     let server = echo::start(

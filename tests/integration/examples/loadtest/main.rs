@@ -133,7 +133,7 @@ fn main() -> std::process::ExitCode {
             std::future::pending::<()>().await;
         });
     });
-    let (collector, endpoint) = endpoint_rx.recv().expect("the OTLP sink starts");
+    let (sink, endpoint) = endpoint_rx.recv().expect("the OTLP sink starts");
 
     let servers: Vec<Server> = Variant::ALL
         .iter()
@@ -233,9 +233,9 @@ fn main() -> std::process::ExitCode {
     for server in servers {
         server.stop();
     }
-    let spans = collector.span_count();
+    let spans = sink.span_count();
     assert_eq!(
-        collector.malformed(),
+        sink.malformed(),
         0,
         "the OTLP sink received export requests it could not read"
     );
