@@ -45,6 +45,7 @@ pub mod error;
 pub mod gateway;
 pub mod guide;
 mod headers;
+mod layer_impl;
 pub mod middleware;
 pub mod registry;
 pub mod server;

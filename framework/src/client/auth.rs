@@ -4,11 +4,11 @@ use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use crate::layer_impl::layer_wraps;
 use http::HeaderValue;
 use http::header::AUTHORIZATION;
 use http_body_util::Either;
 use tonic::body::Body as GrpcBody;
-use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::build_error::BuildError;
@@ -104,16 +104,7 @@ impl fmt::Debug for BearerLayer {
     }
 }
 
-impl<S> Layer<S> for BearerLayer {
-    type Service = Bearer<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        Bearer {
-            inner,
-            source: self.source.clone(),
-        }
-    }
-}
+layer_wraps!(BearerLayer => Bearer { source });
 
 /// The service [`BearerLayer`] makes.
 #[derive(Clone)]

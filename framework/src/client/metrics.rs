@@ -3,10 +3,8 @@
 
 use std::sync::{Arc, OnceLock};
 
-use tower_layer::Layer;
-
 use crate::middleware::metrics::MetricsObserver;
-use crate::middleware::observe::{Observe, ObserveCall};
+use crate::middleware::observe::{Observe, ObserveCall, ObserveLayer};
 use crate::telemetry::MetricsRegistry;
 use crate::telemetry::metrics::CallMetrics;
 
@@ -36,7 +34,8 @@ impl std::fmt::Debug for ClientCallMetrics {
 }
 
 impl ClientCallMetrics {
-    fn new(registry: MetricsRegistry) -> Self {
+    /// Records calls on `registry`.
+    pub fn new(registry: MetricsRegistry) -> Self {
         Self {
             registry,
             remembered: Arc::new(std::array::from_fn(|_| OnceLock::new())),
@@ -76,34 +75,8 @@ impl<B> ObserveCall<B> for ClientCallMetrics {
     }
 }
 
-/// Applies [`ClientMetrics`], recording on an App's registry.
-#[derive(Clone, Debug)]
-pub struct ClientMetricsLayer {
-    start: ClientCallMetrics,
-}
-
-impl ClientMetricsLayer {
-    /// Records calls on `registry`.
-    pub fn new(registry: MetricsRegistry) -> Self {
-        Self {
-            start: ClientCallMetrics::new(registry),
-        }
-    }
-
-    /// What starts each call's metrics, to observe it with others in one
-    /// [`ObserveLayer`](crate::middleware::ObserveLayer).
-    pub fn starter(&self) -> ClientCallMetrics {
-        self.start.clone()
-    }
-}
-
-impl<S> Layer<S> for ClientMetricsLayer {
-    type Service = ClientMetrics<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        Observe::new(inner, self.start.clone())
-    }
-}
+/// Applies [`ClientMetrics`]: `ClientMetricsLayer::new(ClientCallMetrics::new(registry))`.
+pub type ClientMetricsLayer = ObserveLayer<ClientCallMetrics>;
 
 #[cfg(test)]
 mod tests {

@@ -156,8 +156,8 @@ impl Channel {
             Target::Many(uris) => Balancer::fixed(uris, &tls)?,
         };
         let observers = (
-            ClientTraceLayer::new(telemetry.clone()).starter(),
-            ClientMetricsLayer::new(telemetry.metrics().clone()).starter(),
+            ClientTracer::new(telemetry.clone()),
+            ClientCallMetrics::new(telemetry.metrics().clone()),
         );
         let stack = ServiceBuilder::new()
             .layer(ObserveLayer::new(observers))

@@ -16,13 +16,13 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use crate::layer_impl::layer_wraps;
 use futures_util::future::BoxFuture;
 use pin_project_lite::pin_project;
 use tonic::Code;
 use tonic::body::Body as GrpcBody;
 use tower::ServiceExt;
 use tower::retry::budget::{Budget, TpsBudget};
-use tower_layer::Layer;
 use tower_service::Service;
 
 use super::replay::Replay;
@@ -133,16 +133,7 @@ impl RetryLayer {
     }
 }
 
-impl<S> Layer<S> for RetryLayer {
-    type Service = Retry<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        Retry {
-            inner,
-            policy: self.policy.clone(),
-        }
-    }
-}
+layer_wraps!(RetryLayer => Retry { policy });
 
 impl<S, R> Service<http::Request<GrpcBody>> for Retry<S>
 where

@@ -5,9 +5,8 @@ use std::borrow::Cow;
 
 use opentelemetry::trace::{SpanBuilder, SpanKind, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue};
-use tower_layer::Layer;
 
-use crate::middleware::observe::{Observe, ObserveCall};
+use crate::middleware::observe::{Observe, ObserveCall, ObserveLayer};
 use crate::middleware::trace::{SpanObserver, SpanSide};
 use crate::telemetry::{Telemetry, propagation};
 
@@ -104,31 +103,5 @@ impl ClientTracer {
     }
 }
 
-/// Applies [`ClientTrace`] with an App's telemetry.
-#[derive(Clone, Debug)]
-pub struct ClientTraceLayer {
-    tracer: ClientTracer,
-}
-
-impl ClientTraceLayer {
-    /// Spans go to `telemetry`'s tracer provider.
-    pub fn new(telemetry: Telemetry) -> Self {
-        Self {
-            tracer: ClientTracer::new(telemetry),
-        }
-    }
-
-    /// What starts each call's span, to observe it with others in one
-    /// [`ObserveLayer`](crate::middleware::ObserveLayer).
-    pub fn starter(&self) -> ClientTracer {
-        self.tracer.clone()
-    }
-}
-
-impl<S> Layer<S> for ClientTraceLayer {
-    type Service = ClientTrace<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        Observe::new(inner, self.tracer.clone())
-    }
-}
+/// Applies [`ClientTrace`]: `ClientTraceLayer::new(ClientTracer::new(telemetry))`.
+pub type ClientTraceLayer = ObserveLayer<ClientTracer>;

@@ -131,9 +131,9 @@ impl DefaultLayers {
     ) -> Self {
         Self {
             recovery: RecoveryLayer::with_metrics(telemetry.metrics().clone()),
-            trace: TraceLayer::new(telemetry.clone()),
-            metrics: MetricsLayer::new(telemetry.metrics(), table),
-            access_log: AccessLogLayer::new(),
+            trace: TraceLayer::new(ServerTracer::new(telemetry.clone())),
+            metrics: MetricsLayer::new(ServerCallMetrics::new(telemetry.metrics(), table)),
+            access_log: AccessLogLayer::new(AccessLogger),
             deadline: DeadlineLayer::from_config(config, table),
             limit: LimitLayer::from_config(config, telemetry.metrics(), table),
         }

@@ -11,40 +11,17 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use tonic::Code;
-use tower_layer::Layer;
 
 use super::call_info::CallInfo;
-use super::observe::{CallObserver, Observe, ObserveCall};
+use super::observe::{CallObserver, Observe, ObserveCall, ObserveLayer};
 use super::status::code_name;
 use crate::telemetry::access_line::{AccessLine, TARGET};
 
 /// The access-log middleware; see the [module docs](self).
 pub type AccessLog<S> = Observe<S, AccessLogger>;
 
-/// Applies [`AccessLog`].
-#[derive(Clone, Copy, Debug, Default)]
-pub struct AccessLogLayer;
-
-impl AccessLogLayer {
-    /// The access-log layer.
-    pub fn new() -> Self {
-        Self
-    }
-
-    /// What starts each call's line, to observe it with others in one
-    /// [`ObserveLayer`](super::ObserveLayer).
-    pub fn starter(&self) -> AccessLogger {
-        AccessLogger
-    }
-}
-
-impl<S> Layer<S> for AccessLogLayer {
-    type Service = AccessLog<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        Observe::new(inner, AccessLogger)
-    }
-}
+/// Applies [`AccessLog`]: `AccessLogLayer::new(AccessLogger)`.
+pub type AccessLogLayer = ObserveLayer<AccessLogger>;
 
 /// Starts each call's log line.
 #[derive(Clone, Copy, Debug, Default)]

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use tower_layer::Layer;
+use crate::layer_impl::layer_wraps;
 
 use super::config::JwtConfig;
 use super::keys::Keys;
@@ -70,13 +70,4 @@ impl fmt::Debug for JwtLayer {
     }
 }
 
-impl<S> Layer<S> for JwtLayer {
-    type Service = JwtAuth<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        JwtAuth {
-            inner,
-            verifier: self.verifier.clone(),
-        }
-    }
-}
+layer_wraps!(JwtLayer => JwtAuth { verifier });

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use tower_layer::Layer;
+use crate::layer_impl::layer_wraps;
 
 use super::CallInfoService;
 use crate::middleware::method::MethodTable;
@@ -28,13 +28,4 @@ impl CallInfoLayer {
     }
 }
 
-impl<S> Layer<S> for CallInfoLayer {
-    type Service = CallInfoService<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        CallInfoService {
-            inner,
-            table: self.table.clone(),
-        }
-    }
-}
+layer_wraps!(CallInfoLayer => CallInfoService { table });

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tower_layer::Layer;
+use crate::layer_impl::layer_wraps;
 
 use super::Deadline;
 use crate::config::GrpcServerConfig;
@@ -46,14 +46,4 @@ impl DeadlineLayer {
     }
 }
 
-impl<S> Layer<S> for DeadlineLayer {
-    type Service = Deadline<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        Deadline {
-            inner,
-            caps: self.caps.clone(),
-            fallback: self.fallback,
-        }
-    }
-}
+layer_wraps!(DeadlineLayer => Deadline { caps, fallback });

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use tower_layer::Layer;
+use crate::layer_impl::layer_wraps;
 
 use super::{Limit, Limits};
 use crate::config::GrpcServerConfig;
@@ -48,13 +48,4 @@ impl LimitLayer {
     }
 }
 
-impl<S> Layer<S> for LimitLayer {
-    type Service = Limit<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        Limit {
-            inner,
-            limits: self.limits.clone(),
-        }
-    }
-}
+layer_wraps!(LimitLayer => Limit { limits });

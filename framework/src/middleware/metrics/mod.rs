@@ -7,25 +7,26 @@
 //! messages in `rpc_server_stream_messages_{sent,received}_total`. The client's metrics layer
 //! records the same with [`MetricsObserver`].
 
-mod layer;
 mod observer;
 mod request_body;
 
 use std::sync::Arc;
 use std::time::Instant;
 
-pub use layer::MetricsLayer;
 pub use observer::MetricsObserver;
 pub use request_body::CountedBody;
 
 use super::call_info::CallInfo;
 use super::method::{MethodTable, other_method};
-use super::observe::{Observe, ObserveCall};
+use super::observe::{Observe, ObserveCall, ObserveLayer};
 use crate::telemetry::MetricsRegistry;
 use crate::telemetry::metrics::CallMetrics;
 
 /// The metrics middleware; see the [module docs](self).
 pub type Metrics<S> = Observe<S, ServerCallMetrics>;
+
+/// Applies [`Metrics`]: `MetricsLayer::new(ServerCallMetrics::new(registry, table))`.
+pub type MetricsLayer = ObserveLayer<ServerCallMetrics>;
 
 /// Starts the metrics of each served call: one set of instruments per method the server serves
 /// (index = the method's table index), registered up front.
@@ -41,7 +42,9 @@ impl std::fmt::Debug for ServerCallMetrics {
 }
 
 impl ServerCallMetrics {
-    pub(crate) fn new(registry: &MetricsRegistry, table: &MethodTable) -> Self {
+    /// Instruments for every method in `table`, registered on `registry` now (so every family
+    /// is on `/metrics` from the start).
+    pub fn new(registry: &MetricsRegistry, table: &MethodTable) -> Self {
         for method in table.methods().iter().skip(1) {
             let _registered = registry.panics(method.name);
         }

@@ -23,6 +23,15 @@ impl<M> ObserveLayer<M> {
         }
     }
 
+    /// What starts each call's observer, to observe it with others in one `ObserveLayer`, as
+    /// the pair `(self.starter(), other.starter())`.
+    pub fn starter(&self) -> M
+    where
+        M: Clone,
+    {
+        self.start.clone()
+    }
+
     /// Also answers a panic inside with `INTERNAL`, as `recovery` would as the layer just
     /// outside this one (the observers see the call end with `INTERNAL`).
     pub fn recovering(self, recovery: RecoveryLayer) -> ObserveLayer<M, RecoveryLayer> {

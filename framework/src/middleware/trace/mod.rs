@@ -12,7 +12,6 @@
 //! `telemetry.exclude_methods`.
 
 mod address;
-mod layer;
 mod observer;
 
 use std::borrow::Cow;
@@ -20,18 +19,20 @@ use std::borrow::Cow;
 use opentelemetry::trace::{Span as _, SpanBuilder, SpanKind, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue};
 
-pub use layer::TraceLayer;
 pub use observer::SpanObserver;
 pub(crate) use observer::SpanSide;
 
 use super::call_info::{CallInfo, method_of};
-use super::observe::{Observe, ObserveCall};
+use super::observe::{Observe, ObserveCall, ObserveLayer};
 use crate::telemetry::Telemetry;
 use crate::telemetry::bridge::CallTracer;
 use crate::telemetry::propagation;
 
 /// The tracing middleware; see the [module docs](self).
 pub type Trace<S> = Observe<S, ServerTracer>;
+
+/// Applies [`Trace`]: `TraceLayer::new(ServerTracer::new(telemetry))`.
+pub type TraceLayer = ObserveLayer<ServerTracer>;
 
 /// Opens each served call's SERVER span with an App's tracer.
 #[derive(Clone, Debug)]
