@@ -186,6 +186,12 @@ fn user() -> User {
     }
 }
 
+/// `valid`, changed by `change`: a case of a table.
+fn changed<T>(change: impl FnOnce(&mut T), mut valid: T) -> T {
+    change(&mut valid);
+    valid
+}
+
 fn create(change: impl FnOnce(&mut User)) -> CreateUserRequest {
     let mut user = user();
     change(&mut user);
@@ -318,28 +324,27 @@ async fn nested_messages_lists_maps_enums_and_required() {
 }
 
 fn numbers(change: impl FnOnce(&mut NumbersRequest)) -> NumbersRequest {
-    let mut n = NumbersRequest {
-        small: 5,
-        outside: -1,
-        choice: 2,
-        unlucky: 0,
-        ratio: 0.5,
-        finite: 1.0,
-        answer: 42,
-        agreed: true,
-        maybe: Some(6),
-        zero_or_big: 0,
-        ignored: 99,
-    };
-    change(&mut n);
-    n
+    changed(
+        change,
+        NumbersRequest {
+            small: 5,
+            outside: -1,
+            choice: 2,
+            unlucky: 0,
+            ratio: 0.5,
+            finite: 1.0,
+            answer: 42,
+            agreed: true,
+            maybe: Some(6),
+            zero_or_big: 0,
+            ignored: 99,
+        },
+    )
 }
 
 #[tokio::test]
 async fn numbers_ranges_lists_and_ignore() {
-    let served = serve().await;
     let cases = vec![
-        (numbers(|_| {}), vec![]),
         (numbers(|n| n.outside = 101), vec![]),
         (numbers(|n| n.maybe = None), vec![]),
         (numbers(|n| n.zero_or_big = 11), vec![]),
@@ -383,38 +388,40 @@ async fn numbers_ranges_lists_and_ignore() {
             numbers(|n| n.zero_or_big = 5),
             vec![("zero_or_big", "uint64.gt")],
         ),
+        // and the valid message itself
+        (numbers(|_| {}), vec![]),
     ];
+    let served = serve().await;
     check_cases(&served, cases, |mut c, r| async move { c.numbers(r).await }).await;
     served.running.stop().await.unwrap();
 }
 
 fn texts(change: impl FnOnce(&mut TextsRequest)) -> TextsRequest {
-    let mut t = TextsRequest {
-        exact: "abc".into(),
-        code: "abcz".into(),
-        word: "hello".into(),
-        color: "red".into(),
-        host: "example.com".into(),
-        ip: "10.0.0.1".into(),
-        ipv6: "::1".into(),
-        uri: "https://example.com/a?b=c#d".into(),
-        id: "123e4567-e89b-12d3-a456-426614174000".into(),
-        address: "example.com:443".into(),
-        tiny: "abcd".into(),
-        blob: vec![1, 2],
-        packed_ip: vec![127, 0, 0, 1],
-        header: "x-request-id".into(),
-        network: "10.0.0.0/8".into(),
-    };
-    change(&mut t);
-    t
+    changed(
+        change,
+        TextsRequest {
+            exact: "abc".into(),
+            code: "abcz".into(),
+            word: "hello".into(),
+            color: "red".into(),
+            host: "example.com".into(),
+            ip: "10.0.0.1".into(),
+            ipv6: "::1".into(),
+            uri: "https://example.com/a?b=c#d".into(),
+            id: "123e4567-e89b-12d3-a456-426614174000".into(),
+            address: "example.com:443".into(),
+            tiny: "abcd".into(),
+            blob: vec![1, 2],
+            packed_ip: vec![127, 0, 0, 1],
+            header: "x-request-id".into(),
+            network: "10.0.0.0/8".into(),
+        },
+    )
 }
 
 #[tokio::test]
 async fn strings_bytes_and_well_known_formats() {
-    let served = serve().await;
     let cases = vec![
-        (texts(|_| {}), vec![]),
         (texts(|t| t.ip = "2001:db8::1".into()), vec![]),
         (texts(|t| t.address = "[::1]:8080".into()), vec![]),
         (
@@ -499,7 +506,10 @@ async fn strings_bytes_and_well_known_formats() {
             texts(|t| t.network = "10.0.0.1/8".into()),
             vec![("network", "string.ipv4_prefix")],
         ),
+        // and the valid message itself
+        (texts(|_| {}), vec![]),
     ];
+    let served = serve().await;
     check_cases(&served, cases, |mut c, r| async move { c.texts(r).await }).await;
     served.running.stop().await.unwrap();
 }
@@ -520,25 +530,24 @@ fn secs(seconds: i64, nanos: i32) -> prost_types::Duration {
 }
 
 fn times(change: impl FnOnce(&mut TimesRequest)) -> TimesRequest {
-    let mut t = TimesRequest {
-        start: Some(prost_types::Timestamp {
-            seconds: 1_577_836_800,
-            nanos: 0,
-        }),
-        deadline: Some(at(3600)),
-        seen: Some(at(0)),
-        ttl: Some(secs(30, 0)),
-        step: Some(secs(5, 0)),
-    };
-    change(&mut t);
-    t
+    changed(
+        change,
+        TimesRequest {
+            start: Some(prost_types::Timestamp {
+                seconds: 1_577_836_800,
+                nanos: 0,
+            }),
+            deadline: Some(at(3600)),
+            seen: Some(at(0)),
+            ttl: Some(secs(30, 0)),
+            step: Some(secs(5, 0)),
+        },
+    )
 }
 
 #[tokio::test]
 async fn timestamps_and_durations() {
-    let served = serve().await;
     let cases = vec![
-        (times(|_| {}), vec![]),
         (TimesRequest::default(), vec![]),
         (
             times(|t| {
@@ -573,7 +582,10 @@ async fn timestamps_and_durations() {
             times(|t| t.step = Some(secs(2, 0))),
             vec![("step", "duration.in")],
         ),
+        // and the valid message itself
+        (times(|_| {}), vec![]),
     ];
+    let served = serve().await;
     check_cases(&served, cases, |mut c, r| async move { c.times(r).await }).await;
     served.running.stop().await.unwrap();
 }

@@ -408,6 +408,50 @@ fn mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
 
+impl Final {
+    /// Peak RSS, private RSS, threads, log written and log per call.
+    fn cells(&self) -> [String; 5] {
+        [
+            mib(self.peak_rss),
+            mib(self.anon_rss),
+            self.threads.to_string(),
+            mib(self.log_bytes),
+            format!("{:.0} B", self.log_bytes as f64 / self.calls.max(1) as f64),
+        ]
+    }
+}
+
+impl Summary {
+    /// The figures of a markdown row after the server's name (a stream has no p50 or p99).
+    fn cells(&self, streaming: bool) -> Vec<String> {
+        let mut cells = vec![format!("{:.0}", self.rate), format!("{:.2}x", self.ratio)];
+        if !streaming {
+            cells.push(format!("{:.0} µs", self.p50_us));
+            cells.push(format!("{:.0} µs", self.p99_us));
+            cells.push(format!("{:.2}x", self.p99_ratio));
+        }
+        let digits = if streaming { 3 } else { 2 };
+        cells.push(format!("{:.digits$} µs", self.server_us));
+        cells.push(format!("{:.2}x", self.cpu_ratio));
+        cells.push(format!("{:.0}%", self.server_busy * 100.0));
+        cells
+    }
+
+    /// The figures of a client's markdown row: calls/s, ratio, p50, p99, client CPU per call,
+    /// `by_cpu` and how busy the client's core was.
+    fn client_cells(&self, by_cpu: f64) -> [String; 7] {
+        [
+            format!("{:.0}", self.rate),
+            format!("{:.2}x", self.ratio),
+            format!("{:.0} µs", self.p50_us),
+            format!("{:.0} µs", self.p99_us),
+            format!("{:.2} µs", self.client_us),
+            format!("{by_cpu:.2}x"),
+            format!("{:.0}%", self.client_busy * 100.0),
+        ]
+    }
+}
+
 impl Report<'_> {
     fn summary(&self, variant: Variant, workload: Workload) -> Summary {
         summarize(
@@ -418,6 +462,17 @@ impl Report<'_> {
 
     fn client_summary(&self, kind: ClientKind) -> Summary {
         summarize(&self.clients[&kind], &self.clients[&ClientKind::Tonic])
+    }
+
+    /// Tonic's client CPU per call over `kind`'s, the median over rounds.
+    fn client_by_cpu(&self, kind: ClientKind) -> f64 {
+        median(
+            self.clients[&kind]
+                .iter()
+                .zip(&self.clients[&ClientKind::Tonic])
+                .map(|(a, b)| b.client_us / a.client_us.max(1e-9))
+                .collect(),
+        )
     }
 
     fn setup(&self) -> String {
@@ -512,30 +567,8 @@ impl Report<'_> {
             }
             for variant in Variant::ALL {
                 let s = self.summary(variant, workload);
-                if workload == Workload::Streaming {
-                    println!(
-                        "| {} | {:.0} | {:.2}x | {:.3} µs | {:.2}x | {:.0}% |",
-                        variant.name(),
-                        s.rate,
-                        s.ratio,
-                        s.server_us,
-                        s.cpu_ratio,
-                        s.server_busy * 100.0
-                    );
-                } else {
-                    println!(
-                        "| {} | {:.0} | {:.2}x | {:.0} µs | {:.0} µs | {:.2}x | {:.2} µs | {:.2}x | {:.0}% |",
-                        variant.name(),
-                        s.rate,
-                        s.ratio,
-                        s.p50_us,
-                        s.p99_us,
-                        s.p99_ratio,
-                        s.server_us,
-                        s.cpu_ratio,
-                        s.server_busy * 100.0
-                    );
-                }
+                let cells = s.cells(workload == Workload::Streaming).join(" | ");
+                println!("| {} | {cells} |", variant.name());
             }
             println!();
         }
@@ -545,15 +578,7 @@ impl Report<'_> {
         );
         println!("|---|---:|---:|---:|---:|---:|");
         for f in &self.finals {
-            println!(
-                "| {} | {} | {} | {} | {} | {:.0} B |",
-                f.variant.name(),
-                mib(f.peak_rss),
-                mib(f.anon_rss),
-                f.threads,
-                mib(f.log_bytes),
-                f.log_bytes as f64 / f.calls.max(1) as f64
-            );
+            println!("| {} | {} |", f.variant.name(), f.cells().join(" | "));
         }
         println!("\n{}.\n", self.otlp_line());
         println!(
@@ -572,22 +597,8 @@ impl Report<'_> {
             (ClientKind::Bia, "Bia's client (bia::client::Channel)"),
         ] {
             let s = self.client_summary(kind);
-            let by_cpu = median(
-                self.clients[&kind]
-                    .iter()
-                    .zip(&self.clients[&ClientKind::Tonic])
-                    .map(|(a, b)| b.client_us / a.client_us.max(1e-9))
-                    .collect(),
-            );
-            println!(
-                "| {name} | {:.0} | {:.2}x | {:.0} µs | {:.0} µs | {:.2} µs | {by_cpu:.2}x | {:.0}% |",
-                s.rate,
-                s.ratio,
-                s.p50_us,
-                s.p99_us,
-                s.client_us,
-                s.client_busy * 100.0
-            );
+            let cells = s.client_cells(self.client_by_cpu(kind)).join(" | ");
+            println!("| {name} | {cells} |");
         }
         println!("\n**Against the targets of issue 9**\n");
         println!("| target | measured | | by server CPU per call | |");
@@ -683,13 +694,7 @@ impl Report<'_> {
             ));
         }
         let c = self.client_summary(ClientKind::Bia);
-        let by_cpu = median(
-            self.clients[&ClientKind::Bia]
-                .iter()
-                .zip(&self.clients[&ClientKind::Tonic])
-                .map(|(a, b)| b.client_us / a.client_us.max(1e-9))
-                .collect(),
-        );
+        let by_cpu = self.client_by_cpu(ClientKind::Bia);
         out.push((
             "Bia's client, calls/s vs tonic's client >= 0.95x".into(),
             format!("{:.2}x", c.ratio),
@@ -705,42 +710,18 @@ impl Report<'_> {
             println!("{workload:?}");
             for variant in Variant::ALL {
                 let s = self.summary(variant, workload);
-                println!(
-                    "  {:58} {:>10.0}/s {:>5.2}x  p50 {:>5.0} µs  p99 {:>6.0} µs ({:.2}x)  server {:>6.3} µs/call ({:.2}x) {:>3.0}% busy",
-                    variant.name(),
-                    s.rate,
-                    s.ratio,
-                    s.p50_us,
-                    s.p99_us,
-                    s.p99_ratio,
-                    s.server_us,
-                    s.cpu_ratio,
-                    s.server_busy * 100.0
-                );
+                let cells = s.cells(workload == Workload::Streaming).join("  ");
+                println!("  {:58} {cells}", variant.name());
             }
         }
         for f in &self.finals {
-            println!(
-                "{:58} peak RSS {} (private now {})  threads {}  log {}",
-                f.variant.name(),
-                mib(f.peak_rss),
-                mib(f.anon_rss),
-                f.threads,
-                mib(f.log_bytes)
-            );
+            println!("{:58} {}", f.variant.name(), f.cells().join("  "));
         }
         println!("{}", self.otlp_line());
         for kind in [ClientKind::Tonic, ClientKind::Bia] {
             let s = self.client_summary(kind);
-            println!(
-                "{kind:?} client -> bare tonic: {:.0} calls/s {:.2}x  p50 {:.0} µs  p99 {:.0} µs  client {:.2} µs/call {:.0}% busy",
-                s.rate,
-                s.ratio,
-                s.p50_us,
-                s.p99_us,
-                s.client_us,
-                s.client_busy * 100.0
-            );
+            let cells = s.client_cells(self.client_by_cpu(kind)).join("  ");
+            println!("{kind:?} client -> bare tonic: {cells}");
         }
         for (target, measured, met, by_cpu) in self.targets() {
             let verdict = |met: bool| if met { "met" } else { "MISSED" };
