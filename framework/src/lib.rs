@@ -47,6 +47,7 @@ pub mod guide;
 mod headers;
 mod layer_impl;
 pub mod middleware;
+mod polled;
 pub mod registry;
 pub mod server;
 pub mod telemetry;

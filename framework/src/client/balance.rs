@@ -32,6 +32,7 @@ use super::tls::ClientTls;
 use super::trace::ClientSpan;
 use crate::build_error::BuildError;
 use crate::error::BoxError;
+use crate::polled::PolledFrame;
 use crate::registry::Discovery;
 
 /// How long a call waits for discovery to name a first endpoint.
@@ -533,10 +534,7 @@ impl http_body::Body for GuardedBody {
     type Data = bytes::Bytes;
     type Error = tonic::Status;
 
-    fn poll_frame(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<http_body::Frame<bytes::Bytes>, tonic::Status>>> {
+    fn poll_frame(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> PolledFrame<Self> {
         let frame = std::task::ready!(std::pin::Pin::new(&mut self.body).poll_frame(cx));
         if let Some(Ok(frame)) = &frame
             && let Some(trailers) = frame.trailers_ref()

@@ -4,6 +4,7 @@
 //! buffered and can be replayed; a client-streaming body is not complete when the call starts,
 //! so it goes out once and its call is never retried.
 
+use crate::polled::PolledFrame;
 use bytes::{Bytes, BytesMut};
 use futures_util::FutureExt;
 use http_body_util::BodyExt;
@@ -145,7 +146,7 @@ impl http_body::Body for Resent {
     fn poll_frame(
         mut self: std::pin::Pin<&mut Self>,
         _cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+    ) -> PolledFrame<Self> {
         std::task::Poll::Ready(self.0.take().map(|data| Ok(http_body::Frame::data(data))))
     }
 
@@ -167,7 +168,7 @@ impl http_body::Body for Chain {
     fn poll_frame(
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, tonic::Status>>> {
+    ) -> PolledFrame<Self> {
         if let Some(head) = self.head.take() {
             return std::task::Poll::Ready(Some(Ok(http_body::Frame::data(head))));
         }

@@ -35,6 +35,7 @@ use tonic::body::Body as GrpcBody;
 use tonic::metadata::MetadataMap;
 use tower::ServiceExt;
 
+use crate::polled::PolledFrame;
 use crate::server::BoxGrpcService;
 
 const GRPC_CONTENT_TYPE: HeaderValue = HeaderValue::from_static("application/grpc");
@@ -479,10 +480,7 @@ impl Body for MessageBody {
     type Data = Bytes;
     type Error = tonic::Status;
 
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, tonic::Status>>> {
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> PolledFrame<Self> {
         if let Some(payload) = self.payload.take() {
             return Poll::Ready(Some(Ok(Frame::data(payload))));
         }

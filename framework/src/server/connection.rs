@@ -51,6 +51,7 @@ use crate::error::BoxError;
 use crate::gateway::Gateway;
 use crate::gateway::dispatch::{GatewayBody, GatewayFuture};
 use crate::middleware::observe::drop_as;
+use crate::polled::PolledFrame;
 
 const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
 const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
@@ -528,10 +529,7 @@ where
     type Data = Bytes;
     type Error = BoxError;
 
-    fn poll_frame(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    fn poll_frame(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> PolledFrame<Self> {
         let refused = match self.as_mut().project() {
             ConnectionBodyProj::Call { body, share } => {
                 if let Some(Share { meter, guard }) = share.as_mut() {

@@ -26,6 +26,7 @@ use super::{Call, authority, error, headers};
 use crate::error::BoxError;
 use crate::gateway::bridge::{BridgeRequest, RequestMessages, ResponseEvent, ResponseMessages};
 use crate::gateway::dispatch::{GatewayBody, GatewayResponse};
+use crate::polled::PolledFrame;
 
 impl Call<'_> {
     /// A streaming POST.
@@ -261,10 +262,7 @@ impl Body for Envelopes {
     type Data = Bytes;
     type Error = BoxError;
 
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> PolledFrame<Self> {
         let Some(events) = self.events.as_mut() else {
             return Poll::Ready(None);
         };

@@ -11,6 +11,7 @@ use pin_project_lite::pin_project;
 use super::ending::EndingBody;
 use crate::middleware::deadline::scope::scoped;
 use crate::middleware::status::status_trailers;
+use crate::polled::PolledFrame;
 
 pin_project! {
     /// Ends `inner` with `status()` trailers when `trigger` fires; see the [module docs](super).
@@ -56,10 +57,7 @@ impl<B: Body, F: Future> Body for CutoffBody<B, F> {
     type Data = B::Data;
     type Error = B::Error;
 
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> PolledFrame<Self> {
         let mut this = self.project();
         let scope = *this.deadline_scope;
         let Some(frame) = this

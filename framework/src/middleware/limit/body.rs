@@ -4,12 +4,13 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use bytes::Buf;
-use http_body::{Body, Frame, SizeHint};
+use http_body::{Body, SizeHint};
 use pin_project_lite::pin_project;
 
 use super::Permit;
 use crate::error::BoxError;
 use crate::middleware::frame::FrameScanner;
+use crate::polled::PolledFrame;
 
 pin_project! {
     /// A request body that fails with `RESOURCE_EXHAUSTED` as soon as a message's length prefix
@@ -55,10 +56,7 @@ where
     type Data = B::Data;
     type Error = BoxError;
 
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> PolledFrame<Self> {
         let this = self.project();
         if *this.failed {
             return Poll::Ready(None);

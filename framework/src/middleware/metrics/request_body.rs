@@ -4,11 +4,12 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use bytes::Buf;
-use http_body::{Body, Frame, SizeHint};
+use http_body::{Body, SizeHint};
 use metrics::Counter;
 use pin_project_lite::pin_project;
 
 use crate::middleware::frame::FrameScanner;
+use crate::polled::PolledFrame;
 
 pin_project! {
     /// A request body that counts the gRPC messages of a streaming call as they arrive.
@@ -39,10 +40,7 @@ impl<B: Body> Body for CountedBody<B> {
     type Data = B::Data;
     type Error = B::Error;
 
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> PolledFrame<Self> {
         let this = self.project();
         let frame = ready!(this.inner.poll_frame(cx));
         if let (Some(Ok(frame)), Some((scanner, counter))) = (&frame, this.counter)

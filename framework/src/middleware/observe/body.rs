@@ -15,6 +15,7 @@ use tonic::Code;
 
 use super::{CallObserver, NoRecovery, Recover, RecoverCall};
 use crate::middleware::status::{code_in, status_trailers};
+use crate::polled::PolledFrame;
 
 pin_project! {
     /// Wraps a response body and reports the call's end to an observer.
@@ -133,10 +134,7 @@ where
     type Data = B::Data;
     type Error = B::Error;
 
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> PolledFrame<Self> {
         let mut this = self.project();
         let Some(inner) = this.inner.as_mut().as_pin_mut() else {
             return Poll::Ready(None);

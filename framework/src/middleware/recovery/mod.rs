@@ -108,6 +108,7 @@ mod tests {
     use super::*;
     use crate::middleware::observe::{CallObserver, ObserveCall};
     use crate::middleware::status::code_in;
+    use crate::polled::PolledFrame;
 
     /// A body that yields one chunk, then panics; how often it was polled.
     struct PanicsAfterOneChunk(u8);
@@ -116,10 +117,7 @@ mod tests {
         type Data = Bytes;
         type Error = Infallible;
 
-        fn poll_frame(
-            mut self: Pin<&mut Self>,
-            _cx: &mut Context<'_>,
-        ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        fn poll_frame(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> PolledFrame<Self> {
             self.0 += 1;
             match self.0 {
                 1 => Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(b"one"))))),
