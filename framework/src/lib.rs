@@ -45,7 +45,7 @@ pub mod error;
 pub mod gateway;
 pub mod guide;
 mod headers;
-mod layer_impl;
+mod impls;
 pub mod middleware;
 mod polled;
 pub mod registry;

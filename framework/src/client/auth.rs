@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use crate::layer_impl::layer_wraps;
+use crate::impls::{debug_shows, layer_wraps, wraps_inner};
 use http::HeaderValue;
 use http::header::AUTHORIZATION;
 use http_body_util::Either;
@@ -113,13 +113,9 @@ pub struct Bearer<S> {
     source: Source,
 }
 
-impl<S: fmt::Debug> fmt::Debug for Bearer<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Bearer")
-            .field("inner", &self.inner)
-            .finish_non_exhaustive()
-    }
-}
+wraps_inner!(Bearer<S>);
+
+debug_shows!(Bearer<S> { inner });
 
 impl<S, B, ResBody> Service<http::Request<B>> for Bearer<S>
 where

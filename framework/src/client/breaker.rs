@@ -31,6 +31,7 @@ use tower_service::Service;
 
 use crate::config::BreakerConfig;
 use crate::error::BoxError;
+use crate::impls::{debug_shows, wraps_inner};
 use crate::middleware::observe::{CallError, CallObserver, ObservedBody, ObservedFuture};
 use crate::telemetry::MetricsRegistry;
 
@@ -181,13 +182,9 @@ pub struct Breaker<S> {
     throttle: Arc<Throttle>,
 }
 
-impl<S: std::fmt::Debug> std::fmt::Debug for Breaker<S> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Breaker")
-            .field("inner", &self.inner)
-            .finish_non_exhaustive()
-    }
-}
+wraps_inner!(Breaker<S>);
+
+debug_shows!(Breaker<S> { inner });
 
 impl<S> Breaker<S> {
     /// Throttles calls through `inner` as `config` says.
@@ -206,13 +203,7 @@ pub struct BreakerLayer {
     metrics: BreakerMetrics,
 }
 
-impl std::fmt::Debug for BreakerLayer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BreakerLayer")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
-    }
-}
+debug_shows!(BreakerLayer { config });
 
 impl BreakerLayer {
     /// Throttles as `config` says.

@@ -12,6 +12,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::headers::header_value;
+use crate::impls::wraps_inner;
 use crate::middleware::cutoff::{CutoffBody, CutoffFuture};
 use crate::middleware::deadline::{current_deadline, parse_grpc_timeout};
 use crate::middleware::status::GRPC_TIMEOUT;
@@ -25,6 +26,8 @@ pub struct ClientDeadline<S> {
     /// `grpc-timeout` for `timeout`, made once: most calls send exactly this.
     header: HeaderValue,
 }
+
+wraps_inner!(ClientDeadline<S>);
 
 impl<S> ClientDeadline<S> {
     /// Calls through `inner` last at most `timeout`.

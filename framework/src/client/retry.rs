@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use crate::layer_impl::layer_wraps;
+use crate::impls::{debug_shows, layer_wraps, wraps_inner};
 use futures_util::future::BoxFuture;
 use pin_project_lite::pin_project;
 use tonic::Code;
@@ -104,13 +104,9 @@ pub struct Retry<S> {
     policy: Arc<RetryPolicy>,
 }
 
-impl<S: std::fmt::Debug> std::fmt::Debug for Retry<S> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Retry")
-            .field("inner", &self.inner)
-            .finish_non_exhaustive()
-    }
-}
+wraps_inner!(Retry<S>);
+
+debug_shows!(Retry<S> { inner });
 
 /// Applies [`Retry`] with a downstream's retry settings; the services it makes share one budget.
 #[derive(Clone)]

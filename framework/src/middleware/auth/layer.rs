@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::layer_impl::layer_wraps;
+use crate::impls::layer_wraps;
 
 use super::config::JwtConfig;
 use super::keys::Keys;

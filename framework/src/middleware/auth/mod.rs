@@ -104,6 +104,7 @@ pub use config::{JwtConfig, Secret};
 pub use future::AuthFuture;
 pub use layer::JwtLayer;
 
+use crate::impls::{debug_shows, wraps_inner};
 use crate::middleware::CallInfo;
 use crate::middleware::method::BUILTIN_SERVICES;
 use keys::Keys;
@@ -124,30 +125,9 @@ pub struct JwtAuth<S> {
     verifier: Arc<Verifier>,
 }
 
-impl<S: std::fmt::Debug> std::fmt::Debug for JwtAuth<S> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JwtAuth")
-            .field("inner", &self.inner)
-            .finish_non_exhaustive()
-    }
-}
+debug_shows!(JwtAuth<S> { inner });
 
-impl<S> JwtAuth<S> {
-    /// The wrapped service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The wrapped service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// The wrapped service, unwrapped.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
-}
+wraps_inner!(JwtAuth<S>);
 
 impl Verifier {
     /// The claims to attach (`None` for a call that needs no token), or why the call is refused.

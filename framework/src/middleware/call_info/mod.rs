@@ -7,6 +7,7 @@
 
 mod layer;
 
+use crate::impls::wraps_inner;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -62,6 +63,8 @@ pub struct CallInfoService<S> {
     inner: S,
     table: Arc<MethodTable>,
 }
+
+wraps_inner!(CallInfoService<S>);
 
 impl<S, B> Service<http::Request<B>> for CallInfoService<S>
 where

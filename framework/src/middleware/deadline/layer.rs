@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::layer_impl::layer_wraps;
+use crate::impls::layer_wraps;
 
 use super::Deadline;
 use crate::config::GrpcServerConfig;

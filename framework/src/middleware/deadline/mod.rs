@@ -29,6 +29,7 @@ use super::call_info::{CallDeadline, CallInfo, method_of};
 use super::method::RpcKind;
 use super::status::GRPC_TIMEOUT;
 use crate::headers::header_value;
+use crate::impls::wraps_inner;
 
 /// The deadline middleware; see the [module docs](self).
 #[derive(Clone, Debug)]
@@ -39,6 +40,8 @@ pub struct Deadline<S> {
     /// The cap of a method the table does not know.
     fallback: Option<Duration>,
 }
+
+wraps_inner!(Deadline<S>);
 
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for Deadline<S>
 where

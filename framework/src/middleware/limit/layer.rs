@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::layer_impl::layer_wraps;
+use crate::impls::layer_wraps;
 
 use super::{Limit, Limits};
 use crate::config::GrpcServerConfig;

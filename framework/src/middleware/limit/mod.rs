@@ -63,6 +63,7 @@ pub use layer::LimitLayer;
 use self::adaptive::Shedder;
 use self::rate::RateLimiter;
 use crate::config::GrpcServerConfig;
+use crate::impls::wraps_inner;
 use crate::middleware::call_info::CallInfo;
 use crate::middleware::method::{MethodTable, RpcKind};
 use crate::middleware::status::GRPC_RETRY_PUSHBACK;
@@ -323,6 +324,8 @@ pub struct Limit<S> {
     inner: S,
     limits: Arc<Limits>,
 }
+
+wraps_inner!(Limit<S>);
 
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for Limit<S>
 where

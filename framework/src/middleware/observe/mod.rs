@@ -30,6 +30,7 @@ pub(crate) use recover::catching;
 pub use recover::{NoRecovery, Recover, RecoverCall};
 
 use crate::error::BoxError;
+use crate::impls::wraps_inner;
 
 /// Told once how a call ended, and of every data chunk before that.
 pub trait CallObserver {
@@ -148,22 +149,9 @@ impl<S, M, R> Observe<S, M, R> {
             recover,
         }
     }
-
-    /// The wrapped service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The wrapped service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Unwraps the service.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
 }
+
+wraps_inner!(Observe<S, M, R>);
 
 impl<S, M, R, ReqBody, ResBody> Service<http::Request<ReqBody>> for Observe<S, M, R>
 where

@@ -43,6 +43,7 @@ use opentelemetry_sdk::trace::{BatchConfig, BatchConfigBuilder, SpanData, SpanEx
 use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
 
 use crate::build_error::BuildError;
+use crate::impls::debug_shows;
 use encode::EncodedResource;
 use transport::{ExportResponse, Transport};
 
@@ -105,13 +106,7 @@ struct Failures {
     failing: bool,
 }
 
-impl std::fmt::Debug for OtlpExporter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OtlpExporter")
-            .field("endpoint", &self.endpoint)
-            .finish_non_exhaustive()
-    }
-}
+debug_shows!(OtlpExporter { endpoint });
 
 impl OtlpExporter {
     /// An exporter to `endpoint` for spans of `resource`. Call it inside a Tokio runtime: the
