@@ -24,6 +24,9 @@ use hyper_util::rt::TokioExecutor;
 use prost::Message;
 use tonic::{Request, Response, Status};
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 #[allow(unreachable_pub, dead_code)]
 mod pb {
     tonic::include_proto!("gateway.v1");
@@ -210,32 +213,14 @@ fn main() {
     };
     let (seconds, rounds) = (option("--seconds", 3), option("--rounds", 3));
 
-    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-    let server = std::thread::Builder::new().name(SERVER_THREAD.into());
-    let _server = server.spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let config = bia::testing::config("gateway-cost");
-            let app = bia::App::builder(&config)
-                .file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
-                .add_service(pb::library_server::LibraryServer::new(Files))
-                .build()
-                .unwrap();
-            let running = bia::testing::start(app).await.unwrap();
-            addr_tx.send(running.grpc_addr()).unwrap();
-            std::future::pending::<()>().await;
-        });
-    });
-    let addr = addr_rx.recv().unwrap();
-
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
+    let config = bia::testing::config("gateway-cost");
+    let app = bia::App::builder(&config)
+        .file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .add_service(pb::library_server::LibraryServer::new(Files))
         .build()
         .unwrap();
+    let addr = support::serve_on_thread(SERVER_THREAD, app);
+    let runtime = support::one_worker();
     runtime.block_on(async move {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);

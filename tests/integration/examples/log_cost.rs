@@ -114,24 +114,8 @@ fn main() {
 /// Serves `app` on a thread of its own (one core) and counts the calls 64 callers complete in
 /// `length`.
 fn drive(app: bia::App, length: std::time::Duration) -> f64 {
-    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            let running = bia::testing::start(app).await.unwrap();
-            addr_tx.send(running.grpc_addr()).unwrap();
-            std::future::pending::<()>().await;
-        });
-    });
-    let addr = addr_rx.recv().unwrap();
-    let client = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let addr = support::serve_on_thread("bia-server", app);
+    let client = support::one_worker();
     client.block_on(async move {
         let done = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let start = std::time::Instant::now();

@@ -53,11 +53,7 @@ impl Server {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .enable_all()
-                .build()
-                .unwrap();
+            let runtime = support::one_worker();
             runtime.block_on(async move {
                 let app = bia::App::builder(&config)
                     .file_descriptor_set(echo::pb::FILE_DESCRIPTOR_SET)

@@ -14,6 +14,39 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+/// A runtime with one worker thread: a load generator's, or a server's on a thread of its own.
+pub fn one_worker() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a Tokio runtime starts")
+}
+
+/// Serves `app` on a thread of its own named `name`, in a single-threaded runtime (so on one
+/// core, and the thread's CPU time is the server's), and returns its gRPC address once it
+/// serves. The server lives until the process ends.
+pub fn serve_on_thread(name: &str, app: bia::App) -> std::net::SocketAddr {
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a Tokio runtime starts");
+            runtime.block_on(async {
+                let running = bia::testing::start(app).await.expect("the app starts");
+                addr_tx.send(running.grpc_addr()).unwrap();
+                std::future::pending::<()>().await;
+            });
+        })
+        .expect("a thread starts");
+    addr_rx
+        .recv()
+        .expect("the server thread reports its address")
+}
+
 /// A log writer into memory: a subscriber's output, read back with [`Captured::text`].
 #[derive(Clone, Default)]
 pub struct Captured(Arc<Mutex<Vec<u8>>>);
