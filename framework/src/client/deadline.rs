@@ -11,10 +11,9 @@ use tokio::time::{Sleep, sleep};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::headers::header_value;
 use crate::impls::wraps_inner;
 use crate::middleware::cutoff::{CutoffBody, CutoffFuture};
-use crate::middleware::deadline::{current_deadline, parse_grpc_timeout};
+use crate::middleware::deadline::{current_deadline, requested_timeout};
 use crate::middleware::status::GRPC_TIMEOUT;
 
 /// Gives every call a deadline: the configured timeout, or the caller's shorter `grpc-timeout`.
@@ -102,8 +101,7 @@ where
     }
 
     fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
-        let requested = header_value(request.headers(), &GRPC_TIMEOUT)
-            .and_then(|v| parse_grpc_timeout(v.as_bytes()));
+        let requested = requested_timeout(request.headers());
         // The caller's own grpc-timeout, and what is left of the server call being handled.
         let left =
             current_deadline().map(|deadline| deadline.saturating_duration_since(Instant::now()));
@@ -144,7 +142,7 @@ mod tests {
         assert_eq!(grpc_timeout(Duration::from_secs(10)), "10000m");
         let value = grpc_timeout(Duration::from_secs(7));
         assert_eq!(
-            parse_grpc_timeout(value.as_bytes()),
+            crate::middleware::deadline::parse_grpc_timeout(value.as_bytes()),
             Some(Duration::from_secs(7))
         );
     }

@@ -30,6 +30,7 @@ use super::log_format::LogLayer;
 use super::log_queue::{LogQueue, QueueGuard};
 use crate::config::{Config, LogFormat};
 use crate::error::BoxError;
+use crate::impls::debug_shows;
 
 /// How many bytes of lines may wait for the writer thread: about 10 000 lines of 200 bytes, far
 /// more than a writer that keeps up ever holds. They take memory only as they wait.
@@ -91,15 +92,11 @@ pub struct Logging {
     ansi: Option<bool>,
 }
 
-impl std::fmt::Debug for Logging {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Logging")
-            .field("filter", &self.filter)
-            .field("format", &self.format)
-            .field("lossy", &self.lossy)
-            .finish_non_exhaustive()
-    }
-}
+debug_shows!(Logging {
+    filter,
+    format,
+    lossy
+});
 
 impl Logging {
     /// Reads `log.level` (or `RUST_LOG`, when set and not empty), `log.format` and `log.lossy`.

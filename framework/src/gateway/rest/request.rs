@@ -16,7 +16,7 @@ use crate::gateway::bridge::{BridgeRequest, RequestMessages};
 use crate::gateway::json::from_json;
 use crate::gateway::rule::RuleBody;
 use crate::gateway::template::RequestPath;
-use crate::middleware::deadline::parse_grpc_timeout;
+use crate::middleware::deadline::requested_timeout;
 
 /// A call ready for the bridge.
 pub(super) struct Call {
@@ -58,9 +58,7 @@ pub(super) async fn build(
         .get_all(ACCEPT)
         .iter()
         .any(|v| v.as_bytes().windows(17).any(|w| w == b"text/event-stream"));
-    let timeout = headers
-        .get("grpc-timeout")
-        .and_then(|v| parse_grpc_timeout(v.as_bytes()));
+    let timeout = requested_timeout(&headers);
     let authority = parts.uri.authority().cloned().or_else(|| {
         headers
             .get(HOST)

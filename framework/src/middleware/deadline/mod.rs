@@ -22,13 +22,12 @@ use tower_service::Service;
 
 pub use layer::DeadlineLayer;
 pub use parse::parse_grpc_timeout;
+pub(crate) use parse::requested_timeout;
 pub use scope::current_deadline;
 pub use timer::DeadlineTimer;
 
 use super::call_info::{CallDeadline, CallInfo, method_of};
 use super::method::RpcKind;
-use super::status::GRPC_TIMEOUT;
-use crate::headers::header_value;
 use crate::impls::wraps_inner;
 
 /// The deadline middleware; see the [module docs](self).
@@ -56,8 +55,7 @@ where
     }
 
     fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
-        let requested = header_value(request.headers(), &GRPC_TIMEOUT)
-            .and_then(|v| parse_grpc_timeout(v.as_bytes()));
+        let requested = requested_timeout(request.headers());
         let method = method_of(&request);
         let cap = self
             .caps

@@ -1,5 +1,13 @@
 use std::time::Duration;
 
+use crate::headers::header_value;
+use crate::middleware::status::GRPC_TIMEOUT;
+
+/// The `grpc-timeout` a request carries, when it carries a valid one.
+pub(crate) fn requested_timeout(headers: &http::HeaderMap) -> Option<Duration> {
+    header_value(headers, &GRPC_TIMEOUT).and_then(|v| parse_grpc_timeout(v.as_bytes()))
+}
+
 /// Parses a `grpc-timeout` value: at most 8 digits and a unit (`H`, `M`, `S`, `m`, `u`, `n`).
 ///
 /// ```

@@ -63,7 +63,7 @@ pub use layer::LimitLayer;
 use self::adaptive::Shedder;
 use self::rate::RateLimiter;
 use crate::config::GrpcServerConfig;
-use crate::impls::wraps_inner;
+use crate::impls::{debug_shows, wraps_inner};
 use crate::middleware::call_info::CallInfo;
 use crate::middleware::method::{MethodTable, RpcKind};
 use crate::middleware::status::GRPC_RETRY_PUSHBACK;
@@ -176,15 +176,11 @@ pub(crate) struct Limits {
     methods: Vec<MethodLimits>,
 }
 
-impl std::fmt::Debug for Limits {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Limits")
-            .field("max_message_bytes", &self.max_message_bytes)
-            .field("max_concurrent", &self.max_concurrent)
-            .field("shedder", &self.shedder)
-            .finish_non_exhaustive()
-    }
-}
+debug_shows!(Limits {
+    max_message_bytes,
+    max_concurrent,
+    shedder
+});
 
 impl Limits {
     fn new(
