@@ -3,22 +3,34 @@
 //! middleware has), and a `Debug` that shows a few fields and elides the rest.
 
 /// Implements [`tower_layer::Layer`] for `$layer`, whose service is
-/// `$service { inner, $field: self.$field.clone(), .. }`.
+/// `$service { inner, $field: self.$field.clone(), .. }` (or `$field: self.$from.clone()`,
+/// written `$field: $from`).
 ///
 /// Most of Bia's layers keep what their calls share behind an `Arc` and give each service a
 /// clone of it; this writes that impl once.
 macro_rules! layer_wraps {
-    ($layer:ty => $service:ident { $($field:ident),+ $(,)? }) => {
+    ($layer:ty => $service:ident { $($field:ident $(: $from:ident)?),+ $(,)? }) => {
         impl<S> tower_layer::Layer<S> for $layer {
             type Service = $service<S>;
 
             fn layer(&self, inner: S) -> Self::Service {
                 $service {
                     inner,
-                    $($field: ::core::clone::Clone::clone(&self.$field)),+
+                    $($field: $crate::impls::layer_field!(self, $field $(, $from)?)),+
                 }
             }
         }
+    };
+}
+
+/// A clone of the layer's field for [`layer_wraps`]: the one named like the service's, or
+/// the one named after it.
+macro_rules! layer_field {
+    ($layer:expr, $field:ident) => {
+        ::core::clone::Clone::clone(&$layer.$field)
+    };
+    ($layer:expr, $field:ident, $from:ident) => {
+        ::core::clone::Clone::clone(&$layer.$from)
     };
 }
 
@@ -68,4 +80,4 @@ macro_rules! wraps_inner {
     };
 }
 
-pub(crate) use {debug_shows, layer_wraps, wraps_inner};
+pub(crate) use {debug_shows, layer_field, layer_wraps, wraps_inner};

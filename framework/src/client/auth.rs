@@ -2,17 +2,13 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
-use crate::impls::{debug_shows, layer_wraps, wraps_inner};
 use http::HeaderValue;
 use http::header::AUTHORIZATION;
-use http_body_util::Either;
-use tonic::body::Body as GrpcBody;
-use tower_service::Service;
 
 use crate::build_error::BuildError;
-use crate::middleware::auth::AuthFuture;
+use crate::impls::{debug_shows, layer_wraps};
+use crate::middleware::auth::{Admission, Admitted};
 
 type TokenFn = dyn Fn() -> Result<String, tonic::Status> + Send + Sync;
 
@@ -38,8 +34,12 @@ type TokenFn = dyn Fn() -> Result<String, tonic::Status> + Send + Sync;
 /// ```
 #[derive(Clone)]
 pub struct BearerLayer {
-    source: Source,
+    token: BearerToken,
 }
+
+/// Where [`Bearer`] gets its token: fixed, or asked of a function on each call.
+#[derive(Clone)]
+pub struct BearerToken(Source);
 
 #[derive(Clone)]
 enum Source {
@@ -50,12 +50,13 @@ enum Source {
 impl BearerLayer {
     /// Sends `token` with every call. It must be a valid header value (visible ASCII).
     pub fn new(token: &str) -> Result<Self, BuildError> {
+        let value = header_value(token).ok_or_else(|| {
+            BuildError::new(
+                "the bearer token is not a valid header value (visible ASCII characters only)",
+            )
+        })?;
         Ok(Self {
-            source: Source::Fixed(header_value(token).ok_or_else(|| {
-                BuildError::new(
-                    "the bearer token is not a valid header value (visible ASCII characters only)",
-                )
-            })?),
+            token: BearerToken(Source::Fixed(value)),
         })
     }
 
@@ -66,7 +67,7 @@ impl BearerLayer {
         F: Fn() -> Result<String, tonic::Status> + Send + Sync + 'static,
     {
         Self {
-            source: Source::Dynamic(Arc::new(source)),
+            token: BearerToken(Source::Dynamic(Arc::new(source))),
         }
     }
 }
@@ -94,51 +95,32 @@ impl Source {
     }
 }
 
-impl fmt::Debug for BearerLayer {
+impl fmt::Debug for BearerToken {
+    /// Which kind of token, never the token.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kind = match self.source {
+        f.write_str(match self.0 {
             Source::Fixed(_) => "fixed",
             Source::Dynamic(_) => "dynamic",
-        };
-        f.debug_struct("BearerLayer").field("token", &kind).finish()
+        })
     }
 }
 
-layer_wraps!(BearerLayer => Bearer { source });
+debug_shows!(BearerLayer { token });
 
-/// The service [`BearerLayer`] makes.
-#[derive(Clone)]
-pub struct Bearer<S> {
-    inner: S,
-    source: Source,
-}
+layer_wraps!(BearerLayer => Bearer { admission: token });
 
-wraps_inner!(Bearer<S>);
+/// Attaches `authorization: Bearer <token>` to each call that has no `authorization`
+/// metadata of its own; see [`BearerLayer`].
+pub type Bearer<S> = Admitted<S, BearerToken>;
 
-debug_shows!(Bearer<S> { inner });
-
-impl<S, B, ResBody> Service<http::Request<B>> for Bearer<S>
-where
-    S: Service<http::Request<B>, Response = http::Response<ResBody>>,
-{
-    type Response = http::Response<Either<ResBody, GrpcBody>>;
-    type Error = S::Error;
-    type Future = AuthFuture<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+impl Admission for BearerToken {
+    fn admit<B>(&self, request: &mut http::Request<B>) -> Result<(), tonic::Status> {
         if !request.headers().contains_key(AUTHORIZATION) {
-            match self.source.header() {
-                Ok(value) => {
-                    request.headers_mut().insert(AUTHORIZATION, value);
-                }
-                Err(status) => return AuthFuture::answer(status),
-            }
+            request
+                .headers_mut()
+                .insert(AUTHORIZATION, self.0.header()?);
         }
-        AuthFuture::inner(self.inner.call(request))
+        Ok(())
     }
 }
 

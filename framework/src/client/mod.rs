@@ -47,7 +47,7 @@ use tower::util::BoxCloneSyncService;
 use tower_layer::Layer;
 use tower_service::Service;
 
-pub use auth::{Bearer, BearerLayer};
+pub use auth::{Bearer, BearerLayer, BearerToken};
 pub use balance::{Balancer, GuardedBody};
 pub use breaker::{Breaker, BreakerLayer, BreakerObserver};
 pub use deadline::{ClientDeadline, ClientDeadlineBody, ClientDeadlineFuture, ClientDeadlineLayer};

@@ -8,7 +8,7 @@ use crate::impls::layer_wraps;
 use super::config::JwtConfig;
 use super::keys::Keys;
 use super::rules::Rules;
-use super::{JwtAuth, Verifier};
+use super::{JwtAuth, JwtVerifier};
 use crate::build_error::BuildError;
 use crate::config::Config;
 
@@ -29,7 +29,7 @@ use crate::config::Config;
 /// ```
 #[derive(Clone)]
 pub struct JwtLayer {
-    verifier: Arc<Verifier>,
+    verifier: Arc<JwtVerifier>,
 }
 
 impl JwtLayer {
@@ -56,7 +56,7 @@ impl JwtLayer {
         let keys = Keys::load(config)?;
         let rules = Rules::new(config)?;
         Ok(Self {
-            verifier: Arc::new(Verifier { keys, rules }),
+            verifier: Arc::new(JwtVerifier { keys, rules }),
         })
     }
 }
@@ -70,4 +70,4 @@ impl fmt::Debug for JwtLayer {
     }
 }
 
-layer_wraps!(JwtLayer => JwtAuth { verifier });
+layer_wraps!(JwtLayer => JwtAuth { admission: verifier });

@@ -83,6 +83,7 @@
 //!
 //! A client sends its token with [`BearerLayer`](crate::client::BearerLayer).
 
+mod admit;
 mod claims;
 mod config;
 mod future;
@@ -93,43 +94,51 @@ mod rules;
 pub(crate) use rules::Rules;
 
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
-use http_body_util::Either;
-use tonic::body::Body as GrpcBody;
-use tower_service::Service;
-
+pub use admit::{Admission, Admitted};
 pub use claims::Claims;
 pub use config::{JwtConfig, Secret};
 pub use future::AuthFuture;
 pub use layer::JwtLayer;
 
-use crate::impls::{debug_shows, wraps_inner};
 use crate::middleware::CallInfo;
 use crate::middleware::method::BUILTIN_SERVICES;
 use keys::Keys;
 use reject::Rejection;
 use rules::Access;
 
-/// What [`JwtLayer`] decoded at start, shared by every clone of its service.
-struct Verifier {
+/// What a [`JwtLayer`] decoded at start (keys and rules), shared by every clone of its service.
+pub struct JwtVerifier {
     keys: Keys,
     rules: Rules,
 }
 
 /// Verifies each call's bearer token and puts its [`Claims`] in the request extensions; see
 /// the [module docs](self).
-#[derive(Clone)]
-pub struct JwtAuth<S> {
-    inner: S,
-    verifier: Arc<Verifier>,
+pub type JwtAuth<S> = Admitted<S, Arc<JwtVerifier>>;
+
+impl Admission for Arc<JwtVerifier> {
+    fn admit<B>(&self, request: &mut http::Request<B>) -> Result<(), tonic::Status> {
+        match self.check(request) {
+            Ok(Some(claims)) => {
+                request.extensions_mut().insert(claims);
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            Err(rejection) => {
+                tracing::debug!(
+                    target: "bia::auth",
+                    path = request.uri().path(),
+                    reason = rejection.reason(),
+                    "call refused"
+                );
+                Err(rejection.into_status())
+            }
+        }
+    }
 }
 
-debug_shows!(JwtAuth<S> { inner });
-
-wraps_inner!(JwtAuth<S>);
-
-impl Verifier {
+impl JwtVerifier {
     /// The claims to attach (`None` for a call that needs no token), or why the call is refused.
     fn check<B>(&self, request: &http::Request<B>) -> Result<Option<Claims>, Rejection> {
         let (name, service, builtin) = match request.extensions().get::<CallInfo>() {
@@ -178,38 +187,6 @@ fn bearer_token(headers: &http::HeaderMap) -> Result<&str, Rejection> {
     Ok(token)
 }
 
-impl<S, B, ResBody> Service<http::Request<B>> for JwtAuth<S>
-where
-    S: Service<http::Request<B>, Response = http::Response<ResBody>>,
-{
-    type Response = http::Response<Either<ResBody, GrpcBody>>;
-    type Error = S::Error;
-    type Future = AuthFuture<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
-        match self.verifier.check(&request) {
-            Ok(Some(claims)) => {
-                request.extensions_mut().insert(claims);
-                AuthFuture::inner(self.inner.call(request))
-            }
-            Ok(None) => AuthFuture::inner(self.inner.call(request)),
-            Err(rejection) => {
-                tracing::debug!(
-                    target: "bia::auth",
-                    path = request.uri().path(),
-                    reason = rejection.reason(),
-                    "call refused"
-                );
-                AuthFuture::answer(rejection.into_status())
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::convert::Infallible;
@@ -229,7 +206,7 @@ mod tests {
         };
         let layer = JwtLayer::new(&config).unwrap();
         let service = layer.layer(tower::service_fn(|_: http::Request<()>| async {
-            Ok::<_, Infallible>(http::Response::new(GrpcBody::empty()))
+            Ok::<_, Infallible>(http::Response::new(tonic::body::Body::empty()))
         }));
         let status_of = |path: &'static str| {
             let service = service.clone();
