@@ -82,31 +82,19 @@ impl Rules {
     }
 
     pub(super) fn u64(&mut self, name: &'static str) -> Option<u64> {
-        match self.get(name) {
-            Some(Value::U64(v)) => Some(v),
-            _ => None,
-        }
+        self.get(name)?.as_u64()
     }
 
     pub(super) fn string(&mut self, name: &'static str) -> Option<String> {
-        match self.get(name) {
-            Some(Value::String(v)) => Some(v),
-            _ => None,
-        }
+        self.get(name)?.as_string_mut().map(std::mem::take)
     }
 
     pub(super) fn message(&mut self, name: &'static str) -> Option<DynamicMessage> {
-        match self.get(name) {
-            Some(Value::Message(v)) => Some(v),
-            _ => None,
-        }
+        self.get(name)?.as_message().cloned()
     }
 
     pub(super) fn enum_number(&mut self, name: &'static str) -> Option<i32> {
-        match self.get(name) {
-            Some(Value::EnumNumber(v)) => Some(v),
-            _ => None,
-        }
+        self.get(name)?.as_enum_number()
     }
 
     /// The checks of the size rules that are set (`min_len`, `max_items`, `min_pairs`, ...):
@@ -126,12 +114,38 @@ impl Rules {
         checks
     }
 
+    /// The checks of the `in` and `not_in` rules that are set: the value must (not) be one of
+    /// the listed items. `value` is the argument given to the array's `contains` (`&s`, `value`),
+    /// and `item` writes an item as its Rust literal and as the message shows it (`None` skips an
+    /// item of another kind).
+    pub(super) fn membership_checks(
+        &mut self,
+        value: &str,
+        item: impl Fn(&Value) -> Option<(String, String)>,
+    ) -> Vec<Check> {
+        let mut checks = Vec::new();
+        for (rule, negate, words) in [("in", "!", "must be"), ("not_in", "", "must not be")] {
+            let (lits, shown): (Vec<_>, Vec<_>) = self.list(rule).iter().filter_map(&item).unzip();
+            if lits.is_empty() {
+                continue;
+            }
+            checks.push(Check::new(
+                format!("{negate}[{}].contains({value})", lits.join(", ")),
+                format!("{}.{rule}", self.prefix),
+                format!("{words} in list [{}]", shown.join(", ")),
+            ));
+        }
+        checks
+    }
+
     /// The items of repeated rule `name` (empty when unset).
     pub(super) fn list(&mut self, name: &'static str) -> Vec<Value> {
-        match self.get(name) {
-            Some(Value::List(v)) => v,
-            _ => Vec::new(),
-        }
+        let mut value = self.get(name);
+        value
+            .as_mut()
+            .and_then(Value::as_list_mut)
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     /// Fails on any rule that is set but was not read: bia-build does not check it, and a rule

@@ -63,24 +63,22 @@ pub(super) struct Bound {
 }
 
 impl Bound {
+    /// The bound's Rust operator and its words in messages.
+    fn operator(&self) -> (&'static str, &'static str) {
+        match self.op {
+            "gt" => (">", "greater than"),
+            "gte" => (">=", "greater than or equal to"),
+            "lt" => ("<", "less than"),
+            _ => ("<=", "less than or equal to"),
+        }
+    }
+
     fn test(&self, x: &str) -> String {
-        let op = match self.op {
-            "gt" => ">",
-            "gte" => ">=",
-            "lt" => "<",
-            _ => "<=",
-        };
-        format!("{x} {op} {}", self.literal)
+        format!("{x} {} {}", self.operator().0, self.literal)
     }
 
     fn phrase(&self) -> String {
-        let words = match self.op {
-            "gt" => "greater than",
-            "gte" => "greater than or equal to",
-            "lt" => "less than",
-            _ => "less than or equal to",
-        };
-        format!("{words} {}", self.shown)
+        format!("{} {}", self.operator().1, self.shown)
     }
 }
 
@@ -148,20 +146,6 @@ fn bound(rules: &mut Rules, num: Num, op: &'static str) -> Option<Bound> {
     })
 }
 
-fn list_of(num: Num, values: &[Value]) -> (String, String) {
-    let (lits, shown): (Vec<_>, Vec<_>) = values
-        .iter()
-        .map(|v| {
-            let (l, s, _) = number(num, v);
-            (l, s)
-        })
-        .unzip();
-    (
-        format!("[{}]", lits.join(", ")),
-        format!("[{}]", shown.join(", ")),
-    )
-}
-
 /// The checks of `Int32Rules`, `DoubleRules`, ... on `*value`.
 pub(super) fn numeric(mut rules: Rules, num: Num) -> Result<Vec<Check>> {
     let p = num.rules;
@@ -177,24 +161,10 @@ pub(super) fn numeric(mut rules: Rules, num: Num) -> Result<Vec<Check>> {
     let lower = bound(&mut rules, num, "gt").or_else(|| bound(&mut rules, num, "gte"));
     let upper = bound(&mut rules, num, "lt").or_else(|| bound(&mut rules, num, "lte"));
     checks.extend(range(p, "*value", lower, upper));
-    let within = rules.list("in");
-    if !within.is_empty() {
-        let (lit, shown) = list_of(num, &within);
-        checks.push(Check::new(
-            format!("!{lit}.contains(value)"),
-            format!("{p}.in"),
-            format!("must be in list {shown}"),
-        ));
-    }
-    let without = rules.list("not_in");
-    if !without.is_empty() {
-        let (lit, shown) = list_of(num, &without);
-        checks.push(Check::new(
-            format!("{lit}.contains(value)"),
-            format!("{p}.not_in"),
-            format!("must not be in list {shown}"),
-        ));
-    }
+    checks.extend(rules.membership_checks("value", |v| {
+        let (lit, shown, _) = number(num, v);
+        Some((lit, shown))
+    }));
     if num.is_float() && rules.flag("finite") {
         checks.push(Check::new(
             "!value.is_finite()",
@@ -230,17 +200,12 @@ pub(super) fn enumeration(mut rules: Rules, desc: &EnumDescriptor) -> Result<Vec
         },
         other => format!("{other:?}"),
     };
-    let numbers = |values: &[Value]| -> Vec<String> {
-        values
-            .iter()
-            .filter_map(|v| match v {
-                Value::EnumNumber(n) | Value::I32(n) => Some(format!("{n}i32")),
-                _ => None,
-            })
-            .collect()
+    let number = |v: &Value| match v {
+        Value::EnumNumber(n) | Value::I32(n) => Some(format!("{n}i32")),
+        _ => None,
     };
     if let Some(v) = rules.get("const") {
-        let n = numbers(std::slice::from_ref(&v)).join("");
+        let n = number(&v).unwrap_or_default();
         checks.push(Check::new(
             format!("*value != {n}"),
             "enum.const",
@@ -262,24 +227,10 @@ pub(super) fn enumeration(mut rules: Rules, desc: &EnumDescriptor) -> Result<Vec
             "value must be one of the defined enum values",
         ));
     }
-    let within = rules.list("in");
-    if !within.is_empty() {
-        let shown: Vec<_> = within.iter().map(show).collect();
-        checks.push(Check::new(
-            format!("![{}].contains(value)", numbers(&within).join(", ")),
-            "enum.in",
-            format!("must be in list [{}]", shown.join(", ")),
-        ));
-    }
-    let without = rules.list("not_in");
-    if !without.is_empty() {
-        let shown: Vec<_> = without.iter().map(show).collect();
-        checks.push(Check::new(
-            format!("[{}].contains(value)", numbers(&without).join(", ")),
-            "enum.not_in",
-            format!("must not be in list [{}]", shown.join(", ")),
-        ));
-    }
+    checks.extend(rules.membership_checks("value", |v| {
+        let lit = number(v)?;
+        Some((lit, show(v)))
+    }));
     rules.finish()?;
     Ok(checks)
 }

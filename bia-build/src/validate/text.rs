@@ -72,21 +72,6 @@ fn regex_match(rules: &Rules, pattern: &str, subject: &str) -> Result<String> {
     ))
 }
 
-fn string_list(values: &[Value]) -> (String, String) {
-    let texts: Vec<&str> = values
-        .iter()
-        .filter_map(|v| match v {
-            Value::String(s) => Some(s.as_str()),
-            _ => None,
-        })
-        .collect();
-    let lits: Vec<String> = texts.iter().map(|t| format!("{t:?}")).collect();
-    (
-        format!("[{}]", lits.join(", ")),
-        format!("[{}]", texts.join(", ")),
-    )
-}
-
 /// The checks of `StringRules` on `s: &str`.
 pub(super) fn string(mut rules: Rules) -> Result<Vec<Check>> {
     let mut c = Vec::new();
@@ -144,24 +129,10 @@ pub(super) fn string(mut rules: Rules) -> Result<Vec<Check>> {
             ));
         }
     }
-    let within = rules.list("in");
-    if !within.is_empty() {
-        let (lit, shown) = string_list(&within);
-        c.push(Check::new(
-            format!("!{lit}.contains(&s)"),
-            "string.in",
-            format!("must be in list {shown}"),
-        ));
-    }
-    let without = rules.list("not_in");
-    if !without.is_empty() {
-        let (lit, shown) = string_list(&without);
-        c.push(Check::new(
-            format!("{lit}.contains(&s)"),
-            "string.not_in",
-            format!("must not be in list {shown}"),
-        ));
-    }
+    c.extend(rules.membership_checks("&s", |v| match v {
+        Value::String(s) => Some((format!("{s:?}"), s.clone())),
+        _ => None,
+    }));
     for &(rule, check, noun) in WELL_KNOWN {
         if !rules.flag(rule) {
             continue;
@@ -225,22 +196,6 @@ pub(super) fn string(mut rules: Rules) -> Result<Vec<Check>> {
     Ok(c)
 }
 
-fn bytes_list(values: &[Value]) -> (String, String) {
-    let items: Vec<&[u8]> = values
-        .iter()
-        .filter_map(|v| match v {
-            Value::Bytes(b) => Some(b.as_ref()),
-            _ => None,
-        })
-        .collect();
-    let lits: Vec<String> = items.iter().map(|b| bytes_literal(b)).collect();
-    let shown: Vec<String> = items.iter().map(|b| bytes_shown(b)).collect();
-    (
-        format!("[{}]", lits.join(", ")),
-        format!("[{}]", shown.join(", ")),
-    )
-}
-
 /// The checks of `BytesRules` on `b: &[u8]`.
 pub(super) fn bytes(mut rules: Rules) -> Result<Vec<Check>> {
     let mut c = Vec::new();
@@ -291,24 +246,10 @@ pub(super) fn bytes(mut rules: Rules) -> Result<Vec<Check>> {
             ));
         }
     }
-    let within = rules.list("in");
-    if !within.is_empty() {
-        let (lit, shown) = bytes_list(&within);
-        c.push(Check::new(
-            format!("!{lit}.contains(&b)"),
-            "bytes.in",
-            format!("must be in list {shown}"),
-        ));
-    }
-    let without = rules.list("not_in");
-    if !without.is_empty() {
-        let (lit, shown) = bytes_list(&without);
-        c.push(Check::new(
-            format!("{lit}.contains(&b)"),
-            "bytes.not_in",
-            format!("must not be in list {shown}"),
-        ));
-    }
+    c.extend(rules.membership_checks("&b", |v| match v {
+        Value::Bytes(b) => Some((bytes_literal(b), bytes_shown(b))),
+        _ => None,
+    }));
     for (rule, valid, noun) in [
         ("ip", "b.len() == 4 || b.len() == 16", "IP address"),
         ("ipv4", "b.len() == 4", "IPv4 address"),

@@ -84,29 +84,13 @@ pub(super) fn time(mut rules: Rules, kind: &str) -> Result<Vec<Check>> {
             ));
         }
     } else {
-        for (rule, negate, words) in [
-            ("in", "!", "must be in list"),
-            ("not_in", "", "must not be in list"),
-        ] {
-            let values: Vec<(i64, i32)> = rules
-                .list(rule)
-                .iter()
-                .filter_map(|v| match v {
-                    Value::Message(m) => Some(seconds_nanos(m)),
-                    _ => None,
-                })
-                .collect();
-            if values.is_empty() {
-                continue;
+        c.extend(rules.membership_checks(&format!("&{x}"), |v| match v {
+            Value::Message(m) => {
+                let duration = seconds_nanos(m);
+                Some((literal(duration), shown(kind, duration)))
             }
-            let lits: Vec<_> = values.iter().map(|v| literal(*v)).collect();
-            let texts: Vec<_> = values.iter().map(|v| shown(kind, *v)).collect();
-            c.push(Check::new(
-                format!("{negate}[{}].contains(&{x})", lits.join(", ")),
-                format!("duration.{rule}"),
-                format!("{words} [{}]", texts.join(", ")),
-            ));
-        }
+            _ => None,
+        }));
     }
     rules.finish()?;
     Ok(c)

@@ -122,27 +122,11 @@ impl Fields for JsonFields<'_> {
 
 #[cfg(test)]
 mod tests {
-    use std::io::Write;
-    use std::sync::{Arc, Mutex};
-
-    use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+    use opentelemetry::trace::TraceContextExt as _;
     use tracing_subscriber::layer::SubscriberExt as _;
 
     use super::*;
-
-    #[derive(Clone, Default)]
-    struct Shared(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Shared {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
+    use crate::telemetry::test_support::{Captured, TRACE_ID, sampled_span};
 
     /// The line with its timestamp (the only part that differs between two writes) blanked.
     fn without_timestamp(line: &str) -> String {
@@ -151,13 +135,7 @@ mod tests {
     }
 
     fn call_context() -> Context {
-        Context::new().with_remote_span_context(SpanContext::new(
-            TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap(),
-            SpanId::from_hex("00f067aa0ba902b7").unwrap(),
-            TraceFlags::SAMPLED,
-            true,
-            TraceState::default(),
-        ))
+        Context::new().with_remote_span_context(sampled_span(true))
     }
 
     #[test]
@@ -184,7 +162,7 @@ mod tests {
             (LogFormat::Json, false),
         ] {
             for access in lines {
-                let out = Shared::default();
+                let out = Captured::default();
                 let writer = {
                     let out = out.clone();
                     move || out.clone()
@@ -195,7 +173,7 @@ mod tests {
                     let _attached = call_context().attach();
                     access.log_event();
                 });
-                let event = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+                let event = out.text();
                 let mut direct = Line::default();
                 let ids = Ids::of(call_context().span().span_context());
                 access.render(&mut direct, format, ansi, ids.as_ref());
@@ -205,10 +183,7 @@ mod tests {
                     without_timestamp(&event),
                     "{format:?}, ansi {ansi}"
                 );
-                assert!(
-                    event.contains("4bf92f3577b34da6a3ce929d0e0e4736"),
-                    "{event}"
-                );
+                assert!(event.contains(TRACE_ID), "{event}");
             }
         }
     }
@@ -227,7 +202,7 @@ mod tests {
             "no subscriber at all"
         );
         for direct in [false, true] {
-            let out = Shared::default();
+            let out = Captured::default();
             let (writer, guard) = LogQueue::new(out.clone(), 1 << 20, false, "test-log").unwrap();
             let layer = LogLayer::new(writer, LogFormat::Json, false).direct(direct);
             let subscriber = tracing_subscriber::registry().with(layer);
@@ -235,7 +210,7 @@ mod tests {
                 assert_eq!(access.write_direct(&call_context()), direct);
             });
             drop(guard);
-            let written = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+            let written = out.text();
             assert_eq!(written.contains("\"method\":\"m\""), direct, "{written}");
         }
     }

@@ -12,6 +12,8 @@ mod logging;
 pub(crate) mod metrics;
 mod otlp;
 pub(crate) mod propagation;
+#[cfg(test)]
+mod test_support;
 mod tracer;
 
 use std::sync::Arc;

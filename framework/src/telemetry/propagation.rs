@@ -126,21 +126,10 @@ impl Injector for HeaderInjector<'_> {
 
 #[cfg(test)]
 mod tests {
-    use opentelemetry::trace::{
-        SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
-    };
+    use opentelemetry::trace::TraceContextExt;
 
     use super::*;
-
-    fn sampled_span(remote: bool) -> SpanContext {
-        SpanContext::new(
-            TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap(),
-            SpanId::from_hex("00f067aa0ba902b7").unwrap(),
-            TraceFlags::SAMPLED,
-            remote,
-            TraceState::default(),
-        )
-    }
+    use crate::telemetry::test_support::sampled_span;
 
     #[test]
     fn a_context_survives_inject_then_extract() {

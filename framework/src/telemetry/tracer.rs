@@ -103,9 +103,10 @@ impl LocalSpans {
 
 #[cfg(test)]
 mod tests {
-    use opentelemetry::trace::{SpanId, TraceId, TraceState};
+    use opentelemetry::trace::SpanId;
 
     use super::*;
+    use crate::telemetry::test_support::sampled_span;
 
     fn local(ratio: f64) -> LocalSpans {
         let config = Config::builder("local")
@@ -118,14 +119,7 @@ mod tests {
 
     #[test]
     fn local_spans_follow_the_parent_and_the_sampler() {
-        let parent = SpanContext::new(
-            TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap(),
-            SpanId::from_hex("00f067aa0ba902b7").unwrap(),
-            TraceFlags::SAMPLED,
-            true,
-            TraceState::default(),
-        );
-        let parent = Context::new().with_remote_span_context(parent);
+        let parent = Context::new().with_remote_span_context(sampled_span(true));
         let child = local(0.0).start(&parent, "m", SpanKind::Server);
         let child = child.span().span_context().clone();
         assert_eq!(child.trace_id(), parent.span().span_context().trace_id());

@@ -22,86 +22,16 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use prost::Message;
-use tonic::{Request, Response, Status};
 
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-#[allow(unreachable_pub, dead_code)]
-mod pb {
-    tonic::include_proto!("gateway.v1");
-    pub(crate) const FILE_DESCRIPTOR_SET: &[u8] =
-        include_bytes!(concat!(env!("OUT_DIR"), "/gateway_descriptor.bin"));
-}
+#[path = "../tests/library/mod.rs"]
+mod library;
+
+use library::pb;
 
 const IN_FLIGHT: usize = 64;
-
-/// Only `GetFile` is loaded; the other methods answer UNIMPLEMENTED.
-struct Files;
-
-#[tonic::async_trait]
-impl pb::library_server::Library for Files {
-    async fn get_file(
-        &self,
-        request: Request<pb::GetFileRequest>,
-    ) -> Result<Response<pb::File>, Status> {
-        Ok(Response::new(pb::File {
-            path: request.into_inner().path,
-        }))
-    }
-    async fn get_book(&self, _: Request<pb::GetBookRequest>) -> Result<Response<pb::Book>, Status> {
-        Err(Status::unimplemented(""))
-    }
-    async fn create_book(
-        &self,
-        _: Request<pb::CreateBookRequest>,
-    ) -> Result<Response<pb::Book>, Status> {
-        Err(Status::unimplemented(""))
-    }
-    async fn update_book(
-        &self,
-        _: Request<pb::UpdateBookRequest>,
-    ) -> Result<Response<pb::Book>, Status> {
-        Err(Status::unimplemented(""))
-    }
-    async fn list_books(
-        &self,
-        _: Request<pb::ListBooksRequest>,
-    ) -> Result<Response<pb::ListBooksResponse>, Status> {
-        Err(Status::unimplemented(""))
-    }
-    async fn delete_book(&self, _: Request<pb::DeleteBookRequest>) -> Result<Response<()>, Status> {
-        Err(Status::unimplemented(""))
-    }
-    async fn cancel_order(
-        &self,
-        _: Request<pb::CancelOrderRequest>,
-    ) -> Result<Response<pb::Order>, Status> {
-        Err(Status::unimplemented(""))
-    }
-    async fn get_author(
-        &self,
-        _: Request<pb::GetAuthorRequest>,
-    ) -> Result<Response<pb::GetAuthorResponse>, Status> {
-        Err(Status::unimplemented(""))
-    }
-    type WatchBooksStream = tokio_stream::Empty<Result<pb::Book, Status>>;
-    async fn watch_books(
-        &self,
-        _: Request<pb::WatchBooksRequest>,
-    ) -> Result<Response<Self::WatchBooksStream>, Status> {
-        Err(Status::unimplemented(""))
-    }
-    async fn import_books(
-        &self,
-        _: Request<tonic::Streaming<pb::Book>>,
-    ) -> Result<Response<pb::ImportSummary>, Status> {
-        Err(Status::unimplemented(""))
-    }
-    async fn ping(&self, _: Request<()>) -> Result<Response<()>, Status> {
-        Ok(Response::new(()))
-    }
-}
 
 #[derive(Clone, Copy, Debug)]
 enum Protocol {
@@ -216,7 +146,7 @@ fn main() {
     let config = bia::testing::config("gateway-cost");
     let app = bia::App::builder(&config)
         .file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
-        .add_service(pb::library_server::LibraryServer::new(Files))
+        .add_service(pb::library_server::LibraryServer::new(library::Shelf))
         .build()
         .unwrap();
     let addr = support::serve_on_thread(SERVER_THREAD, app);

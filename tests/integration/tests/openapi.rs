@@ -6,124 +6,16 @@
 mod library;
 
 use std::path::Path;
-use std::pin::Pin;
 use std::process::Command;
 
 use serde_json::Value;
-use tokio_stream::Stream;
-use tonic::{Request, Response, Status, Streaming};
 
-use library::pb;
-use pb::library_server::{Library, LibraryServer};
-use pb::*;
-
-/// Answers GetBook, ListBooks and WatchBooks with books of every field kind the JSON mapping
-/// treats specially (64-bit integers, enums, timestamps, repeated and nested fields).
-#[derive(Clone, Default)]
-struct Books;
-
-fn book(name: String) -> Book {
-    Book {
-        id: "b1".into(),
-        name,
-        title: "Dune".into(),
-        genre: Genre::Science as i32,
-        pages: 9_007_199_254_740_993,
-        tags: vec!["sand".into(), "spice".into()],
-        published: Some(prost_types::Timestamp {
-            seconds: 1_700_000_000,
-            nanos: 500_000_000,
-        }),
-        author: Some(Author {
-            id: "a1".into(),
-            display_name: "Frank".into(),
-        }),
-    }
-}
-
-fn not_here() -> Status {
-    Status::unimplemented("the OpenAPI test serves only GetBook, ListBooks and WatchBooks")
-}
-
-#[tonic::async_trait]
-impl Library for Books {
-    async fn get_book(&self, request: Request<GetBookRequest>) -> Result<Response<Book>, Status> {
-        let name = request.into_inner().name;
-        if name.ends_with("/missing") {
-            return Err(bia::Error::not_found("BOOK_NOT_FOUND", format!("no book {name}")).into());
-        }
-        Ok(Response::new(book(name)))
-    }
-
-    async fn create_book(&self, _: Request<CreateBookRequest>) -> Result<Response<Book>, Status> {
-        Err(not_here())
-    }
-
-    async fn update_book(&self, _: Request<UpdateBookRequest>) -> Result<Response<Book>, Status> {
-        Err(not_here())
-    }
-
-    async fn list_books(
-        &self,
-        request: Request<ListBooksRequest>,
-    ) -> Result<Response<ListBooksResponse>, Status> {
-        let request = request.into_inner();
-        Ok(Response::new(ListBooksResponse {
-            books: vec![book(format!("shelves/{}/books/b1", request.shelf))],
-            echoed: Some(request),
-        }))
-    }
-
-    async fn delete_book(&self, _: Request<DeleteBookRequest>) -> Result<Response<()>, Status> {
-        Err(not_here())
-    }
-
-    async fn cancel_order(
-        &self,
-        _: Request<CancelOrderRequest>,
-    ) -> Result<Response<Order>, Status> {
-        Err(not_here())
-    }
-
-    async fn get_file(&self, _: Request<GetFileRequest>) -> Result<Response<File>, Status> {
-        Err(not_here())
-    }
-
-    async fn get_author(
-        &self,
-        _: Request<GetAuthorRequest>,
-    ) -> Result<Response<GetAuthorResponse>, Status> {
-        Err(not_here())
-    }
-
-    type WatchBooksStream = Pin<Box<dyn Stream<Item = Result<Book, Status>> + Send>>;
-
-    async fn watch_books(
-        &self,
-        request: Request<WatchBooksRequest>,
-    ) -> Result<Response<Self::WatchBooksStream>, Status> {
-        let request = request.into_inner();
-        let books: Vec<Result<Book, Status>> = (0..request.count)
-            .map(|i| Ok(book(format!("shelves/{}/books/{i}", request.shelf))))
-            .collect();
-        Ok(Response::new(Box::pin(tokio_stream::iter(books))))
-    }
-
-    async fn import_books(
-        &self,
-        _: Request<Streaming<Book>>,
-    ) -> Result<Response<ImportSummary>, Status> {
-        Err(not_here())
-    }
-
-    async fn ping(&self, _: Request<()>) -> Result<Response<()>, Status> {
-        Ok(Response::new(()))
-    }
-}
+use library::{Shelf, pb};
+use pb::library_server::LibraryServer;
 
 async fn start(toml: &str, descriptors: bool) -> bia::RunningApp {
     let config = bia::testing::config_with("library", toml);
-    let mut builder = bia::App::builder(&config).add_service(LibraryServer::new(Books));
+    let mut builder = bia::App::builder(&config).add_service(LibraryServer::new(Shelf));
     if descriptors {
         builder = builder.file_descriptor_set(pb::FILE_DESCRIPTOR_SET);
     }
