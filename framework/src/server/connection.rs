@@ -261,6 +261,7 @@ where
         let activity = Arc::new(Activity {
             writes: writes.clone(),
             in_flight: AtomicUsize::new(0),
+            stacks: AtomicUsize::new(0),
             started: AtomicU64::new(0),
             load: self.load.clone(),
             budget: SendBudget::new(self.settings.max_connection_send_buffer_bytes),
@@ -272,6 +273,7 @@ where
                 local_addr: self.stream.local_addr().ok(),
                 remote_addr: Some(self.peer),
             },
+            _stack: StackCopy::new(activity.clone()),
             activity: activity.clone(),
             gateway: self.gateway.take(),
         };
@@ -330,6 +332,9 @@ where
 #[derive(Debug)]
 pub(super) struct Activity {
     in_flight: AtomicUsize,
+    /// Copies of the connection's service alive: the one hyper keeps, and one for each request
+    /// it has accepted and not yet called (see [`StackCopy`]).
+    stacks: AtomicUsize,
     started: AtomicU64,
     load: Arc<Load>,
     budget: SendBudget,
@@ -338,6 +343,13 @@ pub(super) struct Activity {
 }
 
 impl Activity {
+    /// Whether calls other than the one answering now are running or waiting to start: then
+    /// the answer's write may wait for theirs ([`WatchedIo`]).
+    fn others_running(&self) -> bool {
+        // Less the copy hyper keeps and the answering call itself.
+        self.stacks.load(Ordering::Relaxed) + self.in_flight.load(Ordering::Relaxed) > 2
+    }
+
     /// Calls started so far (a sign of life) and calls running now.
     pub(super) fn calls(&self) -> (u64, usize) {
         (
@@ -354,8 +366,34 @@ impl Activity {
 struct PerConnection<S> {
     inner: S,
     info: TcpConnectInfo,
+    _stack: StackCopy,
     activity: Arc<Activity>,
     gateway: Option<Arc<Gateway>>,
+}
+
+/// Counts the copies of a connection's service in [`Activity::stacks`]. hyper-util's adapter
+/// clones the service for each request hyper accepts and drops the clone once it has called
+/// it, so a request accepted but not yet started (its task not yet run) shows here before
+/// [`PerConnection::start_call`] counts it in flight.
+struct StackCopy(Arc<Activity>);
+
+impl StackCopy {
+    fn new(activity: Arc<Activity>) -> Self {
+        activity.stacks.fetch_add(1, Ordering::Relaxed);
+        Self(activity)
+    }
+}
+
+impl Clone for StackCopy {
+    fn clone(&self) -> Self {
+        Self::new(self.0.clone())
+    }
+}
+
+impl Drop for StackCopy {
+    fn drop(&mut self) {
+        self.0.stacks.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl<S> PerConnection<S> {
@@ -553,6 +591,12 @@ where
                     Err(mut frame) => {
                         if let Some(trailers) = frame.trailers_mut() {
                             super::trailers::bound(trailers);
+                            if let Some(Share { guard, .. }) = share.as_ref() {
+                                // Others still run: their answers may join this one's write.
+                                if guard.0.others_running() {
+                                    guard.0.writes.answered();
+                                }
+                            }
                         }
                         return Poll::Ready(Some(Ok(frame)));
                     }
