@@ -86,11 +86,17 @@ impl Rules {
     }
 
     pub(super) fn string(&mut self, name: &'static str) -> Option<String> {
-        self.get(name)?.as_string_mut().map(std::mem::take)
+        match self.get(name)? {
+            Value::String(v) => Some(v),
+            _ => None,
+        }
     }
 
     pub(super) fn message(&mut self, name: &'static str) -> Option<DynamicMessage> {
-        self.get(name)?.as_message().cloned()
+        match self.get(name)? {
+            Value::Message(v) => Some(v),
+            _ => None,
+        }
     }
 
     pub(super) fn enum_number(&mut self, name: &'static str) -> Option<i32> {
@@ -140,12 +146,10 @@ impl Rules {
 
     /// The items of repeated rule `name` (empty when unset).
     pub(super) fn list(&mut self, name: &'static str) -> Vec<Value> {
-        let mut value = self.get(name);
-        value
-            .as_mut()
-            .and_then(Value::as_list_mut)
-            .map(std::mem::take)
-            .unwrap_or_default()
+        match self.get(name) {
+            Some(Value::List(v)) => v,
+            _ => Vec::new(),
+        }
     }
 
     /// Fails on any rule that is set but was not read: bia-build does not check it, and a rule

@@ -261,7 +261,8 @@ where
         let activity = Arc::new(Activity {
             writes: writes.clone(),
             in_flight: AtomicUsize::new(0),
-            stacks: AtomicUsize::new(0),
+            // The service below, which hyper keeps.
+            stacks: AtomicUsize::new(1),
             started: AtomicU64::new(0),
             load: self.load.clone(),
             budget: SendBudget::new(self.settings.max_connection_send_buffer_bytes),
@@ -273,7 +274,6 @@ where
                 local_addr: self.stream.local_addr().ok(),
                 remote_addr: Some(self.peer),
             },
-            _stack: StackCopy::new(activity.clone()),
             activity: activity.clone(),
             gateway: self.gateway.take(),
         };
@@ -333,7 +333,7 @@ where
 pub(super) struct Activity {
     in_flight: AtomicUsize,
     /// Copies of the connection's service alive: the one hyper keeps, and one for each request
-    /// it has accepted and not yet called (see [`StackCopy`]).
+    /// it has accepted and not yet called (see `PerConnection`'s `Clone`).
     stacks: AtomicUsize,
     started: AtomicU64,
     load: Arc<Load>,
@@ -362,37 +362,31 @@ impl Activity {
 /// The service one connection calls: tags each request with the connection's addresses (as
 /// tonic's server does, so `tonic::Request::remote_addr` works), counts its calls, and hands
 /// what is not gRPC to the gateway (or answers it with 415 when there is none).
-#[derive(Clone)]
 struct PerConnection<S> {
     inner: S,
     info: TcpConnectInfo,
-    _stack: StackCopy,
     activity: Arc<Activity>,
     gateway: Option<Arc<Gateway>>,
 }
 
-/// Counts the copies of a connection's service in [`Activity::stacks`]. hyper-util's adapter
-/// clones the service for each request hyper accepts and drops the clone once it has called
-/// it, so a request accepted but not yet started (its task not yet run) shows here before
-/// [`PerConnection::start_call`] counts it in flight.
-struct StackCopy(Arc<Activity>);
-
-impl StackCopy {
-    fn new(activity: Arc<Activity>) -> Self {
-        activity.stacks.fetch_add(1, Ordering::Relaxed);
-        Self(activity)
-    }
-}
-
-impl Clone for StackCopy {
+// hyper-util's adapter clones the service for each request hyper accepts and drops the clone
+// once it has called it, so counting the copies alive (`Activity::stacks`) shows a request
+// accepted but not yet started (its task not yet run) before `start_call` counts it in flight.
+impl<S: Clone> Clone for PerConnection<S> {
     fn clone(&self) -> Self {
-        Self::new(self.0.clone())
+        self.activity.stacks.fetch_add(1, Ordering::Relaxed);
+        Self {
+            inner: self.inner.clone(),
+            info: self.info.clone(),
+            activity: self.activity.clone(),
+            gateway: self.gateway.clone(),
+        }
     }
 }
 
-impl Drop for StackCopy {
+impl<S> Drop for PerConnection<S> {
     fn drop(&mut self) {
-        self.0.stacks.fetch_sub(1, Ordering::Relaxed);
+        self.activity.stacks.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

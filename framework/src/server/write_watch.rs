@@ -130,10 +130,15 @@ const GATHER_YIELDS: u8 = 3;
 const GATHER_BELOW: usize = 4096;
 
 /// `Pending` (the task to be woken by the next answer, or else once the worker has run what
-/// is ready) when a write of `len` bytes is worth gathering with answers still to come;
-/// `Ready` when it goes out now.
-fn gather(gathered: &mut u8, len: usize, watch: &WriteWatch, cx: &mut Context<'_>) -> Poll<()> {
-    if *gathered >= GATHER_YIELDS || len >= GATHER_BELOW || !watch.take_answered() {
+/// is ready) when a write of `len()` bytes is worth gathering with answers still to come;
+/// `Ready` when it goes out now, carrying every answer noted so far.
+fn gather(
+    gathered: &mut u8,
+    len: impl FnOnce() -> usize,
+    watch: &WriteWatch,
+    cx: &mut Context<'_>,
+) -> Poll<()> {
+    if !watch.take_answered() || *gathered >= GATHER_YIELDS || len() >= GATHER_BELOW {
         return Poll::Ready(());
     }
     *gathered += 1;
@@ -159,7 +164,7 @@ impl<T: AsyncWrite> AsyncWrite for WatchedIo<T> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.project();
-        std::task::ready!(gather(this.gathered, buf.len(), this.watch, cx));
+        std::task::ready!(gather(this.gathered, || buf.len(), this.watch, cx));
         let poll = this.inner.poll_write(cx, buf);
         this.watch.note(poll)
     }
@@ -170,7 +175,7 @@ impl<T: AsyncWrite> AsyncWrite for WatchedIo<T> {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = self.project();
-        let len = bufs.iter().map(|b| b.len()).sum();
+        let len = || bufs.iter().map(|b| b.len()).sum();
         std::task::ready!(gather(this.gathered, len, this.watch, cx));
         let poll = this.inner.poll_write_vectored(cx, bufs);
         this.watch.note(poll)

@@ -222,11 +222,12 @@ impl<'a> MakeWriter<'a> for LogQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::telemetry::test_support::Captured;
 
-    /// An output that records what it is given, and can be held shut.
+    /// An output that records what it is given, counts its writes, and can be held shut.
     #[derive(Clone, Default)]
     struct Recorded {
-        bytes: Arc<Mutex<Vec<u8>>>,
+        out: Captured,
         writes: Arc<AtomicUsize>,
         gate: Arc<Mutex<()>>,
     }
@@ -235,8 +236,7 @@ mod tests {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
             let _open = self.gate.lock().unwrap();
             self.writes.fetch_add(1, Ordering::SeqCst);
-            self.bytes.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
+            self.out.write(buf)
         }
 
         fn flush(&mut self) -> std::io::Result<()> {
@@ -246,7 +246,7 @@ mod tests {
 
     impl Recorded {
         fn text(&self) -> String {
-            String::from_utf8(self.bytes.lock().unwrap().clone()).unwrap()
+            self.out.text()
         }
     }
 
