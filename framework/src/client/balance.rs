@@ -4,8 +4,7 @@
 //! stream counts until its response ends), the real load signal that tower's default balancer
 //! lacks. An endpoint whose connection fails is ejected at once, for a backoff that doubles with
 //! each failure, and the call, which never left the client, is sent to another endpoint:
-//! tonic's reconnecting channel reports ready and fails only when called, so a failure is the
-//! first sign. When discovery is unreachable the balancer keeps its last known endpoints.
+//! an endpoint connects when a call needs it ([`Link`]), so a failed call is the first sign. When discovery is unreachable the balancer keeps its last known endpoints.
 //!
 //! An endpoint that answers `UNAVAILABLE` (a server shedding load, draining, or failing for a
 //! moment) is penalised for [`PENALTY`]: it loses every two-choice comparison against an
@@ -21,12 +20,12 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
+use hyper::body::Incoming;
 use tokio::sync::watch;
 use tonic::body::Body as GrpcBody;
-use tonic::transport::Endpoint as TonicEndpoint;
-use tower::ServiceExt;
 use tower_service::Service;
 
+use super::link::{Link, Unreachable};
 use super::replay::Replay;
 use super::tls::ClientTls;
 use super::trace::ClientSpan;
@@ -47,7 +46,7 @@ pub(crate) const PENALTY: Duration = Duration::from_secs(1);
 /// One backend.
 pub(crate) struct Endpoint {
     uri: String,
-    channel: tonic::transport::Channel,
+    link: Link,
     in_flight: AtomicUsize,
     failures: AtomicU32,
     /// Milliseconds since the balancer's epoch before which this endpoint is skipped.
@@ -62,22 +61,8 @@ pub(crate) struct Endpoint {
 
 impl Endpoint {
     fn new(uri: &str, tls: &ClientTls, epoch: Instant) -> Result<Self, BuildError> {
-        let invalid = |e| {
-            BuildError::caused_by(
-                format!("endpoint {uri:?} is not a valid URI (expected http://host:port)"),
-                e,
-            )
-        };
-        let parsed: http::Uri = uri.parse().map_err(invalid)?;
-        let mut endpoint = TonicEndpoint::from(parsed.clone())
-            .tcp_nodelay(true)
-            .connect_timeout(Duration::from_secs(2));
-        if parsed.scheme_str() == Some("https") {
-            endpoint = endpoint.tls_config(tls.for_https()).map_err(|e| {
-                BuildError::caused_by(format!("endpoint {uri:?}: cannot set up TLS"), e)
-            })?;
-        }
-        let channel = endpoint.connect_lazy();
+        let link = Link::new(uri, tls)?;
+        let parsed: http::Uri = uri.parse().expect("Link::new took it as a URI");
         let mut span_attributes = Vec::with_capacity(2);
         if let Some(host) = parsed.host() {
             span_attributes.push(opentelemetry::KeyValue::new(
@@ -91,7 +76,7 @@ impl Endpoint {
         Ok(Self {
             span_attributes,
             uri: uri.to_owned(),
-            channel,
+            link,
             in_flight: AtomicUsize::new(0),
             failures: AtomicU32::new(0),
             ejected_until: AtomicU64::new(0),
@@ -144,19 +129,6 @@ pub struct Balancer {
     endpoints: watch::Receiver<EndpointSet>,
     epoch: Instant,
     _follow: Option<Arc<AbortOnDrop>>,
-    /// While there is one endpoint: this handle's own clone of its channel, in which
-    /// `poll_ready` reserves a place for the next call. The call then goes out on it, as tower
-    /// means a service to be called, instead of on a clone made for the call (a clone of
-    /// tonic's channel allocates, and has to reserve its place anew).
-    only: Option<OnlyEndpoint>,
-}
-
-/// The channel of the only endpoint, as one [`Balancer`] handle holds it.
-struct OnlyEndpoint {
-    endpoint: Arc<Endpoint>,
-    channel: tonic::transport::Channel,
-    /// Whether `channel` has a place reserved for the next call.
-    ready: bool,
 }
 
 impl Clone for Balancer {
@@ -165,8 +137,6 @@ impl Clone for Balancer {
             endpoints: self.endpoints.clone(),
             epoch: self.epoch,
             _follow: self._follow.clone(),
-            // A reservation belongs to the handle that made it; a clone makes its own.
-            only: None,
         }
     }
 }
@@ -206,7 +176,6 @@ impl Balancer {
             endpoints,
             epoch,
             _follow: None,
-            only: None,
         })
     }
 
@@ -253,7 +222,6 @@ impl Balancer {
             endpoints,
             epoch,
             _follow: Some(Arc::new(AbortOnDrop(task))),
-            only: None,
         }
     }
 
@@ -316,38 +284,19 @@ impl Service<http::Request<GrpcBody>> for Balancer {
     type Error = BoxError;
     type Future = BoxFuture<'static, Result<Self::Response, BoxError>>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        let only = match &self.endpoints.borrow()[..] {
-            [only] => Arc::clone(only),
-            // None yet (the call waits for discovery), or several: a call picks its endpoint
-            // and readies a clone of that one's channel.
-            _ => {
-                self.only = None;
-                return Poll::Ready(Ok(()));
-            }
-        };
-        let held = self.only.get_or_insert_with(|| OnlyEndpoint::new(&only));
-        if !Arc::ptr_eq(&held.endpoint, &only) {
-            *held = OnlyEndpoint::new(&only);
-        }
-        // tonic's channel fails to get ready only once its worker is gone: the call then takes
-        // the path that reports that as its failure.
-        if !held.ready && std::task::ready!(held.channel.poll_ready(cx)).is_ok() {
-            held.ready = true;
-        }
+    /// Always ready: an endpoint's connection is made, or waited for, by the call that needs
+    /// it.
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
         Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, request: http::Request<GrpcBody>) -> Self::Future {
-        if let Some(held) = self.only.as_mut().filter(|held| held.ready) {
-            held.ready = false;
-            let endpoint = Arc::clone(&held.endpoint);
-            let guard = endpoint.start(call_span(&request).as_ref());
-            let response = held.channel.call(request);
-            return Box::pin(async move {
-                let result = endpoint.finish(guard, response.await.map_err(Into::into));
-                endpoint.answer_alone(result)
-            });
+        let only = match &self.endpoints.borrow()[..] {
+            [only] => Some(Arc::clone(only)),
+            _ => None,
+        };
+        if let Some(only) = only {
+            return Box::pin(async move { only.send_alone(request).await });
         }
         let balancer = self.clone();
         Box::pin(async move {
@@ -392,16 +341,6 @@ fn call_span(request: &http::Request<GrpcBody>) -> Option<opentelemetry::Context
         .map(|ClientSpan(cx)| cx.clone())
 }
 
-impl OnlyEndpoint {
-    fn new(endpoint: &Arc<Endpoint>) -> Self {
-        Self {
-            endpoint: Arc::clone(endpoint),
-            channel: endpoint.channel.clone(),
-            ready: false,
-        }
-    }
-}
-
 impl Endpoint {
     /// One attempt on this endpoint, counted in flight until its response ends; `span` is the
     /// call's CLIENT span, told which endpoint it went to.
@@ -411,8 +350,8 @@ impl Endpoint {
         span: Option<&opentelemetry::Context>,
     ) -> Result<http::Response<GuardedBody>, BoxError> {
         let guard = self.start(span);
-        let response = self.channel.clone().oneshot(request).await;
-        self.finish(guard, response.map_err(Into::into))
+        let response = self.link.send(request).await;
+        self.finish(guard, response)
     }
 
     /// A call to this endpoint, the only one there is. A call that cannot connect has nowhere
@@ -446,10 +385,13 @@ impl Endpoint {
         match result {
             Err(e) if never_left(&*e) => {
                 self.eject();
+                // The cause says which step failed (refused, timed out, a certificate not
+                // trusted, a handshake rejected): the user's next move depends on it.
                 Err(Box::new(tonic::Status::unavailable(format!(
-                    "the only endpoint, {}, failed to connect: is its server up and listening \
-                     there?",
-                    self.uri
+                    "the only endpoint, {}, failed to connect ({}): is its server up and \
+                     listening there, and does its TLS match [clients.<name>.tls]?",
+                    self.uri,
+                    cause_of(&*e)
                 ))))
             }
             result => result,
@@ -471,7 +413,7 @@ impl Endpoint {
     fn finish(
         &self,
         guard: InFlight,
-        response: Result<http::Response<GrpcBody>, BoxError>,
+        response: Result<http::Response<Incoming>, BoxError>,
     ) -> Result<http::Response<GuardedBody>, BoxError> {
         let response = response?;
         self.failures.store(0, Ordering::Relaxed);
@@ -488,11 +430,11 @@ fn every_endpoint_failed(path: &str) -> BoxError {
 }
 
 /// Whether a call failed before any of it reached a server: the connection could not be made.
-/// tonic reports every failure of its connector as a [`tonic::ConnectError`] in the chain.
+/// A [`Link`] reports every failure to connect as [`Unreachable`].
 fn never_left(error: &(dyn std::error::Error + 'static)) -> bool {
     let mut source = Some(error);
     while let Some(e) = source {
-        if e.is::<tonic::ConnectError>() {
+        if e.is::<Unreachable>() {
             return true;
         }
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
@@ -509,6 +451,15 @@ fn never_left(error: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
+/// The innermost cause of a failure to connect, the part that names what went wrong.
+fn cause_of(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut last = error;
+    while let Some(source) = last.source() {
+        last = source;
+    }
+    last.to_string()
+}
+
 /// Counts a call in flight on its endpoint until its response ends.
 struct InFlight(Arc<Endpoint>);
 
@@ -520,7 +471,7 @@ impl Drop for InFlight {
 
 /// A response body that counts its call in flight on its endpoint until it ends.
 pub struct GuardedBody {
-    body: GrpcBody,
+    body: Incoming,
     guard: InFlight,
 }
 
@@ -535,7 +486,8 @@ impl http_body::Body for GuardedBody {
     type Error = tonic::Status;
 
     fn poll_frame(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> PolledFrame<Self> {
-        let frame = std::task::ready!(std::pin::Pin::new(&mut self.body).poll_frame(cx));
+        let frame = std::task::ready!(std::pin::Pin::new(&mut self.body).poll_frame(cx))
+            .map(|frame| frame.map_err(|e| tonic::Status::from_error(Box::new(e))));
         if let Some(Ok(frame)) = &frame
             && let Some(trailers) = frame.trailers_ref()
         {
@@ -558,33 +510,24 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn a_single_endpoint_is_readied_by_the_handle_that_calls_it() {
+    async fn a_single_endpoint_that_refuses_answers_unavailable_and_is_ejected() {
         let mut balancer =
             Balancer::fixed(&["http://127.0.0.1:1".to_owned()], &ClientTls::default()).unwrap();
         std::future::poll_fn(|cx| balancer.poll_ready(cx))
             .await
             .unwrap();
-        assert!(balancer.only.as_ref().is_some_and(|held| held.ready));
-        // A clone has no reservation of its own until it asks for one.
-        assert!(balancer.clone().only.is_none());
-        // The call takes the reservation; nothing listens there, so it fails as unreachable.
+        // Nothing listens there, so the call fails as unreachable.
         let refused = balancer
             .call(http::Request::new(GrpcBody::empty()))
             .await
             .unwrap_err();
-        assert!(!balancer.only.as_ref().unwrap().ready);
         let status = refused.downcast_ref::<tonic::Status>().unwrap();
         assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
-        assert!(
-            balancer
-                .only
-                .as_ref()
-                .unwrap()
-                .endpoint
-                .ejected_until
-                .load(Ordering::Relaxed)
-                > 0
-        );
+        assert!(status.message().contains("127.0.0.1:1"), "{status:?}");
+        // The step that failed is named, not only that one did.
+        assert!(status.message().contains("refused"), "{status:?}");
+        let endpoint = Arc::clone(&balancer.endpoints.borrow()[0]);
+        assert!(endpoint.ejected_until.load(Ordering::Relaxed) > 0);
     }
 
     #[tokio::test]

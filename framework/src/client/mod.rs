@@ -30,6 +30,7 @@ mod auth;
 mod balance;
 mod breaker;
 mod deadline;
+mod link;
 mod metrics;
 mod replay;
 mod retry;

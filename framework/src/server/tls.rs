@@ -149,16 +149,8 @@ impl Files {
     fn load(&self) -> Result<(TlsAcceptor, Stamps), BuildError> {
         let stamps = self.stamps();
         let chain = certificates(&self.cert)?;
-        let (key_name, key_path) = &self.key;
-        let key = PrivateKeyDer::from_pem_file(key_path).map_err(|e| {
-            BuildError::caused_by(
-                format!(
-                    "{key_name} = {:?}: cannot read a PEM private key (PKCS#8, PKCS#1 or SEC1) from it",
-                    key_path.display().to_string()
-                ),
-                e,
-            )
-        })?;
+        let key = private_key(&self.key)?;
+        let key_path = &self.key.1;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = ServerConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
@@ -208,8 +200,23 @@ impl Files {
     }
 }
 
+/// The private key of a PEM file; an unreadable one is an error naming its config key.
+pub(crate) fn private_key(
+    (key, path): &(String, PathBuf),
+) -> Result<PrivateKeyDer<'static>, BuildError> {
+    PrivateKeyDer::from_pem_file(path).map_err(|e| {
+        BuildError::caused_by(
+            format!(
+                "{key} = {:?}: cannot read a PEM private key (PKCS#8, PKCS#1 or SEC1) from it",
+                path.display().to_string()
+            ),
+            e,
+        )
+    })
+}
+
 /// Every certificate of a PEM file; an empty or unreadable file is an error naming its key.
-fn certificates(
+pub(crate) fn certificates(
     (key, path): &(String, PathBuf),
 ) -> Result<Vec<CertificateDer<'static>>, BuildError> {
     let shown = path.display().to_string();

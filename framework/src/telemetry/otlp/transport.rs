@@ -59,7 +59,7 @@ impl Transport {
             Some("http") => {}
             Some("https") => {
                 target = target
-                    .tls_config(crate::client::ClientTls::default().for_https())
+                    .tls_config(tonic::transport::ClientTlsConfig::new().with_native_roots())
                     .map_err(|e| bad(format!("cannot set up TLS: {e}")))?;
             }
             _ => return Err(bad("the scheme must be http:// or https://".to_owned())),
