@@ -159,7 +159,13 @@ impl Link {
                             request = unsent;
                             self.forget_closed();
                         }
-                        _ => return Err(self.failed(failed.into_error())),
+                        // Given back twice: it never left, and another endpoint may take it.
+                        Some(_) => {
+                            return Err(self
+                                .unreachable("its connections closed before taking the call")
+                                .into());
+                        }
+                        None => return Err(self.failed(failed.into_error())),
                     },
                 },
                 Err(unsent) => {

@@ -186,18 +186,26 @@ async fn a_single_target_that_cannot_be_reached_answers_unavailable_and_recovers
         assert!(refused.message().contains(&addr.to_string()), "{refused:?}");
     }
     // The only endpoint is ejected but still tried: once a server listens, calls go through.
-    let server = echo::start(
-        "single-late",
-        &format!("[server.grpc]\naddr = \"{addr}\"\n"),
-    )
-    .await;
+    // Then that server goes away, closing the connection the client holds, and the calls to
+    // a second one on the same port go on a connection made for them.
+    for (name, message) in [("single-late", "hi"), ("single-again", "again")] {
+        let server = echo::start(name, &format!("[server.grpc]\naddr = \"{addr}\"\n")).await;
+        answers_within_20s(&mut client, message).await;
+        server.stop().await.unwrap();
+    }
+}
+
+/// Calls until `message` comes back, failing the test if it has not within 20 s.
+async fn answers_within_20s(client: &mut EchoClient<bia::client::Channel>, message: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        match client.say(say("hi")).await {
-            Ok(_) => break,
+        match client.say(say(message)).await {
+            Ok(reply) => {
+                assert_eq!(reply.into_inner().message, message);
+                return;
+            }
             Err(status) => assert!(Instant::now() < deadline, "still failing: {status:?}"),
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    server.stop().await.unwrap();
 }
