@@ -4,7 +4,8 @@
 //! stream counts until its response ends), the real load signal that tower's default balancer
 //! lacks. An endpoint whose connection fails is ejected at once, for a backoff that doubles with
 //! each failure, and the call, which never left the client, is sent to another endpoint:
-//! an endpoint connects when a call needs it ([`Link`]), so a failed call is the first sign. When discovery is unreachable the balancer keeps its last known endpoints.
+//! an endpoint connects when a call needs it ([`Link`]), so a failed call is the first sign.
+//! When discovery is unreachable the balancer keeps its last known endpoints.
 //!
 //! An endpoint that answers `UNAVAILABLE` (a server shedding load, draining, or failing for a
 //! moment) is penalised for [`PENALTY`]: it loses every two-choice comparison against an
