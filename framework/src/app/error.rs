@@ -161,13 +161,7 @@ impl From<LifecycleError> for AppError {
 
 /// One error with its causes, `error: cause: cause`.
 fn write_chain(f: &mut fmt::Formatter<'_>, error: &LifecycleError) -> fmt::Result {
-    write!(f, "{error}")?;
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        write!(f, ": {cause}")?;
-        source = cause.source();
-    }
-    Ok(())
+    write!(f, "{}", crate::error::Chain(error))
 }
 
 impl fmt::Display for AppError {

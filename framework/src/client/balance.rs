@@ -31,7 +31,7 @@ use super::replay::Replay;
 use super::tls::ClientTls;
 use super::trace::ClientSpan;
 use crate::build_error::BuildError;
-use crate::error::BoxError;
+use crate::error::{BoxError, Chain};
 use crate::polled::PolledFrame;
 use crate::registry::Discovery;
 
@@ -63,17 +63,13 @@ pub(crate) struct Endpoint {
 impl Endpoint {
     fn new(uri: &str, tls: &ClientTls, epoch: Instant) -> Result<Self, BuildError> {
         let link = Link::new(uri, tls)?;
-        let parsed: http::Uri = uri.parse().expect("Link::new took it as a URI");
-        let mut span_attributes = Vec::with_capacity(2);
-        if let Some(host) = parsed.host() {
-            span_attributes.push(opentelemetry::KeyValue::new(
-                "server.address",
-                host.to_owned(),
-            ));
-        }
-        if let Some(port) = parsed.port_u16() {
-            span_attributes.push(opentelemetry::KeyValue::new("server.port", i64::from(port)));
-        }
+        // Where the link connects: an IPv6 address without its brackets, and the scheme's
+        // port when the URI names none, as the semantic conventions want them.
+        let (host, port) = link.host_and_port();
+        let span_attributes = vec![
+            opentelemetry::KeyValue::new("server.address", host.to_owned()),
+            opentelemetry::KeyValue::new("server.port", i64::from(port)),
+        ];
         Ok(Self {
             span_attributes,
             uri: uri.to_owned(),
@@ -320,7 +316,7 @@ impl Service<http::Request<GrpcBody>> for Balancer {
                     span = Some(cx.clone());
                 }
                 match endpoint.send(request, span.as_ref()).await {
-                    Err(e) if never_left(&*e) => {
+                    Err(e) if unreachable_in(&*e).is_some() => {
                         endpoint.eject();
                         if !replay.replayable() {
                             return Err(e);
@@ -383,20 +379,22 @@ impl Endpoint {
         &self,
         result: Result<http::Response<GuardedBody>, BoxError>,
     ) -> Result<http::Response<GuardedBody>, BoxError> {
-        match result {
-            Err(e) if never_left(&*e) => {
-                self.eject();
-                // The cause says which step failed (refused, timed out, a certificate not
-                // trusted, a handshake rejected): the user's next move depends on it.
-                Err(Box::new(tonic::Status::unavailable(format!(
-                    "the only endpoint, {}, failed to connect ({}): is its server up and \
-                     listening there, and does its TLS match [clients.<name>.tls]?",
-                    self.uri,
-                    cause_of(&*e)
-                ))))
-            }
-            result => result,
-        }
+        let error = match result {
+            Err(error) => error,
+            answered => return answered,
+        };
+        let Some(unreachable) = unreachable_in(&*error) else {
+            return Err(error);
+        };
+        self.eject();
+        // The cause says which step failed (refused, timed out, a certificate not trusted, a
+        // handshake rejected): the user's next move depends on it.
+        Err(Box::new(tonic::Status::unavailable(format!(
+            "the only endpoint, {}, failed to connect ({}): is its server up and listening \
+             there, and does its TLS match [clients.<name>.tls]?",
+            self.uri,
+            Chain(unreachable.cause())
+        ))))
     }
 
     /// Counts a call in flight here (until its response ends), and tells its CLIENT span
@@ -432,33 +430,15 @@ fn every_endpoint_failed(path: &str) -> BoxError {
 
 /// Whether a call failed before any of it reached a server: the connection could not be made.
 /// A [`Link`] reports every failure to connect as [`Unreachable`].
-fn never_left(error: &(dyn std::error::Error + 'static)) -> bool {
+fn unreachable_in<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a Unreachable> {
     let mut source = Some(error);
     while let Some(e) = source {
-        if e.is::<Unreachable>() {
-            return true;
-        }
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            use std::io::ErrorKind::*;
-            if matches!(
-                io.kind(),
-                ConnectionRefused | AddrNotAvailable | HostUnreachable | NetworkUnreachable
-            ) {
-                return true;
-            }
+        if let Some(unreachable) = e.downcast_ref::<Unreachable>() {
+            return Some(unreachable);
         }
         source = e.source();
     }
-    false
-}
-
-/// The innermost cause of a failure to connect, the part that names what went wrong.
-fn cause_of(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut last = error;
-    while let Some(source) = last.source() {
-        last = source;
-    }
-    last.to_string()
+    None
 }
 
 /// Counts a call in flight on its endpoint until its response ends.

@@ -24,7 +24,7 @@ use tonic::body::Body as GrpcBody;
 
 use super::tls::{ClientTls, EndpointTls};
 use crate::build_error::BuildError;
-use crate::error::BoxError;
+use crate::error::{BoxError, Chain};
 
 /// How long making a connection (TCP, TLS and the HTTP/2 handshake) may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -65,6 +65,13 @@ type Sender = SendRequest<GrpcBody>;
 pub(crate) struct Unreachable {
     endpoint: Arc<str>,
     cause: Arc<dyn std::error::Error + Send + Sync>,
+}
+
+impl Unreachable {
+    /// What failed (`Connection refused`, a certificate not trusted), without the endpoint.
+    pub(crate) fn cause(&self) -> &(dyn std::error::Error + 'static) {
+        &*self.cause
+    }
 }
 
 impl std::fmt::Display for Unreachable {
@@ -124,6 +131,11 @@ impl Link {
             }),
             state: Mutex::new(State::Idle),
         })
+    }
+
+    /// The host (an IPv6 address without brackets) and port this link connects to.
+    pub(crate) fn host_and_port(&self) -> (&str, u16) {
+        (&self.target.host, self.target.port)
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -208,7 +220,7 @@ impl Link {
             let mut message = format!(
                 "the connection to {} failed: {}",
                 self.target.uri,
-                chain(&*error)
+                Chain(&*error)
             );
             // The connection's own end may say more (a TLS alert read after a failed write).
             let ended = self
@@ -327,24 +339,12 @@ async fn handshake(io: Box<dyn Io>, target: Arc<Target>) -> Result<Sender, BoxEr
         // tells the senders it closed, and a call that sees that reads the error next.
         let mut connection = std::pin::pin!(connection);
         if let Err(e) = connection.as_mut().await {
-            let error = chain(&e);
+            let error = Chain(&e).to_string();
             tracing::debug!(endpoint = %target.uri, %error, "a client connection ended");
             *target.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
         }
     });
     Ok(sender)
-}
-
-/// An error and its sources, as one line.
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut line = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        line.push_str(": ");
-        line.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    line
 }
 
 /// Spawns hyper's futures boxed.

@@ -1,7 +1,7 @@
 //! A client's TLS: trust roots, its own certificate for mTLS, and the name to verify.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use tokio_rustls::rustls::pki_types::ServerName;
 use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
@@ -33,7 +33,9 @@ pub struct ClientTls {
 /// carry.
 #[derive(Clone, Debug)]
 pub(crate) struct EndpointTls {
+    /// Trust roots, the client's own certificate, ALPN `h2`.
     pub(crate) config: Arc<ClientConfig>,
+    /// The name the server's certificate must carry.
     pub(crate) name: ServerName<'static>,
 }
 
@@ -105,11 +107,7 @@ impl ClientTls {
     pub(crate) fn for_host(&self, host: &str) -> Result<EndpointTls, BuildError> {
         let config = match &self.config {
             Some(config) => Arc::clone(config),
-            None => Arc::new(with_alpn(
-                builder()?
-                    .with_root_certificates(native_roots())
-                    .with_no_client_auth(),
-            )),
+            None => system_roots_config()?,
         };
         let shown = self.domain.as_deref().unwrap_or(host);
         // An IPv6 host comes bracketed from the URI; its certificate names the bare address.
@@ -122,6 +120,21 @@ impl ClientTls {
         })?;
         Ok(EndpointTls { config, name })
     }
+}
+
+/// The settings of an `https://` endpoint with no `[clients.<name>.tls]`: the system's roots,
+/// read from disk once per process rather than for every endpoint discovery adds.
+fn system_roots_config() -> Result<Arc<ClientConfig>, BuildError> {
+    static SYSTEM: OnceLock<Arc<ClientConfig>> = OnceLock::new();
+    if let Some(config) = SYSTEM.get() {
+        return Ok(Arc::clone(config));
+    }
+    let config = Arc::new(with_alpn(
+        builder()?
+            .with_root_certificates(native_roots())
+            .with_no_client_auth(),
+    ));
+    Ok(Arc::clone(SYSTEM.get_or_init(|| config)))
 }
 
 fn builder() -> Result<rustls::ConfigBuilder<ClientConfig, rustls::WantsVerifier>, BuildError> {
